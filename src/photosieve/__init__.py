@@ -1,0 +1,3 @@
+"""photosieve: stamps, scores and files new photos; likely discards go to a quarantine for review."""
+
+__version__ = "0.1.0"

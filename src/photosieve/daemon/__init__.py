@@ -1,0 +1,1 @@
+"""The watcher service: the pipeline, the watcher, the settle gate and the main loop."""

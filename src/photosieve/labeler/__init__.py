@@ -1,0 +1,1 @@
+"""The labeler: a loopback web page for labeling photos and reviewing the quarantine."""

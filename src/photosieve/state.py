@@ -1,0 +1,265 @@
+"""The state database: SQLite in WAL mode under the data dir.
+
+Tables: `files` (what the service has seen and what became of it), `moves` (the mover's
+journal; see mover.py), `labels` (the owner's keep/discard choices, keyed by content hash so a
+rename never loses one), `decisions` (every score the classifier gave), `models` (installed
+model versions), `quality` (cached quality signals). Schema changes go through MIGRATIONS, each
+applied once, tracked by `PRAGMA user_version`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+MIGRATIONS: Sequence[str] = (
+    """
+    CREATE TABLE files (
+        path TEXT PRIMARY KEY,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        sha256 TEXT,
+        status TEXT NOT NULL,
+        reason TEXT,
+        taken TEXT,
+        taken_source TEXT,
+        origin TEXT,
+        updated REAL NOT NULL
+    );
+    CREATE INDEX files_sha ON files(sha256);
+    CREATE INDEX files_status ON files(status);
+    CREATE TABLE moves (
+        id INTEGER PRIMARY KEY,
+        src TEXT NOT NULL,
+        dst TEXT NOT NULL,
+        tmp TEXT,
+        sha256 TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        state TEXT NOT NULL,
+        reason TEXT,
+        created REAL NOT NULL,
+        updated REAL NOT NULL
+    );
+    CREATE INDEX moves_state ON moves(state);
+    CREATE INDEX moves_created ON moves(created);
+    CREATE TABLE labels (
+        sha256 TEXT PRIMARY KEY,
+        label TEXT NOT NULL CHECK (label IN ('keep', 'discard')),
+        source TEXT NOT NULL,
+        path TEXT,
+        created REAL NOT NULL,
+        updated REAL NOT NULL
+    );
+    CREATE TABLE decisions (
+        id INTEGER PRIMARY KEY,
+        sha256 TEXT NOT NULL,
+        path TEXT NOT NULL,
+        model_version TEXT,
+        score REAL,
+        decision TEXT NOT NULL,
+        reasons TEXT,
+        created REAL NOT NULL
+    );
+    CREATE INDEX decisions_sha ON decisions(sha256);
+    CREATE TABLE models (
+        version TEXT PRIMARY KEY,
+        path TEXT NOT NULL,
+        created REAL NOT NULL,
+        metrics TEXT
+    );
+    CREATE TABLE quality (
+        sha256 TEXT PRIMARY KEY,
+        signals TEXT NOT NULL
+    );
+    """,
+)
+
+TERMINAL = ("filed", "quarantined", "kept", "duplicate", "skipped", "unsupported")
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    path: str
+    size: int
+    mtime_ns: int
+    sha256: str | None
+    status: str
+    reason: str | None
+    taken: str | None
+    taken_source: str | None
+    origin: str | None
+    updated: float
+
+
+class State:
+    """A connection to the state database. One per thread; cheap to open."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        self.conn.row_factory = sqlite3.Row
+        self.lock = threading.RLock()
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        # FULL: a move's journal entry must be on disk before the file system changes.
+        self.conn.execute("PRAGMA synchronous=FULL")
+        self.conn.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+
+    def _migrate(self) -> None:
+        with self.transaction():
+            version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                for statement in script.split(";"):
+                    if statement.strip():
+                        self.conn.execute(statement)
+                self.conn.execute(f"PRAGMA user_version={number}")
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        with self.lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        with self.lock:
+            return self.conn.execute(sql, params)
+
+    # --- files ---------------------------------------------------------------------------
+
+    def get_file(self, path: Path | str) -> FileRecord | None:
+        row = self.execute("SELECT * FROM files WHERE path = ?", (str(path),)).fetchone()
+        return FileRecord(**dict(row)) if row else None
+
+    def put_file(
+        self,
+        path: Path | str,
+        *,
+        size: int,
+        mtime_ns: int,
+        status: str,
+        sha256: str | None = None,
+        reason: str | None = None,
+        taken: str | None = None,
+        taken_source: str | None = None,
+        origin: Path | str | None = None,
+    ) -> None:
+        self.execute(
+            "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (
+                str(path), size, mtime_ns, sha256, status, reason, taken, taken_source,
+                None if origin is None else str(origin), time.time(),
+            ),
+        )
+
+    def forget_file(self, path: Path | str) -> None:
+        self.execute("DELETE FROM files WHERE path = ?", (str(path),))
+
+    def find_by_hash(self, sha256: str, statuses: Sequence[str]) -> list[FileRecord]:
+        marks = ",".join("?" * len(statuses))
+        rows = self.execute(
+            f"SELECT * FROM files WHERE sha256 = ? AND status IN ({marks})", (sha256, *statuses)
+        ).fetchall()
+        return [FileRecord(**dict(r)) for r in rows]
+
+    def files_with_status(self, status: str, limit: int = 1000) -> list[FileRecord]:
+        rows = self.execute(
+            "SELECT * FROM files WHERE status = ? ORDER BY updated DESC LIMIT ?", (status, limit)
+        ).fetchall()
+        return [FileRecord(**dict(r)) for r in rows]
+
+    def known_files(self, prefix: Path) -> dict[str, tuple[int, int]]:
+        """Path -> (size, mtime_ns) of files already handled below a folder (no hashing needed)."""
+        # A range on the primary key, not LIKE: exact bytes and uses the index ('0' follows '/').
+        base = str(prefix).rstrip("/")
+        rows = self.execute(
+            "SELECT path, size, mtime_ns FROM files WHERE path > ? AND path < ?",
+            (base + "/", base + "0"),
+        ).fetchall()
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+    def counts_by_status(self) -> dict[str, int]:
+        rows = self.execute("SELECT status, COUNT(*) FROM files GROUP BY status").fetchall()
+        return {r[0]: r[1] for r in rows}
+
+    # --- labels ----------------------------------------------------------------------------
+
+    def set_label(self, sha256: str, label: str, source: str, path: Path | str | None) -> None:
+        now = time.time()
+        self.execute(
+            """INSERT INTO labels VALUES (?,?,?,?,?,?)
+               ON CONFLICT(sha256) DO UPDATE SET label=excluded.label, source=excluded.source,
+               path=COALESCE(excluded.path, labels.path), updated=excluded.updated""",
+            (sha256, label, source, None if path is None else str(path), now, now),
+        )
+
+    def delete_label(self, sha256: str) -> None:
+        self.execute("DELETE FROM labels WHERE sha256 = ?", (sha256,))
+
+    def labels(self) -> list[sqlite3.Row]:
+        return self.execute("SELECT * FROM labels ORDER BY sha256").fetchall()
+
+    def label_of(self, sha256: str) -> str | None:
+        row = self.execute("SELECT label FROM labels WHERE sha256 = ?", (sha256,)).fetchone()
+        return row[0] if row else None
+
+    def labels_since(self, since: float) -> int:
+        row = self.execute("SELECT COUNT(*) FROM labels WHERE updated > ?", (since,)).fetchone()
+        return int(row[0])
+
+    # --- decisions, models, quality --------------------------------------------------------
+
+    def record_decision(
+        self,
+        sha256: str,
+        path: Path | str,
+        *,
+        model_version: str | None,
+        score: float | None,
+        decision: str,
+        reasons: Sequence[str] = (),
+    ) -> None:
+        self.execute(
+            "INSERT INTO decisions (sha256, path, model_version, score, decision, reasons, created)"
+            " VALUES (?,?,?,?,?,?,?)",
+            (sha256, str(path), model_version, score, decision, json.dumps(list(reasons)),
+             time.time()),
+        )
+
+    def last_decision(self, sha256: str) -> sqlite3.Row | None:
+        return self.execute(
+            "SELECT * FROM decisions WHERE sha256 = ? ORDER BY id DESC LIMIT 1", (sha256,)
+        ).fetchone()
+
+    def record_model(self, version: str, path: Path, metrics: dict[str, Any]) -> None:
+        self.execute(
+            "INSERT OR REPLACE INTO models VALUES (?,?,?,?)",
+            (version, str(path), time.time(), json.dumps(metrics)),
+        )
+
+    def set_quality(self, sha256: str, signals: dict[str, float]) -> None:
+        self.execute("INSERT OR REPLACE INTO quality VALUES (?,?)", (sha256, json.dumps(signals)))
+
+    def get_quality(self, sha256: str) -> dict[str, float] | None:
+        row = self.execute("SELECT signals FROM quality WHERE sha256 = ?", (sha256,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+
+def open_state(state_dir: Path) -> State:
+    return State(state_dir / "photosieve.db")
