@@ -1,0 +1,84 @@
+"""Low-level file helpers for mover.py: content hashes, directory fsync, the verified copy.
+
+Nothing here renames or deletes anything; every move of a user file stays in mover.py. The
+verified copy only reads its source and writes a new temp file of its own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import os
+import shutil
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from photosieve.errors import MoveError
+
+TEMP_PREFIX = ".photosieve-"
+_CHUNK = 1 << 20
+
+
+def sha256_file(path: Path | str) -> str:
+    """Hex sha256 of a file's content."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def hash_or_none(path: Path) -> str | None:
+    """sha256_file, or None when the file cannot be read (gone, not a file, no access)."""
+    try:
+        return sha256_file(path)
+    except OSError:
+        return None
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename or unlink in `path` durable."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno not in (errno.EINVAL, errno.EOPNOTSUPP):  # some network file systems
+            raise
+    finally:
+        os.close(fd)
+
+
+def temp_path(folder: Path) -> Path:
+    """A fresh temp name in `folder`: hidden, so watchers and scans skip it; unique."""
+    return folder / f"{TEMP_PREFIX}{uuid.uuid4().hex[:16]}.tmp"
+
+
+def copy_verified(
+    src: Path, tmp: Path, digest: str, size: int, checkpoint: Callable[[str], None]
+) -> None:
+    """Copy src to the new file tmp, fsync it, and prove by re-reading that it holds `digest`.
+
+    Mode, xattrs, atime and mtime follow the source. Raises MoveError when the bytes read from
+    src are not `digest` (the source changed) or the copy reads back differently; the caller
+    removes tmp. `checkpoint` is called at "after_copy", "after_fsync" and "after_verify".
+    """
+    before = os.stat(src)
+    hasher = hashlib.sha256()
+    with open(src, "rb") as fin, open(tmp, "xb") as fout:
+        while chunk := fin.read(_CHUNK):
+            hasher.update(chunk)
+            fout.write(chunk)
+    with contextlib.suppress(OSError):  # mode and xattrs are best effort on exFAT and SMB
+        shutil.copystat(src, tmp)
+    os.utime(tmp, ns=(before.st_atime_ns, before.st_mtime_ns))  # the times before our read
+    checkpoint("after_copy")
+    if hasher.hexdigest() != digest:
+        raise MoveError(src, tmp, "the source does not match its recorded hash (changed?)")
+    with open(tmp, "rb") as f:
+        os.fsync(f.fileno())
+        checkpoint("after_fsync")
+        if hasattr(os, "posix_fadvise"):  # so the re-read comes from the disk, not the cache
+            os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+        copied = hashlib.file_digest(f, "sha256").hexdigest()
+        if os.fstat(f.fileno()).st_size != size or copied != digest:
+            raise MoveError(src, tmp, "the copy does not match the original")
+    checkpoint("after_verify")

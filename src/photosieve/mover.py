@@ -1,0 +1,542 @@
+"""The only code in photosieve that moves user files: journaled, verified, never overwriting.
+
+Each move is journaled in `moves` (state.py) before the file system changes, and each step once
+done: planned -> [copied] -> [claimed] -> placed -> done; or failed (source intact, no temp
+left), rolled_back (by recovery), undone (by undo()).
+
+Within one file system a move is one rename that cannot replace anything: renameat2 with
+RENAME_NOREPLACE; else link() + unlink() (link fails atomically if the name is taken); where hard
+links are unsupported too (some FUSE/SMB mounts) the name is claimed with an O_EXCL empty
+placeholder ('claimed') and the file renamed over it: only a writer truncating that very file in
+that instant could lose its write. Across file systems (or on EXDEV) the photo is copied to a
+hidden temp file in the target folder and verified (_copy.py), renamed into place the same way,
+and only then is the source unlinked.
+
+recover() settles unfinished rows from what exists so that each photo ends up exactly once,
+byte-identical. It never deletes a file whose hash differs from the journal (our own empty
+placeholder holds no data and is the one exception), and leaves a row whose source or target
+folder is missing (an unmounted share) for the next start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import itertools
+import logging
+import os
+import sqlite3
+import stat
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal, Protocol
+
+from photosieve import naming
+from photosieve._copy import copy_verified, fsync_dir, hash_or_none, sha256_file, temp_path
+from photosieve.errors import MoveError
+from photosieve.state import State
+
+__all__ = [
+    "CRASH_POINTS", "DryRunMover", "MoveResult", "Mover", "MoverLike", "recover", "sha256_file",
+    "undo",
+]  # fmt: skip
+log = logging.getLogger(__name__)
+
+Status = Literal["moved", "duplicate", "failed", "planned"]
+FINAL = ("done", "failed", "rolled_back", "undone")
+CRASH_POINTS = (
+    "after_intent", "after_link", "before_journal_claimed", "after_claim", "after_copy",
+    "after_fsync", "after_verify", "before_journal_copied", "after_place",
+    "before_journal_placed", "before_unlink_src", "after_unlink_src", "before_journal_done",
+)  # fmt: skip
+# Tests set this to simulate a crash: it is called with each point's name as it is reached.
+_crash_hook: Callable[[str], None] | None = None
+
+_AT_FDCWD = -100
+_RENAME_NOREPLACE = 1
+_FLAG_UNSUPPORTED = frozenset({errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP})
+_LINKS_UNSUPPORTED = frozenset({errno.EPERM, errno.EOPNOTSUPP, errno.ENOSYS})
+_MISSING = "target folder is missing (unmounted?)"
+
+
+def _crash(point: str) -> None:
+    if _crash_hook is not None:
+        _crash_hook(point)
+
+
+def _load_renameat2() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        func = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):  # glibc < 2.28 or a libc without it
+        return None
+    func.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    func.restype = ctypes.c_int
+    return func
+
+
+_renameat2 = _load_renameat2()
+
+
+class _NoAtomicRename(Exception):
+    """The file system offers neither a no-replace rename nor hard links."""
+
+
+def _rename_noreplace(src: Path, dst: Path) -> None:
+    """Rename src to dst; FileExistsError rather than replacing whatever holds that name."""
+    if _renameat2 is not None:
+        if _renameat2(_AT_FDCWD, os.fsencode(src), _AT_FDCWD, os.fsencode(dst),
+                      _RENAME_NOREPLACE) == 0:  # fmt: skip
+            return
+        err = ctypes.get_errno()
+        if err not in _FLAG_UNSUPPORTED:
+            raise OSError(err, os.strerror(err), str(src), None, str(dst))
+    try:
+        os.link(src, dst, follow_symlinks=False)
+    except OSError as exc:
+        if exc.errno in _LINKS_UNSUPPORTED:
+            raise _NoAtomicRename(str(exc)) from exc
+        raise
+    _crash("after_link")
+    try:
+        os.unlink(src)
+    except OSError:
+        os.unlink(dst)  # only the second name we just made; the file stays at src
+        raise
+
+
+# --- the journal: all SQL on `moves` ------------------------------------------------------
+
+
+def _opt(path: Path | None) -> str | None:
+    return None if path is None else str(path)
+
+
+def _set(
+    state: State, move_id: int, new: str, *, reason: str | None = None,
+    dst: Path | None = None, tmp: Path | None = None,
+) -> None:  # fmt: skip
+    _crash(f"before_journal_{new}")
+    state.execute(
+        "UPDATE moves SET state = ?, reason = COALESCE(?, reason), dst = COALESCE(?, dst),"
+        " tmp = COALESCE(?, tmp), updated = ? WHERE id = ?",
+        (new, reason, _opt(dst), _opt(tmp), time.time(), move_id),
+    )
+
+
+@dataclass
+class _Job:
+    src: Path
+    dst: Path
+    names: Iterator[str]
+    digest: str
+    size: int
+    kind: str
+    source: os.stat_result
+    row: int = 0
+    tmp: Path | None = None
+    base: str = "planned"  # the state to go back to when a name turns out taken
+
+
+def _intent(state: State, job: _Job) -> int:
+    now = time.time()
+    cur = state.execute(
+        "INSERT INTO moves (src, dst, tmp, sha256, size, kind, state, created, updated)"
+        " VALUES (?, ?, ?, ?, ?, ?, 'planned', ?, ?)",
+        (str(job.src), str(job.dst), _opt(job.tmp), job.digest, job.size, job.kind, now, now),
+    )
+    assert cur.lastrowid is not None
+    return cur.lastrowid
+
+
+def _row(state: State, move_id: int) -> sqlite3.Row:
+    row: sqlite3.Row = state.execute("SELECT * FROM moves WHERE id = ?", (move_id,)).fetchone()
+    return row
+
+
+# --- moving --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MoveResult:
+    status: Status
+    src: Path
+    dst: Path | None = None
+    sidecars: list[tuple[Path, Path]] = field(default_factory=list)  # (from, to) moved
+    reason: str | None = None
+
+
+class MoverLike(Protocol):
+    def move(
+        self, src: Path, dst_dir: Path, name: str, *, kind: str,
+        sha256: str | None = None, root: Path | None = None,
+    ) -> MoveResult: ...  # fmt: skip
+
+    def move_group(
+        self, photo: Path, sidecars: Sequence[Path], dst_dir: Path, name: str, *, kind: str,
+        sha256: str | None = None, root: Path | None = None,
+    ) -> MoveResult: ...  # fmt: skip
+
+
+class _Base:
+    """What Mover and DryRunMover share: roots, choosing a free name, groups."""
+
+    def __init__(self, roots: Iterable[Path] = ()) -> None:
+        self.roots = frozenset(Path(r) for r in roots)
+        self._planned: set[Path] = set()
+
+    def move(
+        self, src: Path, dst_dir: Path, name: str, *, kind: str,
+        sha256: str | None = None, root: Path | None = None,
+    ) -> MoveResult:  # fmt: skip
+        raise NotImplementedError
+
+    def _root(self, src: Path, dst_dir: Path, root: Path | None) -> Path | None:
+        """The library/quarantine root above dst_dir; MoveError if it is missing."""
+        owners = [r for r in self.roots if dst_dir.is_relative_to(r)]
+        top = max(owners, key=lambda r: len(r.parts), default=None) if root is None else root
+        if top is not None and not dst_dir.is_relative_to(top):
+            raise MoveError(src, dst_dir, f"target is outside {top}")
+        if top is not None and not Path(top).is_dir():
+            raise MoveError(src, dst_dir, _MISSING)
+        return None if top is None else Path(top)
+
+    def _plan(
+        self, src: Path, dst_dir: Path, name: str, kind: str, sha256: str | None
+    ) -> _Job | MoveResult:
+        try:
+            source = os.lstat(src)
+            regular = stat.S_ISREG(source.st_mode)
+            digest = sha256 or (sha256_file(src) if regular else "")
+        except OSError as exc:
+            return MoveResult("failed", src, reason=f"cannot read the source: {exc.strerror}")
+        if not regular:  # a symlink's target or a folder is not ours to move
+            return MoveResult("failed", src, reason="not a regular file")
+        names = iter(naming.candidate_names(name))
+        job = _Job(src, dst_dir / name, names, digest, source.st_size, kind, source)
+        try:
+            verdict = self._advance(job)
+        except MoveError as exc:
+            return MoveResult("failed", src, reason=exc.reason)
+        if verdict == "same":
+            return MoveResult("duplicate", src, job.dst, reason="identical file already there")
+        if verdict == "self":
+            return MoveResult("moved", src, src, reason="already in place")
+        return job
+
+    def _advance(self, job: _Job) -> str:
+        """Point job.dst at the next name that is "free" or holds this photo ("same"/"self")."""
+        for candidate in job.names:
+            dst = job.dst.parent / candidate
+            verdict = _occupant(job, dst)
+            if verdict == "free" and dst in self._planned:
+                continue
+            if verdict != "other":
+                job.dst = dst
+                return verdict
+        raise MoveError(job.src, job.dst.parent, "no free name left")
+
+    def move_group(
+        self, photo: Path, sidecars: Sequence[Path], dst_dir: Path, name: str, *, kind: str,
+        sha256: str | None = None, root: Path | None = None,
+    ) -> MoveResult:  # fmt: skip
+        """Move a photo, then its sidecars renamed after the photo's final name."""
+        result = self.move(photo, dst_dir, name, kind=kind, sha256=sha256, root=root)
+        if result.status not in ("moved", "planned") or result.dst is None:
+            return result
+        moved: list[tuple[Path, Path]] = []
+        problems: list[str] = []
+        for car in map(Path, sidecars):
+            try:
+                target = naming.sidecar_target(car.name, Path(photo).name, result.dst.name)
+            except ValueError as exc:
+                problems.append(str(exc))
+                continue
+            res = self.move(car, result.dst.parent, target, kind=kind, root=root)
+            if res.status in ("moved", "planned") and res.dst is not None:
+                moved.append((car, res.dst))
+            else:
+                problems.append(f"{car.name} stays: {res.reason or res.status}")
+        return replace(result, sidecars=moved, reason="; ".join(problems) or result.reason)
+
+
+def _occupant(job: _Job, dst: Path) -> str:
+    """What holds the name dst: "free", "self" (the source), "same" content or "other"."""
+    try:
+        held = os.lstat(dst)
+    except (FileNotFoundError, NotADirectoryError):
+        return "free"
+    if os.path.samestat(held, job.source):
+        return "self"
+    same_size = stat.S_ISREG(held.st_mode) and held.st_size == job.size
+    return "same" if same_size and hash_or_none(dst) == job.digest else "other"
+
+
+class Mover(_Base):
+    """Moves files for real, journaled in `state`. Never creates a root in `roots`."""
+
+    def __init__(self, state: State, roots: Iterable[Path] = (), *, force_copy: bool = False):
+        super().__init__(roots)
+        self.state = state
+        self.force_copy = force_copy  # copy + verify even within one file system (tests)
+
+    def move(
+        self, src: Path, dst_dir: Path, name: str, *, kind: str,
+        sha256: str | None = None, root: Path | None = None,
+    ) -> MoveResult:  # fmt: skip
+        """Move src to dst_dir/name (or name-1, ...); MoveError only if the root is missing."""
+        src, dst_dir = Path(src), Path(dst_dir)
+        top = self._root(src, dst_dir, root)
+        job = self._plan(src, dst_dir, name, kind, sha256)
+        if isinstance(job, MoveResult):
+            return job
+        self._make_dir(src, dst_dir, top)
+        try:
+            return self._run(job)
+        except (OSError, MoveError) as exc:
+            return self._abort(job, exc)
+
+    def _make_dir(self, src: Path, dst_dir: Path, top: Path | None) -> None:
+        # Level by level below the root, so a root that vanishes meanwhile is never re-made.
+        current = base = dst_dir.parent if top is None else top
+        try:
+            for part in dst_dir.relative_to(base).parts:
+                current = current / part
+                with contextlib.suppress(FileExistsError):
+                    current.mkdir()
+        except FileNotFoundError:
+            raise MoveError(src, dst_dir, _MISSING) from None
+        if not dst_dir.is_dir():
+            raise MoveError(src, dst_dir, _MISSING)
+
+    def _run(self, job: _Job) -> MoveResult:
+        copy = self.force_copy or job.source.st_dev != os.stat(job.dst.parent).st_dev
+        job.tmp = temp_path(job.dst.parent) if copy else None
+        job.row = _intent(self.state, job)
+        _crash("after_intent")
+        if copy:
+            return self._copy_move(job)
+        try:
+            if not self._place(job, job.src):
+                return self._duplicate(job)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            job.tmp = temp_path(job.dst.parent)
+            _set(self.state, job.row, "planned", tmp=job.tmp)
+            return self._copy_move(job)
+        fsync_dir(job.src.parent)
+        _set(self.state, job.row, "done")
+        return MoveResult("moved", job.src, job.dst)
+
+    def _copy_move(self, job: _Job) -> MoveResult:
+        assert job.tmp is not None
+        copy_verified(job.src, job.tmp, job.digest, job.size, _crash)
+        job.base = "copied"
+        _set(self.state, job.row, "copied")
+        if not self._place(job, job.tmp):
+            os.unlink(job.tmp)  # our own copy of a photo that is already there
+            return self._duplicate(job)
+        _crash("before_unlink_src")
+        try:
+            os.unlink(job.src)
+        except OSError:
+            os.unlink(job.dst)  # our verified copy; the source stays the one original
+            raise
+        _crash("after_unlink_src")
+        fsync_dir(job.src.parent)
+        _set(self.state, job.row, "done")
+        return MoveResult("moved", job.src, job.dst)
+
+    def _place(self, job: _Job, what: Path) -> bool:
+        """Rename `what` to job.dst or a later free name; False if an identical file got there."""
+        while True:
+            try:
+                self._rename(job, what)
+                break
+            except FileExistsError:
+                # Taken since we looked: look at that name again, then go on down the list.
+                job.names = itertools.chain([job.dst.name], job.names)
+                if self._advance(job) != "free":
+                    return False
+                _set(self.state, job.row, job.base, dst=job.dst)
+        fsync_dir(job.dst.parent)
+        _crash("after_place")
+        _set(self.state, job.row, "placed")
+        return True
+
+    def _rename(self, job: _Job, what: Path) -> None:
+        try:
+            _rename_noreplace(what, job.dst)
+            return
+        except _NoAtomicRename:
+            pass
+        _set(self.state, job.row, "claimed", dst=job.dst)
+        os.close(os.open(job.dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        _crash("after_claim")
+        try:
+            os.rename(what, job.dst)  # replaces only the empty placeholder we just made
+        except OSError:
+            os.unlink(job.dst)
+            raise
+
+    def _duplicate(self, job: _Job) -> MoveResult:
+        _set(self.state, job.row, "rolled_back", reason=f"identical file appeared at {job.dst}")
+        return MoveResult("duplicate", job.src, job.dst, reason="identical file already there")
+
+    def _abort(self, job: _Job, exc: OSError | MoveError) -> MoveResult:
+        """Settle a move that raised exactly as recovery would; it may turn out finished."""
+        reason = exc.reason if isinstance(exc, MoveError) else str(exc)
+        if job.row:
+            outcome = _settle_safely(self.state, _row(self.state, job.row), failure=reason)
+            row = _row(self.state, job.row)
+            if row["state"] == "done":
+                return MoveResult("moved", job.src, Path(row["dst"]), reason=outcome)
+        log.warning("cannot move %s: %s", job.src, reason)
+        return MoveResult("failed", job.src, reason=reason)
+
+
+class DryRunMover(_Base):
+    """Says what Mover would do (status "planned") and touches nothing, not even folders."""
+
+    def __init__(self, state: State | None = None, roots: Iterable[Path] = ()) -> None:
+        super().__init__(roots)  # `state` is accepted so the two construct alike
+
+    def move(
+        self, src: Path, dst_dir: Path, name: str, *, kind: str,
+        sha256: str | None = None, root: Path | None = None,
+    ) -> MoveResult:  # fmt: skip
+        src, dst_dir = Path(src), Path(dst_dir)
+        self._root(src, dst_dir, root)
+        job = self._plan(src, dst_dir, name, kind, sha256)
+        if isinstance(job, MoveResult):
+            return job
+        self._planned.add(job.dst)  # so two plans never pick the same name
+        return MoveResult("planned", src, job.dst)
+
+
+# --- recovery and undo -----------------------------------------------------------------------
+
+
+def recover(state: State) -> list[str]:
+    """Settle every unfinished move; returns one line per move saying what was done."""
+    marks = ",".join("?" * len(FINAL))
+    rows = state.execute(
+        f"SELECT * FROM moves WHERE state NOT IN ({marks}) ORDER BY id", FINAL
+    ).fetchall()
+    return [_settle_safely(state, row) for row in rows]
+
+
+def _settle_safely(state: State, row: sqlite3.Row, failure: str | None = None) -> str:
+    try:
+        return _settle(state, row, failure)
+    except OSError as exc:
+        # Left unfinished on purpose: the next start looks again.
+        log.error("cannot settle move %s -> %s: %s", row["src"], row["dst"], exc)
+        return f"could not settle {row['src']} -> {row['dst']} yet: {exc}"
+
+
+def _close(state: State, row: sqlite3.Row, new: str, line: str) -> str:
+    _set(state, row["id"], new, reason=line)
+    if new == "done" and row["kind"] == "undo":  # in case undo() stopped before saying so
+        state.execute(
+            "UPDATE moves SET state = 'undone', updated = ? WHERE dst = ? AND state = 'done'"
+            " AND kind != 'undo' AND id < ?",
+            (time.time(), row["src"], row["id"]),
+        )
+    return line
+
+
+def _finish(state: State, row: sqlite3.Row) -> str:
+    src = Path(row["src"])
+    os.unlink(src)
+    fsync_dir(src.parent)
+    return _close(state, row, "done", f"finished moving {src} to {row['dst']}")
+
+
+def _settle(state: State, row: sqlite3.Row, failure: str | None) -> str:
+    src, dst = Path(row["src"]), Path(row["dst"])
+    if not (src.parent.is_dir() and dst.parent.is_dir()):
+        return f"left {src} -> {dst} for later: a folder is missing (unmounted?)"
+    tmp = Path(row["tmp"]) if row["tmp"] and os.path.lexists(row["tmp"]) else None
+    if row["state"] == "claimed" and row["size"] and (tmp or os.path.lexists(src)):
+        with contextlib.suppress(FileNotFoundError):
+            if os.lstat(dst).st_size == 0:
+                os.unlink(dst)  # our placeholder: empty, so no photo is in it
+    if tmp is not None and os.path.lexists(dst) and os.path.samefile(tmp, dst):
+        os.unlink(tmp)  # a second name of the placed file (link fallback)
+        tmp = None
+    if os.path.lexists(src) and os.path.lexists(dst) and os.path.samefile(src, dst):
+        return _finish(state, row)
+    if os.path.lexists(src):
+        return _settle_kept(state, row, tmp, failure)
+    return _settle_gone(state, row, tmp)
+
+
+def _settle_kept(state: State, row: sqlite3.Row, tmp: Path | None, failure: str | None) -> str:
+    """The source is there: finish if our verified copy is in place, else roll back."""
+    src, dst, sha = Path(row["src"]), Path(row["dst"]), row["sha256"]
+    # A temp still there never reached dst; in 'planned' nothing of ours did.
+    ours = os.path.lexists(dst) and row["state"] != "planned" and tmp is None
+    if tmp is not None:
+        os.unlink(tmp)
+    if ours and hash_or_none(dst) == sha and hash_or_none(src) == sha:
+        return _finish(state, row)
+    if ours:
+        return _close(state, row, "failed", f"kept both {src} and {dst}: content differs")
+    if failure is not None:
+        return _close(state, row, "failed", failure)
+    return _close(state, row, "rolled_back", f"rolled back {src} -> {dst}: source kept")
+
+
+def _settle_gone(state: State, row: sqlite3.Row, tmp: Path | None) -> str:
+    """The source is gone: the photo must be at dst, or in our verified temp copy."""
+    src, dst, sha = Path(row["src"]), Path(row["dst"]), row["sha256"]
+    if os.path.lexists(dst):
+        if hash_or_none(dst) != sha:
+            return _close(state, row, "failed", f"{dst} differs from the journal; left as is")
+        if tmp is not None and hash_or_none(tmp) == sha:
+            os.unlink(tmp)
+        return _close(state, row, "done", f"{src} is at {dst}")
+    if tmp is not None and hash_or_none(tmp) == sha:
+        try:
+            _rename_noreplace(tmp, dst)
+        except _NoAtomicRename:
+            os.rename(tmp, dst)  # dst was just seen absent; no other way on this mount
+        fsync_dir(dst.parent)
+        return _close(state, row, "done", f"placed {dst} from its verified copy")
+    kept = f"; unverified copy kept at {tmp}" if tmp is not None else ""
+    return _close(state, row, "failed", f"{src} is gone and {dst} is missing{kept}")
+
+
+def undo(state: State, since: float, *, dry_run: bool) -> list[tuple[Path, Path]]:
+    """Move back, newest first, what was moved since `since`; returns (from, to) pairs."""
+    rows = state.execute(
+        "SELECT * FROM moves WHERE state = 'done' AND kind != 'undo' AND created >= ?"
+        " ORDER BY created DESC, id DESC",
+        (since,),
+    ).fetchall()
+    mover: MoverLike = DryRunMover() if dry_run else Mover(state)
+    undone: list[tuple[Path, Path]] = []
+    for row in rows:
+        src, dst = Path(row["src"]), Path(row["dst"])
+        if hash_or_none(dst) != row["sha256"]:
+            log.warning("not undoing %s: it changed or is gone since it was moved", dst)
+            continue
+        try:
+            res = mover.move(dst, src.parent, src.name, kind="undo", sha256=row["sha256"],
+                             root=src.parent)  # fmt: skip
+        except MoveError as exc:
+            res = MoveResult("failed", dst, reason=exc.reason)
+        if res.status not in ("moved", "planned") or res.dst is None:
+            log.warning("not undoing %s: %s", dst, res.reason or res.status)
+            continue
+        if not dry_run:
+            _set(state, row["id"], "undone", reason=f"moved back to {res.dst}")
+        undone.append((dst, res.dst))
+    return undone
