@@ -69,7 +69,8 @@ class Notifier:
         message = "\n".join(assignments).encode("utf-8")
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
-                sock.sendto(message, self._address)
+                # Never block the main loop: a full receiver drops the message, not the service.
+                sock.sendto(message, socket.MSG_DONTWAIT, self._address)
         except OSError as exc:
             log.debug("sd_notify %r failed: %s", assignments, exc)
             return False

@@ -1,0 +1,60 @@
+"""`photosieve scan PATH...`: one pass over existing folders through the service's pipeline."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from pathlib import Path
+
+import click
+
+from photosieve.cli import get_app
+
+
+@click.command("scan")
+@click.argument("paths", nargs=-1, required=True,
+                type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Print the plan; move and record nothing.")
+@click.pass_context
+def command(ctx: click.Context, paths: tuple[Path, ...], dry_run: bool) -> None:
+    """File every photo below PATH... exactly as the service would (same stages, same rules)."""
+    from photosieve import runtime
+    from photosieve.daemon import pipeline
+    from photosieve.daemon.settle import SettleGate, scan_into
+    from photosieve.mover import DryRunMover, Mover, recover
+
+    app = get_app(ctx)
+    config, state = app.config, app.state()
+    if not dry_run:
+        for line in recover(state):
+            click.echo(f"recovered an interrupted move: {line}", err=True)
+    classifier = runtime.load_classifier(config)
+    mover = DryRunMover(state, roots=config.roots) if dry_run else Mover(state, roots=config.roots)
+    pipe = pipeline.Pipeline(config, state, mover, classifier, record_state=not dry_run)
+    gate = SettleGate(config.watch.settle_seconds)
+    for path in paths:
+        known = state.known_files(path.resolve())
+        scan_into(gate, path.resolve(), lambda p, s, m, k=known: k.get(p) == (s, m))
+    tally: Counter[str] = Counter()
+    with click.progressbar(length=len(gate), label="Scanning", file=click.get_text_stream("stderr")) as bar:
+        while len(gate):
+            batch = gate.due(limit=config.classifier.batch_size)
+            if not batch:
+                time.sleep(0.2)  # a file still being written: wait for it to settle
+                continue
+            photos = pipe.run(batch)
+            tally.update(pipeline.tally(photos))
+            bar.update(len(batch))
+            if dry_run:
+                for p in photos:
+                    if p.result is not None:
+                        click.echo(f"would move {p.path} -> {p.result}")
+    _report(tally, dry_run)
+
+
+def _report(tally: Counter[str], dry_run: bool) -> None:
+    click.echo("Dry run: nothing was moved or recorded." if dry_run else "Scan finished.")
+    if not tally:
+        click.echo("  no photos found")
+    for outcome, n in sorted(tally.items()):
+        click.echo(f"  {outcome:<12} {n}")

@@ -1,0 +1,46 @@
+"""`photosieve status`: counts by state, skipped files with reasons, recent moves, model in use."""
+
+from __future__ import annotations
+
+import time
+
+import click
+
+from photosieve import modelstore
+from photosieve.cli import get_app
+
+
+@click.command("status")
+@click.option("--recent", default=10, show_default=True, help="How many recent moves to show.")
+@click.pass_context
+def command(ctx: click.Context, recent: int) -> None:
+    """Show what the service has done and what it left alone, and why."""
+    app = get_app(ctx)
+    state = app.state()
+    counts = state.counts_by_status()
+    click.echo("Files by state:")
+    if not counts:
+        click.echo("  (none yet)")
+    for status, n in sorted(counts.items()):
+        click.echo(f"  {status:<12} {n}")
+    skipped = state.files_with_status("skipped", limit=50)
+    if skipped:
+        click.echo("Skipped (left in place; retried when the file changes):")
+        for rec in skipped:
+            click.echo(f"  {rec.path}: {rec.reason}")
+    moves = state.execute(
+        "SELECT src, dst, kind, state, updated FROM moves ORDER BY id DESC LIMIT ?", (recent,)
+    ).fetchall()
+    click.echo("Recent moves:")
+    if not moves:
+        click.echo("  (none yet)")
+    for row in moves:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(row["updated"]))
+        click.echo(f"  {when} {row['kind']:<10} {row['state']:<11} {row['src']} -> {row['dst']}")
+    current = modelstore.current_model_dir(app.config.models_dir)
+    if current is None:
+        click.echo("Model: none installed (every photo is kept)")
+    else:
+        meta = modelstore.read_meta(current)
+        click.echo(f"Model: {meta.get('version', current.name)} "
+                   f"({meta.get('backbone', '?')}, threshold {meta.get('threshold', '?')})")

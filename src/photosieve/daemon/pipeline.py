@@ -1,0 +1,259 @@
+"""The data path, read top to bottom: discover -> settle -> identify -> date -> stamp -> classify
+-> route -> record.
+
+`discover` and `settle` happen before a batch exists (watcher.py, settle.py); this module takes a
+batch of settled paths and runs the remaining stages. Each stage is a small function that takes
+a Photo and fills in its part, or sets `outcome` to say why the photo stops there. `photosieve
+watch` and `photosieve scan` run exactly these stages; a dry run swaps in a mover that only plans
+and a pipeline that records nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from photosieve import dating, imaging, naming
+from photosieve.config import Config
+from photosieve.errors import BadInput, MoveError
+from photosieve.mover import MoverLike, sha256_file
+from photosieve.runtime import Classifier
+from photosieve.state import State
+
+log = logging.getLogger("photosieve.pipeline")
+
+
+@dataclass
+class Photo:
+    """One file on its way through the pipeline."""
+
+    path: Path
+    inbox: Path
+    size: int = 0
+    mtime_ns: int = 0
+    sha256: str | None = None
+    pixels: np.ndarray | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    taken: dating.CaptureTime | None = None
+    name: str | None = None
+    score: float | None = None
+    decision: str | None = None  # "keep" | "discard"
+    reasons: list[str] = field(default_factory=list)
+    dest_dir: Path | None = None
+    outcome: str | None = None  # set when the photo stops: filed, quarantined, skipped, ...
+    reason: str | None = None
+    result: Path | None = None
+
+    def stop(self, outcome: str, reason: str | None = None) -> None:
+        self.outcome, self.reason = outcome, reason
+
+
+@dataclass
+class Pipeline:
+    config: Config
+    state: State
+    mover: MoverLike
+    classifier: Classifier
+    record_state: bool = True  # False for dry runs: the database is left as it was
+    workers: int = 2
+
+    def run(self, items: Sequence[tuple[Path, Path]]) -> list[Photo]:
+        """Run a batch of (path, inbox) pairs through every stage; return their outcomes."""
+        photos = [Photo(path, inbox) for path, inbox in items]
+        for photo in photos:
+            identify(self, photo)
+        decode(self, [p for p in photos if p.outcome is None])
+        live = [p for p in photos if p.outcome is None]
+        for photo in live:
+            date(photo)
+            stamp(self.config, photo)
+        classify(self.classifier, live)
+        for photo in live:
+            route(self.config, photo)
+            record(self, photo)
+        for photo in photos:
+            report(photo)
+        return photos
+
+
+# --- identify: is this a new, regular, supported, non-duplicate photo? ------------------------
+
+
+def identify(pipe: Pipeline, photo: Photo) -> None:
+    try:
+        st = os.lstat(photo.path)
+    except FileNotFoundError:
+        return photo.stop("gone", "disappeared before processing")
+    except OSError as exc:
+        return _skip(pipe, photo, f"cannot stat: {exc.strerror}")
+    photo.size, photo.mtime_ns = st.st_size, st.st_mtime_ns
+    if stat.S_ISLNK(st.st_mode):
+        return _skip(pipe, photo, "symbolic link (not followed)")
+    if not stat.S_ISREG(st.st_mode):
+        return _skip(pipe, photo, "not a regular file")
+    known = pipe.state.get_file(photo.path)
+    if known and (known.size, known.mtime_ns) == (photo.size, photo.mtime_ns):
+        return photo.stop("unchanged")  # seen before and not modified: no re-hash
+    if not naming.is_supported(photo.path.name):
+        return _record_stop(pipe, photo, "unsupported", "not a supported photo format")
+    if photo.size == 0:
+        return _skip(pipe, photo, "empty file")
+    try:
+        photo.sha256 = sha256_file(photo.path)
+    except OSError as exc:
+        return _skip(pipe, photo, f"unreadable: {exc.strerror}")
+    for other in pipe.state.find_by_hash(photo.sha256, ("filed", "quarantined", "kept")):
+        if other.path != str(photo.path) and Path(other.path).exists():
+            return _record_stop(pipe, photo, "duplicate", f"same content as {other.path}")
+    return None
+
+
+def _skip(pipe: Pipeline, photo: Photo, reason: str) -> None:
+    _record_stop(pipe, photo, "skipped", reason)
+
+
+def _record_stop(pipe: Pipeline, photo: Photo, outcome: str, reason: str) -> None:
+    """Remember the outcome keyed by size and mtime: the file is retried only when it changes."""
+    photo.stop(outcome, reason)
+    if pipe.record_state:
+        pipe.state.put_file(
+            photo.path, size=photo.size, mtime_ns=photo.mtime_ns, status=outcome,
+            sha256=photo.sha256, reason=reason, origin=photo.path,
+        )
+
+
+# --- decode (once, for dating, checking and classifying) ----------------------------------------
+
+
+def decode(pipe: Pipeline, photos: list[Photo]) -> None:
+    size, fit = pipe.classifier.input_size, pipe.classifier.fit
+    results = imaging.load_many([p.path for p in photos], size, fit=fit, workers=pipe.workers)
+    for photo, result in zip(photos, results, strict=True):
+        if isinstance(result, BadInput):
+            _skip(pipe, photo, result.reason)
+        else:
+            photo.pixels, photo.metadata = result.pixels, result.metadata
+
+
+# --- date and stamp (pure functions do the work) --------------------------------------------------
+
+
+def date(photo: Photo) -> None:
+    photo.taken = dating.resolve_capture_time(photo.metadata, photo.path.name, photo.mtime_ns / 1e9)
+
+
+def stamp(config: Config, photo: Photo) -> None:
+    assert photo.taken is not None
+    photo.name = naming.render_name(
+        config.naming.template, photo.taken.taken, photo.path.name, photo.metadata
+    )
+
+
+# --- classify (one batch call) -------------------------------------------------------------------
+
+
+def classify(classifier: Classifier, photos: list[Photo]) -> None:
+    if not photos:
+        return
+    pixels = np.stack([p.pixels for p in photos if p.pixels is not None])
+    scores = classifier.score(pixels)
+    for photo, score in zip(photos, scores, strict=True):
+        photo.score = float(score)
+        photo.decision = "discard" if photo.score >= classifier.threshold else "keep"
+        if classifier.version is not None:
+            photo.reasons.append(f"model {photo.score:.2f}")
+        photo.pixels = None  # the batch's pixels are no longer needed; keep memory flat
+
+
+# --- route (pure) ------------------------------------------------------------------------------------
+
+
+def destination(config: Config, decision: str, taken: dating.CaptureTime, here: Path) -> Path:
+    """Where a photo belongs: the quarantine, the library's dated folder, or where it is."""
+    if decision == "discard":
+        return config.quarantine.path
+    if config.library.path is None:
+        return here
+    return config.library.path / naming.render_folder(config.library.folders, taken.taken)
+
+
+def route(config: Config, photo: Photo) -> None:
+    assert photo.decision is not None and photo.taken is not None
+    photo.dest_dir = destination(config, photo.decision, photo.taken, photo.path.parent)
+
+
+# --- record: move (journaled) and remember -------------------------------------------------------
+
+
+def sidecars_of(path: Path) -> list[Path]:
+    try:
+        siblings = [entry.name for entry in os.scandir(path.parent) if entry.is_file()]
+    except OSError:
+        return []
+    return [path.parent / name for name in naming.sidecar_names(path.name, siblings)]
+
+
+def record(pipe: Pipeline, photo: Photo) -> None:
+    assert photo.dest_dir is not None and photo.name is not None and photo.taken is not None
+    kind = "quarantine" if photo.decision == "discard" else "file"
+    try:
+        result = pipe.mover.move_group(
+            photo.path, sidecars_of(photo.path), photo.dest_dir, photo.name,
+            kind=kind, sha256=photo.sha256,
+        )
+    except MoveError as exc:
+        return photo.stop("pending", exc.reason)  # left in place; retried on the next pass
+    if result.status == "duplicate":
+        return _record_stop(pipe, photo, "duplicate", f"same content as {result.dst}")
+    if result.status == "failed":
+        return photo.stop("pending", result.reason)
+    photo.result = result.dst
+    outcome = {"discard": "quarantined"}.get(photo.decision or "", "filed")
+    if pipe.config.library.path is None and outcome == "filed":
+        outcome = "kept"
+    photo.stop(outcome)
+    if pipe.record_state and result.status == "moved":
+        _remember(pipe, photo, outcome)
+    return None
+
+
+def _remember(pipe: Pipeline, photo: Photo, outcome: str) -> None:
+    assert photo.result is not None and photo.sha256 is not None and photo.taken is not None
+    st = photo.result.stat()
+    pipe.state.forget_file(photo.path)
+    pipe.state.put_file(
+        photo.result, size=st.st_size, mtime_ns=st.st_mtime_ns, status=outcome,
+        sha256=photo.sha256, taken=photo.taken.taken.isoformat(),
+        taken_source=photo.taken.source, origin=photo.path,
+    )
+    pipe.state.record_decision(
+        photo.sha256, photo.result, model_version=pipe.classifier.version, score=photo.score,
+        decision=photo.decision or "keep", reasons=photo.reasons,
+    )
+
+
+# --- report ------------------------------------------------------------------------------------------
+
+
+def report(photo: Photo) -> None:
+    """One log line per photo that did something or was refused; silence for the unchanged."""
+    if photo.outcome in ("unchanged", "gone"):
+        return
+    if photo.outcome in ("skipped", "unsupported", "duplicate", "pending"):
+        log.warning("%s: %s (%s), left in place", photo.path, photo.outcome, photo.reason)
+    elif photo.result is not None:
+        taken = photo.taken.source if photo.taken else "?"
+        score = "" if photo.score is None else f", score {photo.score:.2f}"
+        log.info("%s -> %s (%s, time from %s%s)", photo.path, photo.result, photo.outcome,
+                 taken, score)
+
+
+def tally(photos: Iterable[Photo]) -> Counter[str]:
+    return Counter(p.outcome or "unknown" for p in photos)

@@ -1,0 +1,217 @@
+"""The service's main loop: signals, batching, rescans, model hot-reload, systemd notifications.
+
+Signal handlers only enqueue; the loop acts. Start-up order: finish or undo half-done moves from
+the journal, load the model, start the watcher, catch up on what arrived while we were down,
+then READY. On SIGTERM the loop finishes the batch in hand and returns (exit 0); on SIGHUP it
+reloads the config (a bad new config is logged and the old one kept).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+from photosieve import runtime
+from photosieve.config import Config, load_config
+from photosieve.daemon import pipeline
+from photosieve.daemon.settle import SettleGate, scan_into
+from photosieve.daemon.systemd import Notifier
+from photosieve.daemon.watcher import InboxWatcher
+from photosieve.errors import PhotosieveError
+from photosieve.mover import Mover, recover
+from photosieve.state import State, open_state
+
+log = logging.getLogger("photosieve.service")
+
+TICK_SECONDS = 0.5
+
+
+@dataclass
+class Service:
+    config: Config
+    config_path: Path | None = None
+    notifier: Notifier = field(default_factory=Notifier)
+    signals: queue.SimpleQueue[int] = field(default_factory=queue.SimpleQueue)
+    wake: threading.Event = field(default_factory=threading.Event)
+    processed: int = 0
+
+    def __post_init__(self) -> None:
+        self.state: State = open_state(self.config.state_dir)
+        self.gate = SettleGate(self.config.watch.settle_seconds)
+        self.classifier: runtime.Classifier = runtime.KeepAll()
+        self.models = runtime.ModelWatcher(self.config.models_dir)
+        self.watcher: InboxWatcher | None = None
+        self.stopping = False
+
+    # --- start-up ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        for line in recover(self.state):
+            log.warning("recovered an interrupted move: %s", line)
+        prepare_folders(self.config)
+        self.load_model()
+        self.watcher = InboxWatcher(
+            self.config.inboxes, self.gate,
+            polling=self.config.watch.polling,
+            poll_seconds=self.config.watch.poll_interval_seconds,
+        )
+        self.watcher.start()
+        self.catch_up(list(self.watcher.watching))
+        self.notifier.ready()
+        self.status()
+        log.info("watching %s", ", ".join(map(str, self.config.inboxes)))
+
+    def load_model(self) -> None:
+        self.classifier = runtime.load_classifier(self.config)
+        self.models.changed()  # remember the pointer we loaded
+        version = self.classifier.version or "none (keeping every photo)"
+        log.info("model: %s", version)
+
+    def catch_up(self, inboxes: list[Path]) -> None:
+        for inbox in inboxes:
+            known = self.state.known_files(inbox)
+
+            def is_known(path: str, size: int, mtime_ns: int, known: dict = known) -> bool:
+                return known.get(path) == (size, mtime_ns)
+
+            offered = scan_into(self.gate, inbox, is_known)
+            if offered:
+                log.info("found %d new or changed files in %s", offered, inbox)
+        self.gate.overflowed = False
+        self.last_scan = time.monotonic()
+
+    # --- the loop --------------------------------------------------------------------------------
+
+    def run(self) -> int:
+        self.install_signal_handlers()
+        self.start()
+        ping = self.notifier.watchdog_interval() or 10.0
+        last_ping = 0.0
+        try:
+            while not self.stopping:
+                self.handle_signals()
+                if time.monotonic() - last_ping >= ping:
+                    self.notifier.watchdog()
+                    last_ping = time.monotonic()
+                if not self.stopping and not self.turn():
+                    self.wake.wait(TICK_SECONDS)
+                    self.wake.clear()
+        finally:
+            self.notifier.stopping()
+            self.shutdown()
+        return 0
+
+    def turn(self) -> bool:
+        """One turn of the loop; True if a batch was processed (so no sleep is needed)."""
+        assert self.watcher is not None
+        appeared = self.watcher.supervise()
+        if appeared:
+            self.catch_up(appeared)
+        if self.models.changed():
+            self.swap_model()
+        rescan_due = time.monotonic() - self.last_scan >= self.config.watch.rescan_minutes * 60
+        if rescan_due or (self.gate.overflowed and len(self.gate) == 0):
+            self.catch_up(list(self.watcher.watching))
+        batch = self.gate.due(limit=self.config.classifier.batch_size)
+        if not batch:
+            return False
+        self.process(batch)
+        return True
+
+    def process(self, batch: list[tuple[Path, Path]]) -> None:
+        pipe = pipeline.Pipeline(self.config, self.state, Mover(self.state, roots=self.config.roots),
+                                 self.classifier)
+        photos = pipe.run(batch)
+        self.processed += sum(p.result is not None for p in photos)
+        self.status()
+
+    def swap_model(self) -> None:
+        try:
+            self.load_model()
+        except PhotosieveError as exc:
+            log.error("new model not loaded, keeping %s: %s", self.classifier.version, exc)
+
+    def status(self) -> None:
+        self.notifier.status(
+            f"{self.processed} photos filed; {len(self.gate)} waiting; "
+            f"model {self.classifier.version or 'none'}"
+        )
+
+    # --- signals -----------------------------------------------------------------------------------
+
+    def install_signal_handlers(self) -> None:
+        def enqueue(signum: int, frame: FrameType | None) -> None:
+            self.signals.put(signum)
+            self.wake.set()
+
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(signum, enqueue)
+
+    def handle_signals(self) -> None:
+        while True:
+            try:
+                signum = self.signals.get_nowait()
+            except queue.Empty:
+                return
+            if signum in (signal.SIGTERM, signal.SIGINT):
+                log.info("stopping (signal %d)", signum)
+                self.stopping = True
+            elif signum == signal.SIGHUP:
+                self.reload_config()
+
+    def reload_config(self) -> None:
+        self.notifier.reloading()
+        try:
+            new = load_config(self.config_path, required=self.config_path is not None)
+        except PhotosieveError as exc:
+            log.error("config not reloaded, keeping the old one: %s", exc)
+            self.notifier.ready()
+            return
+        log.info("config reloaded from %s", new.source or "defaults")
+        assert self.watcher is not None
+        self.watcher.stop()
+        self.config = new
+        self.gate.settle_seconds = new.watch.settle_seconds
+        self.models = runtime.ModelWatcher(new.models_dir)
+        self.load_model()
+        self.watcher = InboxWatcher(new.inboxes, self.gate, polling=new.watch.polling,
+                                    poll_seconds=new.watch.poll_interval_seconds)
+        self.watcher.start()
+        self.catch_up(list(self.watcher.watching))
+        self.notifier.ready()
+
+    def shutdown(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
+        self.state.close()
+        log.info("stopped")
+
+
+def prepare_folders(config: Config, create: Callable[[Path], None] | None = None) -> None:
+    """Create the *default* folders on a first run; never a configured folder that is missing.
+
+    A configured folder that is missing may be an unmounted share: creating it would put the
+    library on the empty mount point. The service waits for it instead.
+    """
+    defaults = Config()
+    default_paths = {*defaults.inboxes, defaults.quarantine.path}
+    if defaults.library.path is not None:
+        default_paths.add(defaults.library.path)
+    wanted = [*config.inboxes, config.quarantine.path]
+    if config.library.path is not None:
+        wanted.append(config.library.path)
+    for folder in wanted:
+        if folder.is_dir():
+            continue
+        if folder in default_paths:
+            log.info("creating %s", folder)
+            (create or (lambda p: p.mkdir(parents=True, exist_ok=True)))(folder)
+        else:
+            log.warning("%s does not exist (unmounted?); waiting for it", folder)

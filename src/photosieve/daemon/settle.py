@@ -1,0 +1,154 @@
+"""The settle gate and the folder walks (catch-up scan at start, periodic rescan).
+
+A file is handed to the pipeline only once it is finished: its size and mtime have not changed
+for `settle_seconds`. Events only *offer* a path to the gate; the main loop asks the gate which
+paths are due. The gate is bounded: past `max_pending` paths it drops new offers and asks for a
+rescan instead, so an event storm cannot grow memory without limit and nothing is lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from photosieve import naming
+
+log = logging.getLogger("photosieve.settle")
+
+
+@dataclass
+class _Seen:
+    inbox: Path
+    size: int
+    mtime_ns: int
+    stable_since: float
+
+
+class SettleGate:
+    """Holds offered paths until they have been unchanged for `settle_seconds`."""
+
+    def __init__(
+        self,
+        settle_seconds: float,
+        *,
+        max_pending: int = 100_000,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settle_seconds = settle_seconds
+        self.max_pending = max_pending
+        self.clock = clock
+        self._pending: dict[Path, _Seen | None] = {}
+        self._inbox_of: dict[Path, Path] = {}
+        self._lock = threading.Lock()
+        self.overflowed = False
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._pending)
+
+    def offer(self, path: Path, inbox: Path) -> None:
+        """Called from watcher threads: remember the path; the main loop will look at it."""
+        if ignored(path, inbox):
+            return
+        with self._lock:
+            if path in self._pending:
+                return
+            if len(self._pending) >= self.max_pending:
+                self.overflowed = True  # the main loop rescans once the backlog drains
+                return
+            self._pending[path] = None
+            self._inbox_of[path] = inbox
+
+    def discard(self, path: Path) -> None:
+        with self._lock:
+            self._pending.pop(path, None)
+            self._inbox_of.pop(path, None)
+
+    def due(self, limit: int | None = None) -> list[tuple[Path, Path]]:
+        """Stat each pending path; return (path, inbox) for those that have settled."""
+        with self._lock:
+            paths = list(self._pending.items())
+        now = self.clock()
+        ready: list[tuple[Path, Path]] = []
+        for path, seen in paths:
+            if limit is not None and len(ready) >= limit:
+                break
+            verdict = self._look(path, seen, now)
+            if verdict is not None:
+                ready.append((path, verdict))
+        return ready
+
+    def _look(self, path: Path, seen: _Seen | None, now: float) -> Path | None:
+        inbox = self._inbox_of.get(path)
+        try:
+            st = os.stat(path, follow_symlinks=False)
+        except OSError:
+            self.discard(path)  # gone (moved away, deleted): nothing to do
+            return None
+        if inbox is None:
+            return None
+        if seen is None or (seen.size, seen.mtime_ns) != (st.st_size, st.st_mtime_ns):
+            # First look, or it changed: (re)start the clock. A file whose mtime is already
+            # older than the settle time counts as settled from its mtime on.
+            since = min(now, st.st_mtime_ns / 1e9) if seen is None else now
+            with self._lock:
+                if path in self._pending:
+                    self._pending[path] = _Seen(inbox, st.st_size, st.st_mtime_ns, since)
+            return None
+        if now - seen.stable_since < self.settle_seconds:
+            return None
+        self.discard(path)
+        return inbox
+
+
+def ignored(path: Path, inbox: Path) -> bool:
+    """Hidden and temporary names, anywhere below the inbox, are never touched."""
+    try:
+        parts = path.relative_to(inbox).parts
+    except ValueError:
+        return True
+    return any(naming.is_hidden_or_temp(part) for part in parts)
+
+
+def walk(inbox: Path) -> Iterator[os.DirEntry[str]]:
+    """Every regular file below the inbox; hidden/temp folders skipped; symlinks not followed."""
+    stack = [inbox]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    if naming.is_hidden_or_temp(entry.name):
+                        continue
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(Path(entry.path))
+                    else:
+                        yield entry
+        except OSError as exc:
+            log.warning("cannot read folder %s: %s", folder, exc.strerror)
+
+
+def scan_into(
+    gate: SettleGate, inbox: Path, known: Callable[[str, int, int], bool]
+) -> int:
+    """Offer every file below `inbox` that the state does not already know unchanged.
+
+    `known(path, size, mtime_ns)` answers from the state database without hashing, so a
+    catch-up scan over a large, already-filed folder costs one stat per file.
+    """
+    offered = 0
+    for entry in walk(inbox):
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if known(entry.path, st.st_size, st.st_mtime_ns):
+            continue
+        gate.offer(Path(entry.path), inbox)
+        offered += 1
+    return offered

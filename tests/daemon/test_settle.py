@@ -1,0 +1,113 @@
+"""The settle gate hands out a file only after it stopped changing; walks skip what they must."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from photosieve.daemon.settle import SettleGate, ignored, scan_into, walk
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def fresh(path: Path, data: bytes, clock: Clock) -> Path:
+    path.write_bytes(data)
+    os.utime(path, (clock.now, clock.now))
+    return path
+
+
+def test_file_is_due_only_after_settle_time_unchanged(tmp_path: Path) -> None:
+    clock = Clock(1_000_000.0)
+    gate = SettleGate(5, clock=clock)
+    photo = fresh(tmp_path / "a.jpg", b"x" * 10, clock)
+    gate.offer(photo, tmp_path)
+    assert gate.due() == []  # first look starts the clock
+    clock.now += 4
+    assert gate.due() == []
+    clock.now += 1.5
+    assert gate.due() == [(photo, tmp_path)]
+    assert len(gate) == 0
+
+
+def test_growing_file_restarts_the_clock(tmp_path: Path) -> None:
+    clock = Clock(1_000_000.0)
+    gate = SettleGate(5, clock=clock)
+    photo = fresh(tmp_path / "a.jpg", b"x", clock)
+    gate.offer(photo, tmp_path)
+    gate.due()
+    clock.now += 4
+    with photo.open("ab") as f:
+        f.write(b"more")
+    os.utime(photo, (clock.now, clock.now))
+    assert gate.due() == []  # changed: clock restarts now
+    clock.now += 4
+    assert gate.due() == []
+    clock.now += 2
+    assert gate.due() == [(photo, tmp_path)]
+
+
+def test_old_file_settles_at_second_look(tmp_path: Path) -> None:
+    clock = Clock(1_000_000.0)
+    gate = SettleGate(5, clock=clock)
+    photo = tmp_path / "old.jpg"
+    photo.write_bytes(b"x")
+    os.utime(photo, (clock.now - 3600, clock.now - 3600))
+    gate.offer(photo, tmp_path)
+    assert gate.due() == []
+    assert gate.due() == [(photo, tmp_path)]
+
+
+def test_vanished_file_is_dropped(tmp_path: Path) -> None:
+    gate = SettleGate(0)
+    gate.offer(tmp_path / "never.jpg", tmp_path)
+    assert gate.due() == []
+    assert len(gate) == 0
+
+
+def test_gate_is_bounded_and_flags_overflow(tmp_path: Path) -> None:
+    gate = SettleGate(0, max_pending=3)
+    for i in range(5):
+        gate.offer(tmp_path / f"{i}.jpg", tmp_path)
+    assert len(gate) == 3
+    assert gate.overflowed
+
+
+def test_hidden_and_temporary_names_are_ignored(tmp_path: Path) -> None:
+    assert ignored(tmp_path / ".a.jpg", tmp_path)
+    assert ignored(tmp_path / "a.jpg.part", tmp_path)
+    assert ignored(tmp_path / ".hidden" / "a.jpg", tmp_path)
+    assert ignored(tmp_path / "a.jpg.crdownload", tmp_path)
+    assert not ignored(tmp_path / "sub" / "a.jpg", tmp_path)
+    assert ignored(Path("/elsewhere/a.jpg"), tmp_path)
+
+
+def test_walk_skips_hidden_folders_and_does_not_follow_links(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / ".sync").mkdir()
+    (tmp_path / "sub" / "a.jpg").write_bytes(b"a")
+    (tmp_path / ".sync" / "b.jpg").write_bytes(b"b")
+    outside = tmp_path.parent / f"{tmp_path.name}-outside"
+    outside.mkdir()
+    (outside / "c.jpg").write_bytes(b"c")
+    (tmp_path / "link").symlink_to(outside)
+    names = sorted(Path(e.path).relative_to(tmp_path).as_posix() for e in walk(tmp_path))
+    assert names == ["link", "sub/a.jpg"]  # the link is listed (to be refused), not entered
+
+
+def test_scan_offers_only_unknown_or_changed(tmp_path: Path) -> None:
+    a = tmp_path / "a.jpg"
+    b = tmp_path / "b.jpg"
+    a.write_bytes(b"a")
+    b.write_bytes(b"b")
+    st = a.stat()
+    known = {str(a): (st.st_size, st.st_mtime_ns)}
+    gate = SettleGate(0)
+    offered = scan_into(gate, tmp_path, lambda p, s, m: known.get(p) == (s, m))
+    assert offered == 1
+    assert len(gate) == 1
