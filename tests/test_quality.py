@@ -1,0 +1,281 @@
+"""Tests for photosieve.quality: each signal moves the right way, explanations and the cold-start
+rule say only what is clearly so (a night city is kept), and screenshots are told from photos."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+from photosieve import imaging, quality
+
+CAMERA = {"Make": "Acme", "Model": "One"}
+LOREM = "The quick brown fox jumps over the lazy dog 0123456789 settings wifi"
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _scene(seed: int = 0, size: tuple[int, int] = (512, 384)) -> Image.Image:
+    """Photo-like content: many overlapping coloured ellipses plus mild sensor noise."""
+    rng = np.random.default_rng(seed)
+    width, height = size
+    img = Image.new("RGB", size, tuple(int(v) for v in rng.integers(60, 200, 3)))
+    draw = ImageDraw.Draw(img)
+    for _ in range(120):
+        x, y = rng.integers(0, width), rng.integers(0, height)
+        rx, ry = rng.integers(4, 60, 2)
+        colour = tuple(int(v) for v in rng.integers(0, 256, 3))
+        draw.ellipse((x - rx, y - ry, x + rx, y + ry), fill=colour)
+    noisy = np.asarray(img, np.float32) + rng.normal(0, 2.0, (height, width, 3))
+    return Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8))
+
+
+def _signals(
+    img: Image.Image,
+    *,
+    width: int = 4000,
+    height: int = 3000,
+    fmt: str = "JPEG",
+    metadata: dict[str, str] | None = None,
+) -> dict[str, float]:
+    """Signals as the pipeline computes them: gray work image plus a 299-px RGB input."""
+    rgb = img.convert("RGB")
+    gray = np.asarray(rgb.convert("L"), np.float32) / 255.0
+    small = np.asarray(rgb.resize((299, 299), Image.Resampling.LANCZOS))
+    meta = CAMERA if metadata is None else metadata
+    return quality.compute_signals(
+        gray, small, width=width, height=height, fmt=fmt, metadata=meta
+    )
+
+
+def _text_card(size: tuple[int, int] = (1080, 2400)) -> Image.Image:
+    """A phone screenshot of a chat/settings page: many lines of black text on white."""
+    img = Image.new("RGB", size, "white")
+    draw = ImageDraw.Draw(img)
+    font = ImageFont.load_default(size=38)
+    draw.rectangle((0, 0, size[0], 90), fill=(240, 240, 240))  # status bar
+    for line, y in enumerate(range(140, size[1] - 80, 64)):
+        draw.text((48, y), LOREM[: 30 + (line * 7) % 38], fill="black", font=font)
+    return img
+
+
+def _night_city(seed: int = 3) -> Image.Image:
+    """A dark skyline: black sky and buildings, many small sharp lit windows and street lights."""
+    rng = np.random.default_rng(seed)
+    pixels = np.full((384, 512, 3), 3, np.float32)
+    for left in range(0, 512, 40):  # dim building faces
+        top = int(rng.integers(120, 300))
+        pixels[top:, left : left + 34] = 9
+        for y in range(top + 6, 380, 10):
+            for x in range(left + 3, left + 31, 6):
+                if rng.random() < 0.25:
+                    pixels[y : y + 3, x : x + 3] = rng.integers(150, 255, 3)
+    pixels += rng.normal(0, 1.0, pixels.shape)
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+
+
+def _bokeh_night(seed: int = 6) -> Image.Image:
+    """Out-of-focus city lights: a dozen soft bright discs on black, no sharp edge anywhere."""
+    rng = np.random.default_rng(seed)
+    img = Image.new("RGB", (512, 384), (2, 2, 3))
+    draw = ImageDraw.Draw(img)
+    for _ in range(12):
+        x, y, r = int(rng.integers(20, 492)), int(rng.integers(20, 364)), int(rng.integers(3, 6))
+        colour = tuple(int(v) for v in rng.integers(160, 256, 3))
+        draw.ellipse((x - r, y - r, x + r, y + r), fill=colour)
+    return img.filter(ImageFilter.GaussianBlur(2.5))
+
+
+def _pocket_shot(seed: int = 4) -> Image.Image:
+    """Inside a pocket: near-black, smooth, noise-free fabric shading."""
+    rng = np.random.default_rng(seed)
+    coarse = rng.uniform(0, 8, (6, 8)).astype(np.float32)
+    smooth = Image.fromarray(coarse, "F").resize((512, 384), Image.Resampling.BICUBIC)
+    values = np.clip(np.asarray(smooth), 0, 255).astype(np.uint8)
+    return Image.fromarray(np.stack([values, values, values // 2], -1))
+
+
+# ---------------------------------------------------------------- signals
+
+
+def test_signals_are_named_finite_numbers_in_vector_order() -> None:
+    signals = _signals(_scene())
+    assert tuple(signals) == quality.SIGNAL_NAMES
+    assert all(math.isfinite(value) for value in signals.values())
+    vector = quality.signal_vector(signals)
+    assert vector.dtype == np.float32 and vector.shape == (len(quality.SIGNAL_NAMES),)
+    assert vector[quality.SIGNAL_NAMES.index("aspect")] == pytest.approx(4000 / 3000)
+
+
+def test_signal_vector_names_a_missing_signal() -> None:
+    signals = _signals(_scene())
+    del signals["colourfulness"]
+    with pytest.raises(KeyError, match="colourfulness"):
+        quality.signal_vector(signals)
+
+
+def test_a_sliver_work_image_still_gives_signals_and_an_empty_one_is_refused() -> None:
+    rgb = np.zeros((299, 299, 3), np.uint8)
+    sliver = np.linspace(0, 1, 512, dtype=np.float32)[None, :]  # a 20000x40 banner
+    signals = quality.compute_signals(
+        sliver, rgb, width=20000, height=40, fmt="PNG", metadata={}
+    )
+    assert all(math.isfinite(value) for value in signals.values())
+    assert signals["aspect"] == 500.0
+    with pytest.raises(ValueError, match="non-empty"):
+        quality.compute_signals(
+            np.zeros((0, 512), np.float32), rgb, width=1, height=512, fmt="PNG", metadata={}
+        )
+
+
+def test_blurring_lowers_sharpness_and_reads_as_blurred() -> None:
+    sharp_img = _scene()
+    sharp = _signals(sharp_img)
+    soft = _signals(sharp_img.filter(ImageFilter.BoxBlur(4)))
+    for name in ("sharpness_global", "sharpness_tile_max", "gradient_energy", "edge_density"):
+        assert soft[name] < sharp[name], name
+    assert "blurred" in quality.explain(soft)
+    assert "blurred" not in quality.explain(sharp)
+
+
+def test_darkening_raises_dark_fraction() -> None:
+    scene = np.asarray(_scene(), np.float32)
+    dark = _signals(Image.fromarray((scene * 0.08).astype(np.uint8)))
+    normal = _signals(Image.fromarray(scene.astype(np.uint8)))
+    assert dark["dark_fraction"] > 0.9 > normal["dark_fraction"]
+    assert dark["brightness_mean"] < normal["brightness_mean"] / 5
+    assert "dark" in quality.explain(dark) and "dark" not in quality.explain(normal)
+
+
+def test_washed_out_photo_is_overexposed_but_a_white_text_page_is_not() -> None:
+    scene = np.asarray(_scene(), np.float32)
+    blown = _signals(Image.fromarray(np.clip(scene * 3 + 120, 0, 255).astype(np.uint8)))
+    assert blown["bright_fraction"] > 0.4
+    assert "overexposed" in quality.explain(blown)
+    card = _signals(_text_card(), width=1080, height=2400, fmt="PNG", metadata={})
+    assert card["bright_fraction"] > 0.4 and "overexposed" not in quality.explain(card)
+
+
+def test_colourfulness_is_zero_for_gray_and_high_for_vivid() -> None:
+    assert quality.colourfulness(np.full((50, 50, 3), 128, np.uint8)) == 0.0
+    vivid = np.zeros((50, 50, 3), np.uint8)
+    vivid[:25, :, 0] = 255
+    vivid[25:, :, 2] = 255
+    assert quality.colourfulness(vivid) > 100
+    assert _signals(_scene())["colourfulness"] > 30
+
+
+def test_a_text_card_reads_as_text_and_a_photo_does_not() -> None:
+    card = _signals(_text_card().resize((231, 512)), width=1080, height=2400)
+    photo = _signals(_scene())
+    assert card["text_likeness"] > 0.7
+    assert photo["text_likeness"] < 0.2
+    assert card["flat_fraction"] > photo["flat_fraction"]
+    assert "text/UI" in quality.explain(card)
+    assert "text/UI" not in quality.explain(photo)
+
+
+def test_a_sharp_subject_on_a_blurred_background_is_not_blurred() -> None:
+    background = _scene(seed=1).filter(ImageFilter.GaussianBlur(8))
+    subject_on_bokeh = background.copy()
+    subject_on_bokeh.paste(_scene(seed=2, size=(100, 80)), (206, 152))  # a small centred subject
+    plain = _signals(background)
+    portrait = _signals(subject_on_bokeh)
+    assert "blurred" in quality.explain(plain)  # the background alone is blurred...
+    assert "blurred" not in quality.explain(portrait)  # ...but not with a sharp subject on it
+    blur_line = math.log1p(quality.BLUR_TILE_VAR)
+    assert portrait["sharpness_tile_max"] > blur_line + 1
+    assert portrait["sharpness_global"] < blur_line  # the whole-frame measure alone would err
+
+
+def test_small_originals_are_not_called_blurred() -> None:
+    soft = _scene().filter(ImageFilter.BoxBlur(4))
+    assert "blurred" in quality.explain(_signals(soft, width=4000, height=3000))
+    # A 320x240 original is upsampled to the work size; softness there says nothing.
+    assert "blurred" not in quality.explain(_signals(soft, width=320, height=240))
+
+
+# ---------------------------------------------------------------- cold start
+
+
+def test_cold_start_keeps_a_night_city() -> None:
+    signals = _signals(_night_city())
+    assert signals["dark_fraction"] > 0.8  # it really is a mostly black frame
+    assert quality.unmistakable_defect(signals) is None
+    assert "near-black" not in quality.explain(signals)
+
+
+def test_cold_start_keeps_soft_night_lights_on_black() -> None:
+    signals = _signals(_bokeh_night())
+    assert signals["dark_fraction"] > 0.97 and signals["brightness_mean"] < 0.03
+    assert signals["sharpness_tile_max"] < math.log1p(quality.BLUR_TILE_VAR)  # nothing sharp
+    assert quality.unmistakable_defect(signals) is None  # but the lights are there
+
+
+def test_cold_start_flags_a_pocket_shot_as_near_black() -> None:
+    signals = _signals(_pocket_shot())
+    assert quality.unmistakable_defect(signals) == "near-black"
+    assert quality.explain(signals)[0] == "near-black"
+
+
+def test_cold_start_flags_extreme_blur_but_not_a_plain_sky() -> None:
+    smeared = _signals(_scene(seed=5).filter(ImageFilter.GaussianBlur(10)))
+    assert quality.unmistakable_defect(smeared) == "extreme blur"
+    y = np.linspace(0, 1, 384, dtype=np.float32)[:, None, None]
+    sky = np.broadcast_to(np.array([70, 120, 210]) * (1 - y) + np.array([250, 170, 120]) * y,
+                          (384, 512, 3))
+    sky_signals = _signals(Image.fromarray(sky.astype(np.uint8)))
+    assert quality.unmistakable_defect(sky_signals) is None
+
+
+def test_cold_start_leaves_ordinary_photos_alone() -> None:
+    for seed in range(4):
+        assert quality.unmistakable_defect(_signals(_scene(seed=seed))) is None
+
+
+# ---------------------------------------------------------------- screenshots
+
+
+def test_a_phone_png_screenshot_is_a_screenshot(tmp_path: Path) -> None:
+    path = tmp_path / "Screenshot_20240503.png"
+    _text_card().save(path)
+    decoded = imaging.load(path, 299, want_gray=True)
+    assert decoded.gray is not None
+    signals = quality.compute_signals(
+        decoded.gray, decoded.pixels, width=decoded.width, height=decoded.height,
+        fmt=decoded.format, metadata=decoded.metadata,
+    )
+    assert (signals["png"], signals["no_camera"], signals["screen_sized"]) == (1.0, 1.0, 1.0)
+    assert signals["text_likeness"] >= 0.5
+    assert "screenshot" in quality.explain(signals)
+    assert quality.unmistakable_defect(signals) == "screenshot"
+
+
+def test_a_camera_photo_is_not_a_screenshot() -> None:
+    signals = _signals(_scene(), width=4000, height=3000, metadata=CAMERA)
+    assert (signals["no_camera"], signals["screen_sized"], signals["png"]) == (0.0, 0.0, 0.0)
+    assert "screenshot" not in quality.explain(signals)
+    assert quality.unmistakable_defect(signals) is None
+
+
+def test_a_camera_photo_at_a_screen_size_is_not_a_screenshot() -> None:
+    # 1920x1080 is also a video still's size: with a camera in the EXIF it is a photo.
+    card = _signals(_text_card().resize((231, 512)), width=1080, height=1920, metadata=CAMERA)
+    assert card["screen_sized"] == 1.0
+    assert quality.unmistakable_defect(card) != "screenshot"
+    assert "screenshot" not in quality.explain(card)
+
+
+def test_screen_size_matches_either_orientation() -> None:
+    gray = np.full((288, 512), 0.5, np.float32)
+    rgb = np.full((299, 299, 3), 128, np.uint8)
+    for width, height, expected in ((2400, 1080, 1.0), (1080, 2400, 1.0), (4000, 3000, 0.0)):
+        signals = quality.compute_signals(
+            gray, rgb, width=width, height=height, fmt="png", metadata={"Software": "x"}
+        )
+        assert signals["screen_sized"] == expected
+        assert signals["png"] == 1.0 and signals["no_camera"] == 1.0
