@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from photosieve import dating, imaging, naming
+from photosieve import dating, imaging, naming, quality
 from photosieve.config import Config
 from photosieve.errors import BadInput, MoveError
 from photosieve.mover import MoverLike, sha256_file
@@ -41,6 +41,7 @@ class Photo:
     sha256: str | None = None
     pixels: np.ndarray | None = None
     metadata: dict[str, str] = field(default_factory=dict)
+    signals: dict[str, float] | None = None
     taken: dating.CaptureTime | None = None
     name: str | None = None
     score: float | None = None
@@ -64,6 +65,11 @@ class Pipeline:
     record_state: bool = True  # False for dry runs: the database is left as it was
     workers: int = 2
 
+    @property
+    def cold_start(self) -> bool:
+        """Before any model: quarantine only unmistakable defects, if the owner opted in."""
+        return self.classifier.version is None and self.config.classifier.defects_before_first_model
+
     def run(self, items: Sequence[tuple[Path, Path]]) -> list[Photo]:
         """Run a batch of (path, inbox) pairs through every stage; return their outcomes."""
         photos = [Photo(path, inbox) for path, inbox in items]
@@ -74,7 +80,7 @@ class Pipeline:
         for photo in live:
             date(photo)
             stamp(self.config, photo)
-        classify(self.classifier, live)
+        classify(self.classifier, live, cold_start=self.cold_start)
         for photo in live:
             route(self.config, photo)
             record(self, photo)
@@ -133,13 +139,21 @@ def _record_stop(pipe: Pipeline, photo: Photo, outcome: str, reason: str) -> Non
 
 
 def decode(pipe: Pipeline, photos: list[Photo]) -> None:
+    """Decode each file once: the model's input, the metadata, and the quality signals."""
     size, fit = pipe.classifier.input_size, pipe.classifier.fit
-    results = imaging.load_many([p.path for p in photos], size, fit=fit, workers=pipe.workers)
+    results = imaging.load_many(
+        [p.path for p in photos], size, fit=fit, want_gray=True, workers=pipe.workers
+    )
     for photo, result in zip(photos, results, strict=True):
         if isinstance(result, BadInput):
             _skip(pipe, photo, result.reason)
-        else:
-            photo.pixels, photo.metadata = result.pixels, result.metadata
+            continue
+        photo.pixels, photo.metadata = result.pixels, result.metadata
+        assert result.gray is not None
+        photo.signals = quality.compute_signals(
+            result.gray, result.pixels, width=result.width, height=result.height,
+            fmt=result.format, metadata=result.metadata,
+        )
 
 
 # --- date and stamp (pure functions do the work) --------------------------------------------------
@@ -159,7 +173,8 @@ def stamp(config: Config, photo: Photo) -> None:
 # --- classify (one batch call) -------------------------------------------------------------------
 
 
-def classify(classifier: Classifier, photos: list[Photo]) -> None:
+def classify(classifier: Classifier, photos: list[Photo], *, cold_start: bool = False) -> None:
+    """One batch call to the model; the reasons name the quality signals that stand out."""
     if not photos:
         return
     pixels = np.stack([p.pixels for p in photos if p.pixels is not None])
@@ -167,6 +182,13 @@ def classify(classifier: Classifier, photos: list[Photo]) -> None:
     for photo, score in zip(photos, scores, strict=True):
         photo.score = float(score)
         photo.decision = "discard" if photo.score >= classifier.threshold else "keep"
+        signals = photo.signals or {}
+        defect = quality.unmistakable_defect(signals) if cold_start and signals else None
+        if defect is not None:
+            photo.decision = "discard"
+            photo.reasons.append(defect)
+        elif photo.decision == "discard":
+            photo.reasons.extend(quality.explain(signals))
         if classifier.version is not None:
             photo.reasons.append(f"model {photo.score:.2f}")
         photo.pixels = None  # the batch's pixels are no longer needed; keep memory flat
@@ -233,6 +255,8 @@ def _remember(pipe: Pipeline, photo: Photo, outcome: str) -> None:
         sha256=photo.sha256, taken=photo.taken.taken.isoformat(),
         taken_source=photo.taken.source, origin=photo.path,
     )
+    if photo.signals is not None:
+        pipe.state.set_quality(photo.sha256, photo.signals)
     pipe.state.record_decision(
         photo.sha256, photo.result, model_version=pipe.classifier.version, score=photo.score,
         decision=photo.decision or "keep", reasons=photo.reasons,

@@ -1,0 +1,180 @@
+"""The pipeline's stages on real files, with a fake classifier; routing as a pure function."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from photosieve.cli import group
+from photosieve.config import Config, LibraryConfig, parse_config
+from photosieve.daemon import pipeline
+from photosieve.dating import CaptureTime
+from photosieve.mover import Mover
+from photosieve.runtime import KeepAll
+from photosieve.state import State
+
+TAKEN = CaptureTime(datetime(2024, 5, 3, 14, 22, 10), "exif:DateTimeOriginal", True)
+
+
+@dataclasses.dataclass
+class MeanBrightness:
+    """A stand-in model: dark photos score high (discard)."""
+
+    version: str | None = "test-1"
+    input_size: int = 75
+    fit: str = "crop"
+    threshold: float = 0.5
+
+    def score(self, pixels: np.ndarray) -> np.ndarray:
+        return 1.0 - pixels.reshape(len(pixels), -1).mean(axis=1) / 255.0
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> tuple[Config, State, Path]:
+    inbox = tmp_path / "inbox"
+    for name in ("inbox", "library", "quarantine"):
+        (tmp_path / name).mkdir()
+    config = parse_config(
+        {
+            "inboxes": [str(inbox)],
+            "library": {"path": str(tmp_path / "library")},
+            "quarantine": {"path": str(tmp_path / "quarantine")},
+            "state_dir": str(tmp_path / "state"),
+        },
+        base=tmp_path,
+    )
+    return config, State(config.db_path), inbox
+
+
+def run(config: Config, state: State, inbox: Path, classifier: object | None = None,
+        **kwargs: object) -> list[pipeline.Photo]:
+    pipe = pipeline.Pipeline(config, state, Mover(state, roots=config.roots),
+                             classifier or KeepAll(input_size=75), **kwargs)  # type: ignore[arg-type]
+    paths = sorted(p for p in inbox.rglob("*") if p.is_file())
+    return pipe.run([(p, inbox) for p in paths])
+
+
+def test_destination_is_pure_routing(tmp_path: Path) -> None:
+    config = Config(quarantine=dataclasses.replace(Config().quarantine, path=tmp_path / "q"),
+                    library=LibraryConfig(path=tmp_path / "lib", folders="{taken:%Y}/{taken:%m}"))
+    assert pipeline.destination(config, "discard", TAKEN, tmp_path) == tmp_path / "q"
+    assert pipeline.destination(config, "keep", TAKEN, tmp_path) == tmp_path / "lib/2024/05"
+    in_place = dataclasses.replace(config, library=LibraryConfig(path=None))
+    assert pipeline.destination(in_place, "keep", TAKEN, tmp_path / "x") == tmp_path / "x"
+
+
+def test_files_by_exif_time_and_records(setup: tuple[Config, State, Path],
+                                        make_photo: Callable[..., Path]) -> None:
+    config, state, inbox = setup
+    make_photo(inbox / "IMG_1.jpg", "2024:05:03 14:22:10", seed=1)
+    (photo,) = run(config, state, inbox)
+    assert photo.outcome == "filed"
+    target = config.library.path / "2024/05/2024-05-03_14-22-10_IMG_1.jpg"  # type: ignore[operator]
+    assert photo.result == target and target.exists()
+    record = state.get_file(target)
+    assert record is not None and record.status == "filed"
+    assert record.taken_source == "exif:DateTimeOriginal"
+    assert state.get_quality(record.sha256 or "") is not None
+
+
+def test_duplicate_content_is_reported_and_left(setup: tuple[Config, State, Path],
+                                                make_photo: Callable[..., Path]) -> None:
+    config, state, inbox = setup
+    make_photo(inbox / "IMG_1.jpg", seed=1)
+    run(config, state, inbox)
+    make_photo(inbox / "copy of IMG_1.jpg", seed=1)
+    (photo,) = run(config, state, inbox)
+    assert photo.outcome == "duplicate"
+    assert (inbox / "copy of IMG_1.jpg").exists()
+
+
+def test_unsupported_and_bad_files_are_left_and_reported_once(
+    setup: tuple[Config, State, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    config, state, inbox = setup
+    (inbox / "notes.txt").write_text("hi")
+    (inbox / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0garbage")
+    outcomes = {p.path.name: p.outcome for p in run(config, state, inbox)}
+    assert outcomes == {"notes.txt": "unsupported", "broken.jpg": "skipped"}
+    caplog.clear()
+    outcomes = {p.path.name: p.outcome for p in run(config, state, inbox)}
+    assert outcomes == {"notes.txt": "unchanged", "broken.jpg": "unchanged"}
+    assert caplog.records == []
+    assert (inbox / "broken.jpg").read_bytes() == b"\xff\xd8\xff\xe0garbage"
+
+
+def test_sidecars_travel_and_stamped_names_stay(setup: tuple[Config, State, Path],
+                                               make_photo: Callable[..., Path]) -> None:
+    config, state, inbox = setup
+    make_photo(inbox / "2024-05-03_14-22-10_IMG_2.jpg", "2024:05:03 14:22:10", seed=2)
+    (inbox / "2024-05-03_14-22-10_IMG_2.xmp").write_text("<xmp/>")
+    photos = run(config, state, inbox)
+    filed = [p for p in photos if p.outcome == "filed"]
+    assert [p.result.name for p in filed if p.result] == ["2024-05-03_14-22-10_IMG_2.jpg"]
+    assert (config.library.path / "2024/05/2024-05-03_14-22-10_IMG_2.xmp").exists()  # type: ignore[operator]
+
+
+def test_model_decides_and_decision_is_recorded(setup: tuple[Config, State, Path],
+                                               tmp_path: Path) -> None:
+    config, state, inbox = setup
+    Image.new("RGB", (80, 60), (10, 10, 10)).save(inbox / "dark.jpg")
+    Image.new("RGB", (80, 60), (240, 240, 240)).save(inbox / "light.jpg")
+    outcomes = {p.path.name: p for p in run(config, state, inbox, MeanBrightness())}
+    assert outcomes["dark.jpg"].outcome == "quarantined"
+    assert outcomes["light.jpg"].outcome == "filed"
+    quarantined = outcomes["dark.jpg"].result
+    assert quarantined is not None and quarantined.parent == config.quarantine.path
+    row = state.last_decision(hashlib.sha256(quarantined.read_bytes()).hexdigest())
+    assert row is not None and row["model_version"] == "test-1" and row["score"] > 0.5
+    assert any(r.startswith("model 0.9") for r in json.loads(row["reasons"]))
+
+
+def test_cold_start_quarantines_only_unmistakable(setup: tuple[Config, State, Path],
+                                                 make_photo: Callable[..., Path]) -> None:
+    config, state, inbox = setup
+    config = dataclasses.replace(
+        config, classifier=dataclasses.replace(config.classifier, defects_before_first_model=True)
+    )
+    Image.new("RGB", (800, 600), (0, 0, 0)).save(inbox / "pocket.jpg")
+    make_photo(inbox / "IMG_3.jpg", seed=3, size=(800, 600))
+    outcomes = {p.path.name: p for p in run(config, state, inbox)}
+    assert outcomes["pocket.jpg"].outcome == "quarantined"
+    assert "near-black" in outcomes["pocket.jpg"].reasons
+    assert outcomes["IMG_3.jpg"].outcome == "filed"
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_scan_dry_run_touches_nothing(tmp_path: Path, make_photo: Callable[..., Path]) -> None:
+    photos = tmp_path / "photos"
+    for i in range(5):
+        make_photo(photos / f"IMG_{i}.jpg", f"2020:01:0{i + 1} 00:00:00", seed=i)
+    (photos / "bad.jpg").write_bytes(b"nope")
+    config = tmp_path / "c.yaml"
+    config.write_text(f"inboxes: [{tmp_path / 'in'}]\nlibrary:\n  path: {tmp_path / 'lib'}\n"
+                      f"quarantine:\n  path: {tmp_path / 'q'}\nstate_dir: {tmp_path / 's'}\n"
+                      "watch:\n  settle_seconds: 0\n")
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "q").mkdir()
+    before = tree_digest(tmp_path / "photos")
+    result = CliRunner().invoke(group, ["--config", str(config), "scan", "--dry-run", str(photos)])
+    assert result.exit_code == 0, result.output
+    assert tree_digest(tmp_path / "photos") == before
+    assert list((tmp_path / "lib").iterdir()) == []
+    assert "would move" in result.output and "Dry run" in result.output
+    result = CliRunner().invoke(group, ["--config", str(config), "scan", str(photos)])
+    assert result.exit_code == 0, result.output
+    assert len(list((tmp_path / "lib").rglob("*.jpg"))) == 5
+    assert "filed" in result.output and "skipped" in result.output
