@@ -14,7 +14,9 @@ time.tzset()
 
 
 @pytest.fixture(autouse=True)
-def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def _isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
     """No test may read or write the real user's config, data or trash."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
@@ -44,9 +46,6 @@ def _photo_bytes(taken: str | None, seed: int, size: tuple[int, int], fmt: str) 
     buf = io.BytesIO()
     image.save(buf, format=fmt, exif=exif.tobytes() if taken else b"")
     return buf.getvalue()
-
-
-
 
 
 @pytest.fixture

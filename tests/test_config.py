@@ -88,17 +88,21 @@ def test_quarantine_inside_inbox_is_refused(tmp_path: Path) -> None:
 
 
 def test_library_inside_inbox_and_nested_inboxes_are_refused(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="library.path"):
-        parse_config({"inboxes": [str(tmp_path)], "library": {"path": str(tmp_path / "lib")}},
-                     base=tmp_path)
+    with pytest.raises(ConfigError, match=r"library\.path"):
+        parse_config(
+            {"inboxes": [str(tmp_path)], "library": {"path": str(tmp_path / "lib")}}, base=tmp_path
+        )
     with pytest.raises(ConfigError, match="inboxes"):
         parse_config({"inboxes": [str(tmp_path), str(tmp_path / "sub")]}, base=tmp_path)
 
 
-def test_paths_expand_and_relative_paths_follow_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_paths_expand_and_relative_paths_follow_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PHOTOS", str(tmp_path / "photos"))
-    config = load_config(write(tmp_path, "inboxes: [$PHOTOS/in, rel/in2]\nlibrary:\n  path: null\n"),
-                         required=True)
+    config = load_config(
+        write(tmp_path, "inboxes: [$PHOTOS/in, rel/in2]\nlibrary:\n  path: null\n"), required=True
+    )
     assert config.inboxes == (tmp_path / "photos/in", tmp_path / "rel/in2")
     assert config.library.path is None
 

@@ -85,8 +85,10 @@ class LazyGroup(click.Group):
 def setup_logging(verbose: bool, level: str = "info") -> None:
     """Log to stderr (journald adds time stamps under systemd, so we add none there)."""
     under_journal = "JOURNAL_STREAM" in __import__("os").environ
-    fmt = "%(levelname)s %(name)s: %(message)s" if under_journal else (
-        "%(asctime)s %(levelname)s %(message)s"
+    fmt = (
+        "%(levelname)s %(name)s: %(message)s"
+        if under_journal
+        else ("%(asctime)s %(levelname)s %(message)s")
     )
     root = logging.getLogger()
     for handler in list(root.handlers):
@@ -99,7 +101,9 @@ def setup_logging(verbose: bool, level: str = "info") -> None:
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
-    "--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
     envvar="PHOTOSIEVE_CONFIG",
     help="Config file (default: $XDG_CONFIG_HOME/photosieve/config.yaml; defaults if absent).",
 )
@@ -145,6 +149,9 @@ def main(argv: list[str] | None = None) -> Any:
     except Exception as exc:  # the boundary: one clear line, traceback only with --verbose
         if verbose:
             raise
-        click.echo(f"photosieve: unexpected error: {type(exc).__name__}: {exc} "
-                   "(run with --verbose for details)", err=True)
+        click.echo(
+            f"photosieve: unexpected error: {type(exc).__name__}: {exc} "
+            "(run with --verbose for details)",
+            err=True,
+        )
         sys.exit(1)

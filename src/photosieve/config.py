@@ -86,7 +86,9 @@ class Config:
     watch: WatchConfig = field(default_factory=WatchConfig)
     classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
-    state_dir: Path = field(default_factory=lambda: _xdg("XDG_DATA_HOME", ".local/share") / "photosieve")
+    state_dir: Path = field(
+        default_factory=lambda: _xdg("XDG_DATA_HOME", ".local/share") / "photosieve"
+    )
     log_level: str = "info"
     source: Path | None = field(default=None, compare=False)
 
@@ -105,7 +107,7 @@ class Config:
         return frozenset((*self.inboxes, self.quarantine.path, *library))
 
 
-# --- loading -------------------------------------------------------------------------------
+# --- loading -----------------------------------------------------------------------------------
 
 
 def _key_lines(node: yaml.Node | None, prefix: str = "") -> dict[str, int]:
@@ -142,7 +144,7 @@ class _Loader:
         return cls(**values)
 
     def coerce(self, hint: Any, raw: Any, key: str) -> Any:
-        if dataclasses.is_dataclass(hint):
+        if isinstance(hint, type) and dataclasses.is_dataclass(hint):
             return self.build(hint, {} if raw is None else raw, key + ".")
         args = typing.get_args(hint)
         if isinstance(hint, types.UnionType) and type(None) in args:

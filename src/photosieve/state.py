@@ -141,7 +141,7 @@ class State:
         with self.lock:
             return self.conn.execute(sql, params)
 
-    # --- files ---------------------------------------------------------------------------
+    # --- files ----------------------------------------------------------------------------------
 
     def get_file(self, path: Path | str) -> FileRecord | None:
         row = self.execute("SELECT * FROM files WHERE path = ?", (str(path),)).fetchone()
@@ -163,8 +163,16 @@ class State:
         self.execute(
             "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?)",
             (
-                str(path), size, mtime_ns, sha256, status, reason, taken, taken_source,
-                None if origin is None else str(origin), time.time(),
+                str(path),
+                size,
+                mtime_ns,
+                sha256,
+                status,
+                reason,
+                taken,
+                taken_source,
+                None if origin is None else str(origin),
+                time.time(),
             ),
         )
 
@@ -198,7 +206,7 @@ class State:
         rows = self.execute("SELECT status, COUNT(*) FROM files GROUP BY status").fetchall()
         return {r[0]: r[1] for r in rows}
 
-    # --- labels ----------------------------------------------------------------------------
+    # --- labels ---------------------------------------------------------------------------------
 
     def set_label(self, sha256: str, label: str, source: str, path: Path | str | None) -> None:
         now = time.time()
@@ -223,7 +231,7 @@ class State:
         row = self.execute("SELECT COUNT(*) FROM labels WHERE updated > ?", (since,)).fetchone()
         return int(row[0])
 
-    # --- decisions, models, quality --------------------------------------------------------
+    # --- decisions, models, quality -------------------------------------------------------------
 
     def record_decision(
         self,
@@ -238,8 +246,15 @@ class State:
         self.execute(
             "INSERT INTO decisions (sha256, path, model_version, score, decision, reasons, created)"
             " VALUES (?,?,?,?,?,?,?)",
-            (sha256, str(path), model_version, score, decision, json.dumps(list(reasons)),
-             time.time()),
+            (
+                sha256,
+                str(path),
+                model_version,
+                score,
+                decision,
+                json.dumps(list(reasons)),
+                time.time(),
+            ),
         )
 
     def last_decision(self, sha256: str) -> sqlite3.Row | None:

@@ -55,25 +55,34 @@ def setup(tmp_path: Path) -> tuple[Config, State, Path]:
     return config, State(config.db_path), inbox
 
 
-def run(config: Config, state: State, inbox: Path, classifier: object | None = None,
-        **kwargs: object) -> list[pipeline.Photo]:
-    pipe = pipeline.Pipeline(config, state, Mover(state, roots=config.roots),
-                             classifier or KeepAll(input_size=75), **kwargs)  # type: ignore[arg-type]
+def run(
+    config: Config, state: State, inbox: Path, classifier: object | None = None, **kwargs: object
+) -> list[pipeline.Photo]:
+    pipe = pipeline.Pipeline(
+        config,
+        state,
+        Mover(state, roots=config.roots),
+        classifier or KeepAll(input_size=75),
+        **kwargs,
+    )  # type: ignore[arg-type]
     paths = sorted(p for p in inbox.rglob("*") if p.is_file())
     return pipe.run([(p, inbox) for p in paths])
 
 
 def test_destination_is_pure_routing(tmp_path: Path) -> None:
-    config = Config(quarantine=dataclasses.replace(Config().quarantine, path=tmp_path / "q"),
-                    library=LibraryConfig(path=tmp_path / "lib", folders="{taken:%Y}/{taken:%m}"))
+    config = Config(
+        quarantine=dataclasses.replace(Config().quarantine, path=tmp_path / "q"),
+        library=LibraryConfig(path=tmp_path / "lib", folders="{taken:%Y}/{taken:%m}"),
+    )
     assert pipeline.destination(config, "discard", TAKEN, tmp_path) == tmp_path / "q"
     assert pipeline.destination(config, "keep", TAKEN, tmp_path) == tmp_path / "lib/2024/05"
     in_place = dataclasses.replace(config, library=LibraryConfig(path=None))
     assert pipeline.destination(in_place, "keep", TAKEN, tmp_path / "x") == tmp_path / "x"
 
 
-def test_files_by_exif_time_and_records(setup: tuple[Config, State, Path],
-                                        make_photo: Callable[..., Path]) -> None:
+def test_files_by_exif_time_and_records(
+    setup: tuple[Config, State, Path], make_photo: Callable[..., Path]
+) -> None:
     config, state, inbox = setup
     make_photo(inbox / "IMG_1.jpg", "2024:05:03 14:22:10", seed=1)
     (photo,) = run(config, state, inbox)
@@ -86,8 +95,9 @@ def test_files_by_exif_time_and_records(setup: tuple[Config, State, Path],
     assert state.get_quality(record.sha256 or "") is not None
 
 
-def test_duplicate_content_is_reported_and_left(setup: tuple[Config, State, Path],
-                                                make_photo: Callable[..., Path]) -> None:
+def test_duplicate_content_is_reported_and_left(
+    setup: tuple[Config, State, Path], make_photo: Callable[..., Path]
+) -> None:
     config, state, inbox = setup
     make_photo(inbox / "IMG_1.jpg", seed=1)
     run(config, state, inbox)
@@ -112,8 +122,9 @@ def test_unsupported_and_bad_files_are_left_and_reported_once(
     assert (inbox / "broken.jpg").read_bytes() == b"\xff\xd8\xff\xe0garbage"
 
 
-def test_sidecars_travel_and_stamped_names_stay(setup: tuple[Config, State, Path],
-                                               make_photo: Callable[..., Path]) -> None:
+def test_sidecars_travel_and_stamped_names_stay(
+    setup: tuple[Config, State, Path], make_photo: Callable[..., Path]
+) -> None:
     config, state, inbox = setup
     make_photo(inbox / "2024-05-03_14-22-10_IMG_2.jpg", "2024:05:03 14:22:10", seed=2)
     (inbox / "2024-05-03_14-22-10_IMG_2.xmp").write_text("<xmp/>")
@@ -123,8 +134,9 @@ def test_sidecars_travel_and_stamped_names_stay(setup: tuple[Config, State, Path
     assert (config.library.path / "2024/05/2024-05-03_14-22-10_IMG_2.xmp").exists()  # type: ignore[operator]
 
 
-def test_model_decides_and_decision_is_recorded(setup: tuple[Config, State, Path],
-                                               tmp_path: Path) -> None:
+def test_model_decides_and_decision_is_recorded(
+    setup: tuple[Config, State, Path], tmp_path: Path
+) -> None:
     config, state, inbox = setup
     Image.new("RGB", (80, 60), (10, 10, 10)).save(inbox / "dark.jpg")
     Image.new("RGB", (80, 60), (240, 240, 240)).save(inbox / "light.jpg")
@@ -138,8 +150,9 @@ def test_model_decides_and_decision_is_recorded(setup: tuple[Config, State, Path
     assert any(r.startswith("model 0.9") for r in json.loads(row["reasons"]))
 
 
-def test_cold_start_quarantines_only_unmistakable(setup: tuple[Config, State, Path],
-                                                 make_photo: Callable[..., Path]) -> None:
+def test_cold_start_quarantines_only_unmistakable(
+    setup: tuple[Config, State, Path], make_photo: Callable[..., Path]
+) -> None:
     config, state, inbox = setup
     config = dataclasses.replace(
         config, classifier=dataclasses.replace(config.classifier, defects_before_first_model=True)
@@ -153,8 +166,11 @@ def test_cold_start_quarantines_only_unmistakable(setup: tuple[Config, State, Pa
 
 
 def tree_digest(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_scan_dry_run_touches_nothing(tmp_path: Path, make_photo: Callable[..., Path]) -> None:
@@ -163,9 +179,11 @@ def test_scan_dry_run_touches_nothing(tmp_path: Path, make_photo: Callable[..., 
         make_photo(photos / f"IMG_{i}.jpg", f"2020:01:0{i + 1} 00:00:00", seed=i)
     (photos / "bad.jpg").write_bytes(b"nope")
     config = tmp_path / "c.yaml"
-    config.write_text(f"inboxes: [{tmp_path / 'in'}]\nlibrary:\n  path: {tmp_path / 'lib'}\n"
-                      f"quarantine:\n  path: {tmp_path / 'q'}\nstate_dir: {tmp_path / 's'}\n"
-                      "watch:\n  settle_seconds: 0\n")
+    config.write_text(
+        f"inboxes: [{tmp_path / 'in'}]\nlibrary:\n  path: {tmp_path / 'lib'}\n"
+        f"quarantine:\n  path: {tmp_path / 'q'}\nstate_dir: {tmp_path / 's'}\n"
+        "watch:\n  settle_seconds: 0\n"
+    )
     (tmp_path / "lib").mkdir()
     (tmp_path / "q").mkdir()
     before = tree_digest(tmp_path / "photos")

@@ -108,6 +108,6 @@ def test_scan_offers_only_unknown_or_changed(tmp_path: Path) -> None:
     st = a.stat()
     known = {str(a): (st.st_size, st.st_mtime_ns)}
     gate = SettleGate(0)
-    offered = scan_into(gate, tmp_path, lambda p, s, m: known.get(p) == (s, m))
+    offered = scan_into(gate, tmp_path, known)
     assert offered == 1
     assert len(gate) == 1

@@ -47,7 +47,9 @@ class Service:
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "photosieve", "--config", str(self.config), "watch"],
-                stdout=log, stderr=log, env=env,
+                stdout=log,
+                stderr=log,
+                env=env,
             )
         self.wait_for(b"READY=1")
 
@@ -121,8 +123,10 @@ def taken_of(i: int) -> tuple[str, str]:
     """EXIF time and the expected name prefix for photo i (distinct minutes and days)."""
     day, minute = 1 + i % 28, i % 60
     month = 1 + (i // 28) % 12
-    return (f"2023:{month:02d}:{day:02d} 10:{minute:02d}:07",
-            f"2023-{month:02d}-{day:02d}_10-{minute:02d}-07")
+    return (
+        f"2023:{month:02d}:{day:02d} 10:{minute:02d}:07",
+        f"2023-{month:02d}-{day:02d}_10-{minute:02d}-07",
+    )
 
 
 def sha(data: bytes) -> str:
@@ -146,7 +150,7 @@ def write_slowly(path: Path, data: bytes, seconds: float = 3.0, chunks: int = 10
     step = max(1, len(data) // chunks)
     with path.open("wb") as f:
         for start in range(0, len(data), step):
-            f.write(data[start:start + step])
+            f.write(data[start : start + step])
             f.flush()
             time.sleep(seconds / chunks)
 
@@ -221,8 +225,7 @@ def test_photos_added_while_down_are_processed_at_start(
     # an old mtime, as a photo copied in with `cp -p` while the service was down would have
     os.utime(inbox / "IMG_B0.jpg", (1_000_000_000, 1_000_000_000))
     service.start()
-    wait_until(lambda: len(library_files(library)) == 6, 60, "photos added while down",
-               service.log)
+    wait_until(lambda: len(library_files(library)) == 6, 60, "photos added while down", service.log)
     assert service.stop() == 0
     names = set(library_files(library))
     assert "2022-03-01_12-00-00_IMG_B0.jpg" in names
@@ -235,15 +238,18 @@ def test_sighup_reloads_config(
     second = tmp_path / "inbox2"
     second.mkdir()
     service.start()
-    text = folders["config"].read_text().replace(
-        f"inboxes: [{folders['inbox']}]", f"inboxes: [{folders['inbox']}, {second}]"
+    text = (
+        folders["config"]
+        .read_text()
+        .replace(f"inboxes: [{folders['inbox']}]", f"inboxes: [{folders['inbox']}, {second}]")
     )
     folders["config"].write_text(text)
     assert service.proc is not None
     service.proc.send_signal(signal.SIGHUP)
     service.wait_for(b"READY=1")
     make_photo(second / "IMG_C.jpg", "2021:01:01 01:01:01", seed=3)
-    wait_until(lambda: len(library_files(folders["library"])) == 1, 60, "photo in new inbox",
-               service.log)
+    wait_until(
+        lambda: len(library_files(folders["library"])) == 1, 60, "photo in new inbox", service.log
+    )
     assert service.stop() == 0
     assert "2021-01-01_01-01-01_IMG_C.jpg" in library_files(folders["library"])

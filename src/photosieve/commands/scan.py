@@ -12,8 +12,9 @@ from photosieve.cli import get_app
 
 
 @click.command("scan")
-@click.argument("paths", nargs=-1, required=True,
-                type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument(
+    "paths", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
 @click.option("--dry-run", is_flag=True, help="Print the plan; move and record nothing.")
 @click.pass_context
 def command(ctx: click.Context, paths: tuple[Path, ...], dry_run: bool) -> None:
@@ -33,10 +34,11 @@ def command(ctx: click.Context, paths: tuple[Path, ...], dry_run: bool) -> None:
     pipe = pipeline.Pipeline(config, state, mover, classifier, record_state=not dry_run)
     gate = SettleGate(config.watch.settle_seconds)
     for path in paths:
-        known = state.known_files(path.resolve())
-        scan_into(gate, path.resolve(), lambda p, s, m, k=known: k.get(p) == (s, m))
+        scan_into(gate, path.resolve(), state.known_files(path.resolve()))
     tally: Counter[str] = Counter()
-    with click.progressbar(length=len(gate), label="Scanning", file=click.get_text_stream("stderr")) as bar:
+    with click.progressbar(
+        length=len(gate), label="Scanning", file=click.get_text_stream("stderr")
+    ) as bar:
         while len(gate):
             batch = gate.due(limit=config.classifier.batch_size)
             if not batch:

@@ -42,5 +42,7 @@ def command(ctx: click.Context, recent: int) -> None:
         click.echo("Model: none installed (every photo is kept)")
     else:
         meta = modelstore.read_meta(current)
-        click.echo(f"Model: {meta.get('version', current.name)} "
-                   f"({meta.get('backbone', '?')}, threshold {meta.get('threshold', '?')})")
+        click.echo(
+            f"Model: {meta.get('version', current.name)} "
+            f"({meta.get('backbone', '?')}, threshold {meta.get('threshold', '?')})"
+        )

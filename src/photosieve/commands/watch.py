@@ -10,8 +10,12 @@ from photosieve.cli import get_app, setup_logging
 
 
 @click.command("watch")
-@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
-              help="Config file (same as the global --config).")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Config file (same as the global --config).",
+)
 @click.pass_context
 def command(ctx: click.Context, config_path: Path | None) -> None:
     """Watch the inboxes and file every new photo (runs until SIGTERM; SIGHUP reloads)."""

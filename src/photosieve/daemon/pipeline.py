@@ -130,12 +130,17 @@ def _record_stop(pipe: Pipeline, photo: Photo, outcome: str, reason: str) -> Non
     photo.stop(outcome, reason)
     if pipe.record_state:
         pipe.state.put_file(
-            photo.path, size=photo.size, mtime_ns=photo.mtime_ns, status=outcome,
-            sha256=photo.sha256, reason=reason, origin=photo.path,
+            photo.path,
+            size=photo.size,
+            mtime_ns=photo.mtime_ns,
+            status=outcome,
+            sha256=photo.sha256,
+            reason=reason,
+            origin=photo.path,
         )
 
 
-# --- decode (once, for dating, checking and classifying) ----------------------------------------
+# --- decode (once, for dating, checking and classifying) ---------------------------------------
 
 
 def decode(pipe: Pipeline, photos: list[Photo]) -> None:
@@ -151,12 +156,16 @@ def decode(pipe: Pipeline, photos: list[Photo]) -> None:
         photo.pixels, photo.metadata = result.pixels, result.metadata
         assert result.gray is not None
         photo.signals = quality.compute_signals(
-            result.gray, result.pixels, width=result.width, height=result.height,
-            fmt=result.format, metadata=result.metadata,
+            result.gray,
+            result.pixels,
+            width=result.width,
+            height=result.height,
+            fmt=result.format,
+            metadata=result.metadata,
         )
 
 
-# --- date and stamp (pure functions do the work) --------------------------------------------------
+# --- date and stamp (pure functions do the work) -----------------------------------------------
 
 
 def date(photo: Photo) -> None:
@@ -170,7 +179,7 @@ def stamp(config: Config, photo: Photo) -> None:
     )
 
 
-# --- classify (one batch call) -------------------------------------------------------------------
+# --- classify (one batch call) -----------------------------------------------------------------
 
 
 def classify(classifier: Classifier, photos: list[Photo], *, cold_start: bool = False) -> None:
@@ -194,7 +203,7 @@ def classify(classifier: Classifier, photos: list[Photo], *, cold_start: bool = 
         photo.pixels = None  # the batch's pixels are no longer needed; keep memory flat
 
 
-# --- route (pure) ------------------------------------------------------------------------------------
+# --- route (pure) ------------------------------------------------------------------------------
 
 
 def destination(config: Config, decision: str, taken: dating.CaptureTime, here: Path) -> Path:
@@ -211,7 +220,7 @@ def route(config: Config, photo: Photo) -> None:
     photo.dest_dir = destination(config, photo.decision, photo.taken, photo.path.parent)
 
 
-# --- record: move (journaled) and remember -------------------------------------------------------
+# --- record: move (journaled) and remember -----------------------------------------------------
 
 
 def sidecars_of(path: Path) -> list[Path]:
@@ -227,8 +236,12 @@ def record(pipe: Pipeline, photo: Photo) -> None:
     kind = "quarantine" if photo.decision == "discard" else "file"
     try:
         result = pipe.mover.move_group(
-            photo.path, sidecars_of(photo.path), photo.dest_dir, photo.name,
-            kind=kind, sha256=photo.sha256,
+            photo.path,
+            sidecars_of(photo.path),
+            photo.dest_dir,
+            photo.name,
+            kind=kind,
+            sha256=photo.sha256,
         )
     except MoveError as exc:
         return photo.stop("pending", exc.reason)  # left in place; retried on the next pass
@@ -251,19 +264,28 @@ def _remember(pipe: Pipeline, photo: Photo, outcome: str) -> None:
     st = photo.result.stat()
     pipe.state.forget_file(photo.path)
     pipe.state.put_file(
-        photo.result, size=st.st_size, mtime_ns=st.st_mtime_ns, status=outcome,
-        sha256=photo.sha256, taken=photo.taken.taken.isoformat(),
-        taken_source=photo.taken.source, origin=photo.path,
+        photo.result,
+        size=st.st_size,
+        mtime_ns=st.st_mtime_ns,
+        status=outcome,
+        sha256=photo.sha256,
+        taken=photo.taken.taken.isoformat(),
+        taken_source=photo.taken.source,
+        origin=photo.path,
     )
     if photo.signals is not None:
         pipe.state.set_quality(photo.sha256, photo.signals)
     pipe.state.record_decision(
-        photo.sha256, photo.result, model_version=pipe.classifier.version, score=photo.score,
-        decision=photo.decision or "keep", reasons=photo.reasons,
+        photo.sha256,
+        photo.result,
+        model_version=pipe.classifier.version,
+        score=photo.score,
+        decision=photo.decision or "keep",
+        reasons=photo.reasons,
     )
 
 
-# --- report ------------------------------------------------------------------------------------------
+# --- report ------------------------------------------------------------------------------------
 
 
 def report(photo: Photo) -> None:
@@ -275,8 +297,9 @@ def report(photo: Photo) -> None:
     elif photo.result is not None:
         taken = photo.taken.source if photo.taken else "?"
         score = "" if photo.score is None else f", score {photo.score:.2f}"
-        log.info("%s -> %s (%s, time from %s%s)", photo.path, photo.result, photo.outcome,
-                 taken, score)
+        log.info(
+            "%s -> %s (%s, time from %s%s)", photo.path, photo.result, photo.outcome, taken, score
+        )
 
 
 def tally(photos: Iterable[Photo]) -> Counter[str]:

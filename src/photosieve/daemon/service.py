@@ -58,7 +58,8 @@ class Service:
         prepare_folders(self.config)
         self.load_model()
         self.watcher = InboxWatcher(
-            self.config.inboxes, self.gate,
+            self.config.inboxes,
+            self.gate,
             polling=self.config.watch.polling,
             poll_seconds=self.config.watch.poll_interval_seconds,
         )
@@ -76,18 +77,13 @@ class Service:
 
     def catch_up(self, inboxes: list[Path]) -> None:
         for inbox in inboxes:
-            known = self.state.known_files(inbox)
-
-            def is_known(path: str, size: int, mtime_ns: int, known: dict = known) -> bool:
-                return known.get(path) == (size, mtime_ns)
-
-            offered = scan_into(self.gate, inbox, is_known)
+            offered = scan_into(self.gate, inbox, self.state.known_files(inbox))
             if offered:
                 log.info("found %d new or changed files in %s", offered, inbox)
         self.gate.overflowed = False
         self.last_scan = time.monotonic()
 
-    # --- the loop --------------------------------------------------------------------------------
+    # --- the loop -------------------------------------------------------------------------------
 
     def run(self) -> int:
         self.install_signal_handlers()
@@ -126,8 +122,9 @@ class Service:
         return True
 
     def process(self, batch: list[tuple[Path, Path]]) -> None:
-        pipe = pipeline.Pipeline(self.config, self.state, Mover(self.state, roots=self.config.roots),
-                                 self.classifier)
+        pipe = pipeline.Pipeline(
+            self.config, self.state, Mover(self.state, roots=self.config.roots), self.classifier
+        )
         photos = pipe.run(batch)
         self.processed += sum(p.result is not None for p in photos)
         self.status()
@@ -144,7 +141,7 @@ class Service:
             f"model {self.classifier.version or 'none'}"
         )
 
-    # --- signals -----------------------------------------------------------------------------------
+    # --- signals --------------------------------------------------------------------------------
 
     def install_signal_handlers(self) -> None:
         def enqueue(signum: int, frame: FrameType | None) -> None:
@@ -181,8 +178,12 @@ class Service:
         self.gate.settle_seconds = new.watch.settle_seconds
         self.models = runtime.ModelWatcher(new.models_dir)
         self.load_model()
-        self.watcher = InboxWatcher(new.inboxes, self.gate, polling=new.watch.polling,
-                                    poll_seconds=new.watch.poll_interval_seconds)
+        self.watcher = InboxWatcher(
+            new.inboxes,
+            self.gate,
+            polling=new.watch.polling,
+            poll_seconds=new.watch.poll_interval_seconds,
+        )
         self.watcher.start()
         self.catch_up(list(self.watcher.watching))
         self.notifier.ready()

@@ -12,7 +12,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -133,13 +133,11 @@ def walk(inbox: Path) -> Iterator[os.DirEntry[str]]:
             log.warning("cannot read folder %s: %s", folder, exc.strerror)
 
 
-def scan_into(
-    gate: SettleGate, inbox: Path, known: Callable[[str, int, int], bool]
-) -> int:
+def scan_into(gate: SettleGate, inbox: Path, known: Mapping[str, tuple[int, int]]) -> int:
     """Offer every file below `inbox` that the state does not already know unchanged.
 
-    `known(path, size, mtime_ns)` answers from the state database without hashing, so a
-    catch-up scan over a large, already-filed folder costs one stat per file.
+    `known` maps path -> (size, mtime_ns) from the state database (State.known_files), so a
+    catch-up scan over a large, already-filed folder costs one stat per file and no hashing.
     """
     offered = 0
     for entry in walk(inbox):
@@ -147,7 +145,7 @@ def scan_into(
             st = entry.stat(follow_symlinks=False)
         except OSError:
             continue
-        if known(entry.path, st.st_size, st.st_mtime_ns):
+        if known.get(entry.path) == (st.st_size, st.st_mtime_ns):
             continue
         gate.offer(Path(entry.path), inbox)
         offered += 1
