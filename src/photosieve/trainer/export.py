@@ -1,0 +1,127 @@
+"""Export: SavedModel + TFLite (checked against the float model) + model.json, then install.
+
+A version is assembled in a hidden staging folder and renamed into place only when complete,
+so a crash never leaves a half-written version that `models list` or the service could pick.
+The TFLite model uses dynamic-range quantisation (int8 weights); it must make the same keep/
+discard decision as the float model on >= 99 % of the test photos and never move a score by
+more than 0.02, else the float TFLite model is exported instead and model.json says so.
+Installing switches the `current` pointer (see photosieve.modelstore), records the version in
+the state database and prunes old versions.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from photosieve import modelstore
+from photosieve.state import State
+
+log = logging.getLogger(__name__)
+
+SAVED_MODEL = "model.export"
+TFLITE = "model.tflite"
+MIN_SAME_DECISION = 0.99
+MAX_ABS_DIFF = 0.02
+_BATCH = 16
+
+
+def staging_dir(models_dir: Path, version: str) -> Path:
+    path = models_dir / f".staging-{version}"
+    if path.exists():
+        shutil.rmtree(path)  # our own leftover from a crashed export
+    path.mkdir(parents=True)
+    return path
+
+
+def publish(staging: Path, models_dir: Path, version: str) -> Path:
+    """Rename the finished staging folder to its version name (atomic on one file system)."""
+    final = models_dir / version
+    os.replace(staging, final)
+    return final
+
+
+def save_model(full: Any, folder: Path) -> Path:
+    """The SavedModel with signatures "serve" and "serving_default" taking uint8 `images`."""
+    path = folder / SAVED_MODEL
+    full.export(str(path), format="tf_saved_model", verbose=False)
+    return path
+
+
+def convert_tflite(saved_model: Path, *, quantize: bool) -> bytes:
+    import tensorflow as tf
+
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model))
+    if quantize:
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]  # dynamic range: int8 weights
+    return bytes(converter.convert())
+
+
+def tflite_scores(model: bytes, pixels: np.ndarray, threads: int = 2) -> np.ndarray:
+    """Scores from a TFLite flatbuffer with LiteRT (the runtime's interpreter), in batches."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_content=model, num_threads=threads)
+    inp = interpreter.get_input_details()[0]
+    out = interpreter.get_output_details()[0]
+    scores = []
+    for start in range(0, len(pixels), _BATCH):
+        batch = np.ascontiguousarray(pixels[start : start + _BATCH], dtype=np.uint8)
+        interpreter.resize_tensor_input(inp["index"], list(batch.shape))
+        interpreter.allocate_tensors()
+        interpreter.set_tensor(inp["index"], batch)
+        interpreter.invoke()
+        scores.append(np.array(interpreter.get_tensor(out["index"])).reshape(-1))
+    return np.concatenate(scores) if scores else np.zeros(0, np.float32)
+
+
+def compare(reference: np.ndarray, candidate: np.ndarray, threshold: float) -> dict[str, Any]:
+    """The export check: share of same decisions and the largest score difference."""
+    ref = np.asarray(reference, np.float64).reshape(-1)
+    cand = np.asarray(candidate, np.float64).reshape(-1)
+    n = int(ref.size)
+    if n == 0:
+        return {"n": 0, "same_decision": None, "max_abs_diff": None, "passed": True,
+                "note": "no test photos to check on"}
+    same = float(((ref >= threshold) == (cand >= threshold)).mean())
+    diff = float(np.abs(ref - cand).max())
+    passed = same >= MIN_SAME_DECISION and diff <= MAX_ABS_DIFF
+    return {"n": n, "same_decision": same, "max_abs_diff": diff, "passed": passed}
+
+
+def write_tflite(
+    folder: Path, saved_model: Path, float_scores: np.ndarray, pixels: np.ndarray,
+    threshold: float,
+) -> dict[str, Any]:
+    """Convert, check the quantised model, fall back to float TFLite if the check fails."""
+    quantized = convert_tflite(saved_model, quantize=True)
+    check = compare(float_scores, tflite_scores(quantized, pixels), threshold)
+    section: dict[str, Any] = {"file": TFLITE, "quantized": True, "check": check}
+    model = quantized
+    if not check["passed"]:
+        log.warning("quantised TFLite model failed the export check (%s); exporting the float "
+                    "TFLite model instead", check)
+        model = convert_tflite(saved_model, quantize=False)
+        section = {"file": TFLITE, "quantized": False, "check": check,
+                   "float_check": compare(float_scores, tflite_scores(model, pixels), threshold)}
+    (folder / TFLITE).write_bytes(model)
+    return section
+
+
+def install(
+    models_dir: Path, version: str, state: State | None, keep_versions: int
+) -> list[str]:
+    """Make `version` current, record it, prune old versions; returns the pruned names."""
+    modelstore.set_current(models_dir, version)
+    meta = modelstore.read_meta(models_dir / version)
+    if state is not None:
+        state.record_model(version, models_dir / version, meta.get("metrics", {}))
+    removed = modelstore.prune(models_dir, keep_versions)
+    for name in removed:
+        log.info("pruned old model version %s", name)
+    return removed

@@ -1,0 +1,327 @@
+"""The training pipeline as one plain function: labels -> split -> fit -> threshold -> export.
+
+`train_from_state` is what `photosieve train` (a thin shell) and the retrain job call. With
+install=False it leaves the new version beside the current one without switching, so a caller
+can compare it first and then call `photosieve.trainer.export.install`.
+
+Order of work: make sure every labelled photo has cached facts (and, for embedding backbones,
+an embedding), split by near-duplicate group, cache pixels of the test photos for the export
+check, fit (phase 1 on embeddings; phase 2 / small-cnn on pixels), choose the threshold on
+validation, measure on test, export, report, install.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Collection
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from photosieve import __version__, imaging, modelstore
+from photosieve.config import Config
+from photosieve.errors import PhotosieveError
+from photosieve.state import State
+from photosieve.trainer import embeddings, export, metrics, report, split
+from photosieve.trainer import model as netlib
+from photosieve.trainer.dataset import LabeledPhoto, labeled_photos
+from photosieve.trainer.phases import FitSettings, Run, Split, fit_head, fit_on_pixels, predict
+
+log = logging.getLogger(__name__)
+
+MIN_PER_CLASS = 5
+CHECK_MAX = 256  # test photos whose pixels are cached for the export check
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """Everything `photosieve train` lets the owner choose (recorded in model.json)."""
+
+    backbone: str = "inceptionv3"
+    weights: str | None = "imagenet"  # "imagenet", a weights file path, or None (random)
+    image_size: int | None = None  # None: the backbone's default
+    epochs: int = 30  # per phase; early stopping on validation loss usually ends sooner
+    batch_size: int = 32
+    seed: int = 1337
+    fine_tune_blocks: int = 0
+    max_keep_loss: float | None = None  # None: config training.max_keep_loss
+    learning_rate: float | None = None  # head / small-cnn Adam rate; None: the backbone's
+    patience: int = 5
+    verbose: int = 2  # Keras: 0 silent, 1 progress bar, 2 one line per epoch
+    progress: bool = True  # the decoding progress bar
+    threads: int | None = None  # TensorFlow intra-op threads (None: TensorFlow decides)
+
+    def size(self) -> int:
+        return self.image_size or netlib.DEFAULT_SIZE[self.backbone]
+
+    def lr(self) -> float:
+        return self.learning_rate or netlib.DEFAULT_LR[self.backbone]
+
+
+@dataclass
+class TrainResult:
+    version: str
+    path: Path
+    meta: dict[str, Any]
+    report: str
+    installed: bool
+    skipped: dict[str, str] = field(default_factory=dict)  # content hash -> why unusable
+    test_scores: dict[str, float] = field(default_factory=dict)  # content hash -> score
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        return dict(self.meta["metrics"])
+
+    @property
+    def threshold(self) -> float:
+        return float(self.meta["threshold"])
+
+    @property
+    def test_hashes(self) -> list[str]:
+        return list(self.meta["test_hashes"])
+
+
+def validate(options: TrainOptions) -> None:
+    """Reject impossible option combinations with one clear line."""
+    b = options.backbone
+    if b not in netlib.BACKBONES:
+        known = ", ".join(netlib.BACKBONES)
+        raise PhotosieveError(f"unknown backbone {b!r}; choose one of {known}")
+    if options.weights == "imagenet" and b != "inceptionv3":
+        raise PhotosieveError(f"--weights imagenet exists only for inceptionv3, not {b}")
+    if options.weights not in (None, "imagenet") and not Path(options.weights).is_file():
+        raise PhotosieveError(f"weights file not found: {options.weights}")
+    if options.size() < netlib.MIN_SIZE[b]:
+        raise PhotosieveError(f"--image-size must be at least {netlib.MIN_SIZE[b]} for {b}")
+    if b == "small-cnn" and options.fine_tune_blocks:
+        raise PhotosieveError("small-cnn trains every layer already; --fine-tune-blocks is for "
+                              "inceptionv3 and tiny")
+    if not 0 <= options.fine_tune_blocks <= netlib.max_blocks(b):
+        raise PhotosieveError(f"--fine-tune-blocks must be 0..{netlib.max_blocks(b)} for {b}")
+    if options.epochs < 1 or options.batch_size < 1:
+        raise PhotosieveError("--epochs and --batch-size must be at least 1")
+
+
+def configure_tensorflow(options: TrainOptions) -> None:
+    """Threads and seeds; threads can only be set before TensorFlow's first op."""
+    import keras
+    import tensorflow as tf
+
+    if options.threads:
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(options.threads)
+            tf.config.threading.set_inter_op_parallelism_threads(min(2, options.threads))
+        except RuntimeError:
+            log.debug("TensorFlow already initialised; thread settings unchanged")
+    keras.utils.set_random_seed(options.seed)
+
+
+def build(options: TrainOptions, cache: embeddings.EmbeddingCache, key: str) -> netlib.Network:
+    """The network; a random base is saved once per key so later runs rebuild the same one."""
+    size = options.size()
+    if options.weights is not None or options.backbone == "small-cnn":
+        return netlib.build_network(netlib.build_base(options.backbone, size, options.weights),
+                                    size)
+    saved = cache.base_weights_path(key)
+    base = netlib.build_base(options.backbone, size, str(saved) if saved.is_file() else None)
+    if not saved.is_file():
+        netlib.save_base(base, saved)
+    return netlib.build_network(base, size)
+
+
+def _check_counts(photos: list[LabeledPhoto]) -> None:
+    keep = sum(p.label == "keep" for p in photos)
+    discard = len(photos) - keep
+    if keep < MIN_PER_CLASS or discard < MIN_PER_CLASS:
+        raise PhotosieveError(
+            f"need at least {MIN_PER_CLASS} usable keep and {MIN_PER_CLASS} discard labels "
+            f"(have {keep} keep, {discard} discard); label more photos first"
+        )
+
+
+def _split(cache: embeddings.EmbeddingCache, photos: list[LabeledPhoto],
+           pinned_test: Collection[str]) -> dict[str, str]:
+    shas = [p.sha256 for p in photos]
+    groups = split.near_duplicate_groups(cache.facts(shas))
+    return split.split_photos({p.sha256: p.label for p in photos}, groups,
+                              pinned_test=pinned_test)
+
+
+def _embedding_splits(
+    cache: embeddings.EmbeddingCache, key: str, run: Run, dim: int
+) -> dict[str, Split]:
+    vectors = cache.vectors(key, [p.sha256 for p in run.photos])
+    out = {}
+    for name in split.SPLITS:
+        members = run.members(name)
+        x = (np.stack([vectors[p.sha256] for p in members]) if members
+             else np.zeros((0, dim), np.float32))
+        out[name] = Split(x, np.array([p.y for p in members], np.int64),
+                          [p.sha256 for p in members])
+    return out
+
+
+def _settings(options: TrainOptions, train_y: np.ndarray, lr: float, patience: int
+              ) -> FitSettings:
+    return FitSettings(options.epochs, options.batch_size, options.seed, lr, patience,
+                       options.verbose, split.class_weights(train_y.tolist()))
+
+
+def _prepare(
+    labelled: list[LabeledPhoto], options: TrainOptions, net: netlib.Network,
+    cache: embeddings.EmbeddingCache, key: str, pinned_test: Collection[str],
+) -> Run:
+    """Fill the cache (embeddings, facts), split, then cache the test photos' check pixels."""
+    uses_cache = options.backbone in netlib.EMBEDDING_BACKBONES
+    fill = functools.partial(
+        embeddings.fill, cache, key=key, size=options.size(), fit=imaging.DEFAULT_FIT,
+        embed=netlib.embed_fn(net.embedder, options.batch_size) if uses_cache else None,
+        show_progress=options.progress,
+    )
+    skipped = fill(labelled)
+    photos = [p for p in labelled if p.sha256 not in skipped]
+    _check_counts(photos)
+    assignment = _split(cache, photos, pinned_test)
+    check = sorted(s for s, where in assignment.items() if where == "test")[:CHECK_MAX]
+    wanted = set(check)
+    # Their embeddings and facts are cached by now; this decodes only missing check pixels.
+    skipped |= fill([p for p in photos if p.sha256 in wanted], want_pixels=check, embed=None,
+                    label="Caching test photos for the export check")
+    photos = [p for p in photos if p.sha256 not in skipped]
+    assignment = {s: w for s, w in assignment.items() if s not in skipped}
+    return Run(photos, assignment, skipped=skipped)
+
+
+def run_training(
+    config: Config, state: State, options: TrainOptions, echo: Callable[[str], None],
+    pinned_test: Collection[str] = (),
+) -> tuple[Run, netlib.Network, np.ndarray]:
+    """Everything before export; returns the run, the network and the check pixels."""
+    size = options.size()
+    labelled = labeled_photos(state)
+    _check_counts(labelled)
+    configure_tensorflow(options)
+    key = embeddings.embedding_key(options.backbone, size, imaging.DEFAULT_FIT,
+                                   netlib.weights_id(options.weights, options.seed))
+    cache = embeddings.EmbeddingCache(config.state_dir / "cache")
+    try:
+        net = build(options, cache, key)
+        echo(f"{len(labelled)} labelled photos; {options.backbone} at {size}x{size}")
+        run = _prepare(labelled, options, net, cache, key, pinned_test)
+        if options.backbone in netlib.EMBEDDING_BACKBONES:
+            data = _embedding_splits(cache, key, run, net.dim)
+            settings = _settings(options, data["train"].y, options.lr(), options.patience)
+            run.history["head"] = fit_head(net.head, data["train"], data["val"], settings)
+            run.scores = {name: Split(predict(net.head, s.x, options.batch_size), s.y, s.shas)
+                          for name, s in data.items()}
+        if options.fine_tune_blocks or options.backbone not in netlib.EMBEDDING_BACKBONES:
+            _fit_pixels(run, options, net, config.state_dir / "cache" / "tmp")
+        check = sorted(run.scores["test"].shas)[:CHECK_MAX]
+        pixels = cache.pixels(size, imaging.DEFAULT_FIT, check)
+        check_pixels = (np.stack([pixels[s] for s in check if s in pixels]) if pixels
+                        else np.zeros((0, size, size, 3), np.uint8))
+        return run, net, check_pixels
+    finally:
+        cache.close()
+
+
+def _fit_pixels(run: Run, options: TrainOptions, net: netlib.Network, workdir: Path) -> None:
+    fine_tune = options.backbone != "small-cnn"
+    train_y = np.array([p.y for p in run.members("train")], np.int64)
+    settings = _settings(options, train_y, netlib.FINE_TUNE_LR if fine_tune else options.lr(),
+                         3 if fine_tune else options.patience)
+    fit_on_pixels(run, settings, net, backbone=options.backbone, size=options.size(),
+                  blocks=options.fine_tune_blocks, workdir=workdir, show=options.progress)
+    run.photos = [p for p in run.photos if p.sha256 not in run.skipped]
+    run.assignment = {s: w for s, w in run.assignment.items() if s not in run.skipped}
+
+
+def _threshold(run: Run, max_keep_loss: float) -> metrics.ThresholdChoice:
+    val, train = run.scores["val"], run.scores["train"]
+    choice = metrics.choose_threshold(val.x, val.y, max_keep_loss, fallback=(train.x, train.y))
+    if choice.basis != "validation":
+        run.notes.append(
+            f"the validation split holds fewer than {metrics.MIN_KEEPS} keep photos, so the "
+            f"threshold was chosen on {choice.basis} scores; label more photos"
+        )
+    return choice
+
+
+def _meta(version: str, options: TrainOptions, run: Run, choice: metrics.ThresholdChoice,
+          test_metrics: dict[str, Any], max_keep_loss: float) -> dict[str, Any]:
+    labels = {p.sha256: p.label for p in run.photos}
+    counts = split.split_counts(run.assignment, labels)
+    training = {k: v for k, v in asdict(options).items()
+                if k not in ("verbose", "progress", "threads")}
+    training |= {"image_size": options.size(), "learning_rate": options.lr(),
+                 "max_keep_loss": max_keep_loss,
+                 "split": counts, "threshold_basis": choice.basis,
+                 "validation_keep_loss": choice.keep_loss,
+                 "validation_discard_catch": choice.discard_catch,
+                 "epochs_run": {k: len(v.get("loss", [])) for k, v in run.history.items()},
+                 "skipped": len(run.skipped)}
+    return {
+        "version": version, "backbone": options.backbone, "input_size": options.size(),
+        "fit": imaging.DEFAULT_FIT, "threshold": choice.threshold, "metrics": test_metrics,
+        "label_counts": {"keep": sum(v == "keep" for v in labels.values()),
+                         "discard": sum(v == "discard" for v in labels.values())},
+        "training": training, "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "photosieve_version": __version__, "test_hashes": sorted(run.scores["test"].shas),
+        "report": ["report.txt", *report.PLOTS],
+    }
+
+
+def train_from_state(
+    config: Config, state: State, options: TrainOptions, *, install: bool = True,
+    echo: Callable[[str], None] = log.info, test_hashes: Collection[str] = (),
+) -> TrainResult:
+    """Train, evaluate, export a new model version and (if `install`) make it current.
+
+    `test_hashes` (e.g. the current model's `test_hashes`) are kept in the test split, so
+    the retrain job can compare both models on photos neither was trained on."""
+    validate(options)
+    max_keep_loss = (config.training.max_keep_loss if options.max_keep_loss is None
+                     else options.max_keep_loss)
+    run, net, check_pixels = run_training(config, state, options, echo, test_hashes)
+    choice = _threshold(run, max_keep_loss)
+    test = run.scores["test"]
+    models_dir = config.models_dir
+    models_dir.mkdir(parents=True, exist_ok=True)
+    version = modelstore.new_version_name(models_dir)
+    meta = _meta(version, options, run, choice,
+                 metrics.summarize(test.x, test.y, choice.threshold), max_keep_loss)
+    staging = export.staging_dir(models_dir, version)
+    text = _write_version(staging, meta, run, net, check_pixels, choice, options)
+    path = export.publish(staging, models_dir, version)
+    if install:
+        export.install(models_dir, version, state, config.training.keep_versions)
+    scores = dict(zip(test.shas, (float(v) for v in test.x), strict=True))
+    return TrainResult(version, path, meta, text, install, run.skipped, scores)
+
+
+def _write_version(
+    staging: Path, meta: dict[str, Any], run: Run, net: netlib.Network, check_pixels: np.ndarray,
+    choice: metrics.ThresholdChoice, options: TrainOptions,
+) -> str:
+    """SavedModel, checked TFLite, report and plots, then model.json; returns the report."""
+    saved = export.save_model(net.full, staging)
+    reference = predict(net.full, check_pixels, options.batch_size)
+    meta["tflite"] = export.write_tflite(staging, saved, reference, check_pixels,
+                                         choice.threshold)
+    if not meta["tflite"]["quantized"]:
+        run.notes.append("the quantised TFLite model failed the export check; "
+                         "the float TFLite model was exported instead")
+    test, val = run.scores["test"], run.scores["val"]
+    text = report.text_report(
+        version=meta["version"], backbone=options.backbone, metrics=meta["metrics"],
+        choice=choice, split_counts=meta["training"]["split"],
+        max_keep_loss=meta["training"]["max_keep_loss"], notes=run.notes,
+    )
+    (staging / "report.txt").write_text(text, encoding="utf-8")
+    report.write_plots(staging, run.history, (val.x, val.y), (test.x, test.y), choice.threshold)
+    modelstore.write_meta(staging, meta)  # last: a version is complete once model.json exists
+    return text

@@ -1,0 +1,242 @@
+"""The training pipeline through its Python API on the tiny backbone (and one real InceptionV3).
+
+Two visually distinct classes are generated in code: sharp, bright, textured scenes (keep) and
+dark, blurred "pocket shots" (discard).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFilter
+
+from photosieve import imaging, modelstore
+from photosieve.config import Config, load_config
+from photosieve.errors import PhotosieveError
+from photosieve.state import State, open_state
+from photosieve.trainer.evaluate import evaluate
+from photosieve.trainer.labels import import_labels
+from photosieve.trainer.train import TrainOptions, TrainResult, train_from_state
+
+TINY = TrainOptions(backbone="tiny", weights=None, image_size=48, epochs=15, batch_size=8,
+                    verbose=0, progress=False, threads=2)
+
+
+def _sharp(rng: np.random.Generator) -> Image.Image:
+    img = Image.new("RGB", (160, 120), tuple(int(v) for v in rng.integers(120, 240, 3)))
+    draw = ImageDraw.Draw(img)
+    for _ in range(25):
+        x, y = int(rng.integers(0, 160)), int(rng.integers(0, 120))
+        w, h = int(rng.integers(5, 60)), int(rng.integers(5, 60))
+        colour = tuple(int(v) for v in rng.integers(0, 256, 3))
+        draw.rectangle([x, y, x + w, y + h], fill=colour)
+    noisy = np.asarray(img).astype(np.int16) + rng.integers(-25, 26, (120, 160, 3))
+    return Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8))
+
+
+def _pocket(rng: np.random.Generator) -> Image.Image:
+    img = Image.new("RGB", (160, 120), tuple(int(v) for v in rng.integers(5, 40, 3)))
+    draw = ImageDraw.Draw(img)
+    for _ in range(4):
+        x, y, r = int(rng.integers(0, 160)), int(rng.integers(0, 120)), int(rng.integers(15, 50))
+        draw.ellipse([x - r, y - r, x + r, y + r],
+                     fill=tuple(int(v) for v in rng.integers(20, 90, 3)))
+    return img.filter(ImageFilter.GaussianBlur(8))
+
+
+def make_photos(root: Path, n: int, seed: int = 0, prefix: str = "") -> list[Path]:
+    rng = np.random.default_rng(seed)
+    paths = []
+    for folder, draw in (("keep_it", _sharp), ("dont_keep_it", _pocket)):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+        for i in range(n):
+            path = root / folder / f"{prefix}{i:03d}.jpg"
+            draw(rng).save(path, quality=90)
+            paths.append(path)
+    return paths
+
+
+def _setup(tmp_path: Path, n: int = 20) -> tuple[Config, State]:
+    config_file = tmp_path / "config.yaml"
+    config_file.write_text(f"state_dir: {tmp_path / 'state'}\ninboxes: [{tmp_path / 'inbox'}]\n"
+                           "training: {keep_versions: 2}\n")
+    config = load_config(config_file, required=True)
+    state = open_state(config.state_dir)
+    make_photos(tmp_path / "sorted", n)
+    import_labels(state, {"keep": [tmp_path / "sorted" / "keep_it"],
+                          "discard": [tmp_path / "sorted" / "dont_keep_it"]})
+    return config, state
+
+
+def _count_decodes(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    decoded: list[Path] = []
+
+    def counting(real: Callable[..., Any], many: bool) -> Callable[..., Any]:
+        def wrapper(paths: Any, *args: Any, **kwargs: Any) -> Any:
+            decoded.extend(paths if many else [paths])
+            return real(paths, *args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(imaging, "load", counting(imaging.load, False))
+    monkeypatch.setattr(imaging, "load_many", counting(imaging.load_many, True))
+    return decoded
+
+
+def _path_of(state: State) -> dict[str, Path]:
+    return {row["sha256"]: Path(row["path"]) for row in state.labels()}
+
+
+def test_too_few_labels_is_one_clear_error(tmp_path: Path) -> None:
+    config, state = _setup(tmp_path, n=3)
+    with pytest.raises(PhotosieveError, match="need at least 5 usable keep"):
+        train_from_state(config, state, TINY)
+
+
+@pytest.mark.tf
+def test_retrain_reuses_cached_embeddings_and_decodes_only_new_photos(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config, state = _setup(tmp_path)
+    decoded = _count_decodes(monkeypatch)
+    first = train_from_state(config, state, TINY)
+    assert len(set(decoded)) == 40
+    decoded.clear()
+    second = train_from_state(config, state, TINY)
+    assert decoded == []  # everything came from the cache
+    assert second.test_hashes == first.test_hashes
+    assert second.metrics["test_accuracy"] >= 0.9
+    new = {p.resolve() for p in make_photos(tmp_path / "more", 3, seed=9, prefix="new")}
+    import_labels(state, {"keep": [tmp_path / "more" / "keep_it"],
+                          "discard": [tmp_path / "more" / "dont_keep_it"]})
+    third = train_from_state(config, state, TINY, test_hashes=first.test_hashes)
+    assert {p.resolve() for p in decoded} == new
+    assert set(first.test_hashes) <= set(third.test_hashes)  # pinned for a fair comparison
+    # keep_versions is 2: the oldest of three versions was pruned
+    assert [v.version for v in modelstore.list_versions(config.models_dir)] == \
+        [second.version, third.version]
+    assert not first.path.exists()
+
+
+@pytest.mark.tf
+def test_evaluate_scores_a_version_like_the_service(tmp_path: Path) -> None:
+    config, state = _setup(tmp_path)
+    result = train_from_state(config, state, TINY)
+    found = evaluate(config, state, result.path, result.test_hashes)
+    assert set(found["scores"]) == set(result.test_hashes)
+    assert found["confusion"] == result.metrics["confusion"]
+    for sha, score in found["scores"].items():
+        assert abs(score - result.test_scores[sha]) <= 0.02
+
+
+def _serving_scores(folder: Path, pixels: np.ndarray) -> np.ndarray:
+    import tensorflow as tf
+
+    signature = tf.saved_model.load(str(folder / "model.export")).signatures["serving_default"]
+    spec = signature.structured_input_signature[1]["images"]
+    assert spec.dtype == tf.uint8 and tuple(spec.shape) == (None, *pixels.shape[1:])
+    return np.asarray(signature(images=tf.constant(pixels))["output_0"]).reshape(-1)
+
+
+def _litert_scores(folder: Path, pixels: np.ndarray) -> np.ndarray:
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(folder / "model.tflite"), num_threads=2)
+    inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    assert inp["dtype"] == np.uint8
+    interpreter.resize_tensor_input(inp["index"], list(pixels.shape))
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(inp["index"], pixels)
+    interpreter.invoke()
+    return np.array(interpreter.get_tensor(out["index"])).reshape(-1)
+
+
+def _test_pixels(result: TrainResult, state: State) -> np.ndarray:
+    paths = _path_of(state)
+    meta = result.meta
+    return np.stack([imaging.load(paths[sha], meta["input_size"], fit=meta["fit"]).pixels
+                     for sha in result.test_hashes])
+
+
+@pytest.mark.tf
+def test_savedmodel_and_tflite_agree_on_every_test_photo(tmp_path: Path) -> None:
+    config, state = _setup(tmp_path)
+    result = train_from_state(config, state, TINY, install=False)
+    assert modelstore.current_version(config.models_dir) is None  # not installed
+    meta = modelstore.read_meta(result.path)
+    assert meta["tflite"]["quantized"] is True and meta["tflite"]["check"]["passed"] is True
+    assert meta["tflite"]["check"]["n"] == len(meta["test_hashes"]) == meta["metrics"]["n_test"]
+    pixels = _test_pixels(result, state)
+    float_scores = _serving_scores(result.path, pixels)
+    lite_scores = _litert_scores(result.path, pixels)
+    threshold = meta["threshold"]
+    assert np.array_equal(float_scores >= threshold, lite_scores >= threshold)
+    assert np.abs(float_scores - lite_scores).max() <= 0.02
+    expected = np.array([result.test_scores[sha] for sha in result.test_hashes])
+    np.testing.assert_allclose(float_scores, expected, atol=1e-4)  # export == what was measured
+
+
+@pytest.mark.tf
+def test_failed_export_check_ships_the_float_tflite_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from photosieve.trainer import export
+
+    config, state = _setup(tmp_path)
+    monkeypatch.setattr(export, "MAX_ABS_DIFF", -1.0)  # no model can pass now
+    result = train_from_state(config, state, dataclasses.replace(TINY, epochs=5))
+    tflite = result.meta["tflite"]
+    assert tflite["quantized"] is False and tflite["check"]["passed"] is False
+    assert "float TFLite model was exported" in result.report
+    assert (result.path / "model.tflite").stat().st_size > 0
+
+
+@pytest.mark.tf
+def test_fine_tuning_and_the_small_cnn_baseline_train_on_pixels(tmp_path: Path) -> None:
+    config, state = _setup(tmp_path)
+    tuned = train_from_state(config, state, dataclasses.replace(TINY, fine_tune_blocks=1))
+    assert set(tuned.meta["training"]["epochs_run"]) == {"head", "fine-tune"}
+    assert tuned.metrics["test_accuracy"] >= 0.9
+    baseline = train_from_state(config, state, dataclasses.replace(
+        TINY, backbone="small-cnn"))
+    assert set(baseline.meta["training"]["epochs_run"]) == {"end-to-end"}
+    assert baseline.meta["backbone"] == "small-cnn"
+    assert baseline.metrics["roc_auc"] >= 0.9
+
+
+@pytest.mark.tf
+def test_unfreezing_top_blocks_leaves_batchnorm_frozen() -> None:
+    import keras
+
+    from photosieve.trainer import model
+
+    base = model.build_base("inceptionv3", 75, None)
+    names = [layer.name for layer in base.layers]
+    count = model.unfreeze_top_blocks(base, "inceptionv3", 2)
+    first = names.index("mixed8") + 1
+    trainable = {layer.name for layer in base.layers if layer.trainable}
+    assert count > 0 and trainable
+    assert all(names.index(name) >= first for name in trainable)
+    assert not any(isinstance(layer, keras.layers.BatchNormalization) and layer.trainable
+                   for layer in base.layers)
+    assert any(layer.name.startswith("conv2d") for layer in base.layers[first:]
+               if layer.trainable)
+
+
+@pytest.mark.tf
+@pytest.mark.slow
+def test_one_real_inceptionv3_train_and_export(tmp_path: Path) -> None:
+    config, state = _setup(tmp_path, n=10)
+    options = dataclasses.replace(TINY, backbone="inceptionv3", image_size=75, epochs=1,
+                                  batch_size=16)
+    result = train_from_state(config, state, options)
+    meta = modelstore.read_meta(modelstore.current_model_dir(config.models_dir))  # type: ignore[arg-type]
+    assert meta["backbone"] == "inceptionv3" and meta["input_size"] == 75
+    assert meta["version"] == result.version
+    pixels = _test_pixels(result, state)
+    assert _serving_scores(result.path, pixels).shape == (len(pixels),)
+    assert meta["tflite"]["check"]["n"] == len(pixels)
