@@ -42,6 +42,7 @@ class Photo:
     pixels: np.ndarray | None = None
     metadata: dict[str, str] = field(default_factory=dict)
     signals: dict[str, float] | None = None
+    owner_kept: str | None = None  # why the owner's own choice overrides the model, if it does
     taken: dating.CaptureTime | None = None
     name: str | None = None
     score: float | None = None
@@ -118,6 +119,12 @@ def identify(pipe: Pipeline, photo: Photo) -> None:
     for other in pipe.state.find_by_hash(photo.sha256, ("filed", "quarantined", "kept")):
         if other.path != str(photo.path) and Path(other.path).exists():
             return _record_stop(pipe, photo, "duplicate", f"same content as {other.path}")
+        if other.status == "quarantined":
+            # The quarantined copy is gone and the photo is back in an inbox: the owner took
+            # it out of the quarantine by hand. The monitor records the label; we keep it.
+            photo.owner_kept = "taken out of the quarantine by hand"
+    if pipe.state.label_of(photo.sha256) == "keep":
+        photo.owner_kept = "labelled keep"
     return None
 
 
@@ -193,7 +200,10 @@ def classify(classifier: Classifier, photos: list[Photo], *, cold_start: bool = 
         photo.decision = "discard" if photo.score >= classifier.threshold else "keep"
         signals = photo.signals or {}
         defect = quality.unmistakable_defect(signals) if cold_start and signals else None
-        if defect is not None:
+        if photo.owner_kept is not None:
+            photo.decision = "keep"
+            photo.reasons.append(photo.owner_kept)
+        elif defect is not None:
             photo.decision = "discard"
             photo.reasons.append(defect)
         elif photo.decision == "discard":
@@ -262,27 +272,62 @@ def record(pipe: Pipeline, photo: Photo) -> None:
 def _remember(pipe: Pipeline, photo: Photo, outcome: str) -> None:
     assert photo.result is not None and photo.sha256 is not None and photo.taken is not None
     st = photo.result.stat()
-    pipe.state.forget_file(photo.path)
-    pipe.state.put_file(
-        photo.result,
-        size=st.st_size,
-        mtime_ns=st.st_mtime_ns,
-        status=outcome,
-        sha256=photo.sha256,
-        taken=photo.taken.taken.isoformat(),
-        taken_source=photo.taken.source,
-        origin=photo.path,
-    )
-    if photo.signals is not None:
-        pipe.state.set_quality(photo.sha256, photo.signals)
-    pipe.state.record_decision(
-        photo.sha256,
-        photo.result,
-        model_version=pipe.classifier.version,
-        score=photo.score,
-        decision=photo.decision or "keep",
-        reasons=photo.reasons,
-    )
+    with pipe.state.transaction():  # all or nothing (and one disk sync instead of four)
+        pipe.state.forget_file(photo.path)
+        pipe.state.put_file(
+            photo.result,
+            size=st.st_size,
+            mtime_ns=st.st_mtime_ns,
+            status=outcome,
+            sha256=photo.sha256,
+            taken=photo.taken.taken.isoformat(),
+            taken_source=photo.taken.source,
+            origin=photo.path,
+        )
+        if photo.signals is not None:
+            pipe.state.set_quality(photo.sha256, photo.signals)
+        pipe.state.record_decision(
+            photo.sha256,
+            photo.result,
+            model_version=pipe.classifier.version,
+            score=photo.score,
+            decision=photo.decision or "keep",
+            reasons=photo.reasons,
+        )
+
+
+def record_finished_moves(state: State, config: Config, recent: int = 1000) -> int:
+    """Give a `files` row to each photo the journal shows moved but the database does not know.
+
+    A kill between a move and its record (or a move that recovery finished) leaves exactly
+    that; as photos are recorded one at a time, only the latest moves can be affected.
+    """
+    rows = state.execute(
+        "SELECT m.src, m.dst, m.sha256, m.kind FROM (SELECT * FROM moves WHERE state = 'done'"
+        " AND kind IN ('file', 'quarantine') ORDER BY id DESC LIMIT ?) AS m"
+        " LEFT JOIN files AS f ON f.path = m.dst WHERE f.path IS NULL",
+        (recent,),
+    ).fetchall()
+    fixed = 0
+    for row in rows:
+        dst = Path(row["dst"])
+        try:  # a sidecar has no row; a photo moved on since (restored, renamed) is not ours
+            if not naming.is_supported(dst.name) or sha256_file(dst) != row["sha256"]:
+                continue
+            st = dst.stat()
+        except OSError:
+            continue
+        library = config.library.path
+        status = "quarantined" if row["kind"] == "quarantine" else "filed"
+        if status == "filed" and (library is None or not dst.is_relative_to(library)):
+            status = "kept"
+        with state.transaction():
+            state.forget_file(row["src"])
+            state.put_file(dst, size=st.st_size, mtime_ns=st.st_mtime_ns, status=status,
+                           sha256=row["sha256"], reason="recorded after a restart",
+                           origin=row["src"])  # fmt: skip
+        fixed += 1
+    return fixed
 
 
 # --- report ------------------------------------------------------------------------------------

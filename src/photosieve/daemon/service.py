@@ -21,6 +21,7 @@ from types import FrameType
 from photosieve import runtime
 from photosieve.config import Config, load_config
 from photosieve.daemon import pipeline
+from photosieve.daemon.monitor import QuarantineMonitor
 from photosieve.daemon.settle import SettleGate, scan_into
 from photosieve.daemon.systemd import Notifier
 from photosieve.daemon.watcher import InboxWatcher
@@ -49,12 +50,16 @@ class Service:
         self.models = runtime.ModelWatcher(self.config.models_dir)
         self.watcher: InboxWatcher | None = None
         self.stopping = False
+        # Reviews done in a file manager, and retention (the monitor purges at most once a day).
+        self.monitor = QuarantineMonitor(self.config, self.state, progress=self.notifier.watchdog)
 
     # --- start-up ------------------------------------------------------------------------------
 
     def start(self) -> None:
         for line in recover(self.state):
             log.warning("recovered an interrupted move: %s", line)
+        if fixed := pipeline.record_finished_moves(self.state, self.config):
+            log.warning("recorded %d photos moved just before the last stop", fixed)
         prepare_folders(self.config)
         self.load_model()
         self.watcher = InboxWatcher(
@@ -68,6 +73,11 @@ class Service:
         self.notifier.ready()
         self.status()
         log.info("watching %s", ", ".join(map(str, self.config.inboxes)))
+        self.look_after_quarantine()  # after READY: a search of the library may take a while
+
+    def look_after_quarantine(self) -> None:
+        self.monitor.check()
+        self.monitor.purge_due()
 
     def load_model(self) -> None:
         self.classifier = runtime.load_classifier(self.config)
@@ -115,6 +125,7 @@ class Service:
         rescan_due = time.monotonic() - self.last_scan >= self.config.watch.rescan_minutes * 60
         if rescan_due or (self.gate.overflowed and len(self.gate) == 0):
             self.catch_up(list(self.watcher.watching))
+            self.look_after_quarantine()
         batch = self.gate.due(limit=self.config.classifier.batch_size)
         if not batch:
             return False
@@ -175,6 +186,7 @@ class Service:
         assert self.watcher is not None
         self.watcher.stop()
         self.config = new
+        self.monitor.config = new
         self.gate.settle_seconds = new.watch.settle_seconds
         self.models = runtime.ModelWatcher(new.models_dir)
         self.load_model()
