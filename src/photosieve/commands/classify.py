@@ -1,0 +1,79 @@
+"""`photosieve classify PATH...`: score files or folders with the current model; moves nothing.
+
+Folders are searched recursively for supported photos (hidden, temporary and NAS-junk names
+skipped, as the watcher does); a file named explicitly is always tried. Bad files are reported
+with their reason. Exit status 0 when at least one photo was scored, else 1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import click
+
+from photosieve.cli import get_app
+from photosieve.errors import ModelError, PhotosieveError
+
+
+def collect(paths: Iterable[Path]) -> Iterator[Path]:
+    """Named files as given, folders expanded to their supported photos in a stable order."""
+    from photosieve import naming
+
+    for path in paths:
+        if not path.is_dir():
+            yield path
+            continue
+        for root, dirs, files in os.walk(path):
+            rel = Path(root).relative_to(path)
+            dirs[:] = sorted(d for d in dirs if not naming.is_hidden_or_temp((rel / d).as_posix()))
+            for name in sorted(files):
+                if naming.is_supported(name) and not naming.is_hidden_or_temp(name):
+                    yield Path(root) / name
+
+
+def _table_row(path: Path, score: float | None, decision: str | None, error: str | None) -> str:
+    if error is not None:
+        return f"{'-':>6}  {'bad':<8}  {path}: {error}"
+    return f"{score:6.3f}  {decision:<8}  {path}"
+
+
+@click.command("classify")
+@click.argument("paths", nargs=-1, required=True,
+                type=click.Path(exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True,
+              help="One JSON object per line: path, score, decision, model_version, threshold.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "gpu", "tf-cpu"]), hidden=True,
+              help="Override classifier.device ('tf-cpu': the SavedModel on CPU, benchmarks).")
+@click.pass_context
+def command(ctx: click.Context, paths: tuple[Path, ...], as_json: bool, device: str | None) -> None:
+    """Print the keep/discard score and decision for photos (files or folders); moves nothing."""
+    from photosieve import modelstore, runtime
+
+    config = get_app(ctx).config
+    if modelstore.current_model_dir(config.models_dir) is None:
+        raise ModelError("no model is installed yet; label photos and run `photosieve train`")
+    classifier = runtime.load_classifier(config, device=device)
+    photos = list(collect(paths))
+    meta = {"model_version": classifier.version, "threshold": round(classifier.threshold, 6)}
+    scored = bad = discards = 0
+    results = runtime.score_paths(
+        classifier, photos, config.classifier.batch_size, workers=os.cpu_count() or 2
+    )
+    for r in results:
+        if as_json:
+            score = None if r.score is None else round(r.score, 6)
+            record = {"path": str(r.path), "score": score, "decision": r.decision, **meta}
+            click.echo(json.dumps(record | {"error": r.error}))
+        else:
+            click.echo(_table_row(r.path, r.score, r.decision, r.error))
+        scored += r.error is None
+        bad += r.error is not None
+        discards += r.decision == runtime.DISCARD
+    if scored == 0:
+        what = f"{bad} unreadable file(s)" if bad else "no photos found"
+        raise PhotosieveError(f"nothing could be scored: {what}")
+    click.echo(f"model {classifier.version}, threshold {classifier.threshold:.3f}: {scored} scored "
+               f"({discards} discard), {bad} unreadable", err=True)

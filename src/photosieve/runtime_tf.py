@@ -1,0 +1,77 @@
+"""The TensorFlow runtime: the exported SavedModel, for machines where TensorFlow sees a GPU.
+
+Kept apart from runtime.py so that importing the runtime never drags TensorFlow in; this module
+itself imports TensorFlow only when a TFClassifier is built.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from photosieve import imaging
+from photosieve.errors import ModelError
+
+log = logging.getLogger(__name__)
+
+
+def _hide_gpus(tf: Any) -> None:
+    """Run on the CPU even where a GPU exists (the runtime comparison in benchmarks/)."""
+    try:
+        tf.config.set_visible_devices([], "GPU")
+    except RuntimeError:  # TF already initialised its devices in this process; keep them
+        log.warning("TensorFlow devices already initialised; cannot hide the GPU")
+
+
+def _serving_function(export_dir: Path) -> tuple[Any, Any, str]:
+    """The loaded SavedModel, its serving signature and that signature's one input name."""
+    import tensorflow as tf
+
+    try:
+        loaded = tf.saved_model.load(str(export_dir))
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"cannot load the SavedModel {export_dir}: {exc}") from exc
+    signatures = loaded.signatures
+    key = next((k for k in ("serving_default", "serve") if k in signatures), None)
+    if key is None:
+        raise ModelError(f"{export_dir} has no serving signature (found {list(signatures)})")
+    function = signatures[key]
+    _, inputs = function.structured_input_signature
+    if len(inputs) != 1:
+        raise ModelError(f"{export_dir} signature {key!r} takes {len(inputs)} inputs, not 1")
+    return loaded, function, next(iter(inputs))
+
+
+class TFClassifier:
+    """The SavedModel's serving signature on whatever device TensorFlow picks."""
+
+    def __init__(
+        self, export_dir: Path, *, version: str, input_size: int, fit: imaging.Fit,
+        threshold: float, hide_gpus: bool = False,
+    ) -> None:
+        import tensorflow as tf
+
+        if hide_gpus:
+            _hide_gpus(tf)
+        self.version: str | None = version
+        self.input_size = input_size
+        self.fit: imaging.Fit = fit
+        self.threshold = threshold
+        # The loaded object owns the variables the signature reads; keep it alive.
+        self._loaded, self._function, self._input = _serving_function(export_dir)
+        self._tf = tf
+        self._lock = threading.Lock()
+
+    def score(self, pixels: np.ndarray) -> np.ndarray:
+        n = len(pixels)
+        if n == 0:
+            return np.zeros(0, dtype=np.float32)
+        batch = self._tf.constant(np.ascontiguousarray(pixels, dtype=np.uint8))
+        with self._lock:
+            outputs = self._function(**{self._input: batch})
+        out = next(iter(outputs.values())).numpy()
+        return np.asarray(out, dtype=np.float32).reshape(n, -1)[:, 0]

@@ -1,0 +1,272 @@
+"""The inference runtime: device choice, KeepAll, hot-reload detection, the pipelined scorer, and
+(with TensorFlow) LiteRT vs SavedModel agreement on a tiny model exported per the contract."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from photosieve import modelstore, runtime
+from photosieve.config import ClassifierConfig, Config
+from photosieve.errors import ModelError
+
+TINY_SIZE = 32
+VERSION_A = "20260101-000000"
+VERSION_B = "20260102-000000"
+
+
+# --- helpers (test_classify.py imports export_tiny_model and write_photos) -------------------
+
+
+def export_tiny_model(
+    models_dir: Path, version: str = VERSION_A, size: int = TINY_SIZE, threshold: float = 0.5
+) -> Path:
+    """A small Keras model exported the way the trainer does (model.export + int8 TFLite +
+    model.json), installed as `current`. Weights are random; the Dense kernel has >= 1024
+    weights so dynamic-range quantisation really quantises something."""
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(7)
+    inputs = keras.Input((size, size, 3), dtype="uint8", name="images")
+    x = keras.layers.Rescaling(1 / 127.5, offset=-1.0)(keras.ops.cast(inputs, "float32"))
+    x = keras.layers.Conv2D(16, 3, activation="relu")(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    x = keras.layers.Dense(64, activation="relu")(x)
+    outputs = keras.layers.Dense(1, activation="sigmoid")(x)
+    model = keras.Model(inputs, outputs)
+    version_dir = models_dir / version
+    version_dir.mkdir(parents=True)
+    model.export(str(version_dir / "model.export"), format="tf_saved_model", verbose=False)
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(version_dir / "model.export"))
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    (version_dir / "model.tflite").write_bytes(converter.convert())
+    meta = {"version": version, "backbone": "tiny", "input_size": size, "fit": "crop",
+            "threshold": threshold, "tflite": {"file": "model.tflite", "quantized": True}}
+    (version_dir / "model.json").write_text(json.dumps(meta))
+    modelstore.set_current(models_dir, version)
+    return version_dir
+
+
+def write_photos(folder: Path, n: int, size: tuple[int, int] = (96, 64)) -> list[Path]:
+    """n distinct JPEGs: coloured gradients with noise, so the model's scores differ."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(3)
+    paths = []
+    for i in range(n):
+        w, h = size
+        ramp = np.linspace(0, 255, w, dtype=np.float32)[None, :, None]
+        colour = rng.uniform(0.2, 1.0, 3).astype(np.float32)[None, None, :]
+        noise = rng.normal(0, 20 + 10 * i, (h, w, 3))
+        pixels = np.clip(ramp * colour + noise + 12 * i, 0, 255).astype(np.uint8)
+        path = folder / f"IMG_{i:03d}.jpg"
+        Image.fromarray(pixels).save(path, quality=90)
+        paths.append(path)
+    return paths
+
+
+def _config(state_dir: Path, **classifier: object) -> Config:
+    return dataclasses.replace(
+        Config(), state_dir=state_dir, classifier=ClassifierConfig(**classifier)  # type: ignore[arg-type]
+    )
+
+
+# --- no TensorFlow needed --------------------------------------------------------------------
+
+
+def test_keep_all_keeps_everything_without_decoding(tmp_path: Path) -> None:
+    keep_all = runtime.KeepAll()
+    assert keep_all.version is None and keep_all.threshold == 1.0
+    assert keep_all.score(np.zeros((3, 8, 8, 3), np.uint8)).tolist() == [0.0, 0.0, 0.0]
+    # The paths do not even exist: KeepAll never opens a file.
+    missing = [tmp_path / "a.jpg", tmp_path / "b.jpg"]
+    results = list(runtime.score_paths(keep_all, missing, batch_size=1))
+    assert [(r.path, r.score, r.decision, r.error) for r in results] == [
+        (missing[0], 0.0, "keep", None), (missing[1], 0.0, "keep", None)]
+
+
+def test_load_classifier_without_a_model_is_keep_all(tmp_path: Path) -> None:
+    classifier = runtime.load_classifier(_config(tmp_path / "state"))
+    assert isinstance(classifier, runtime.KeepAll)
+
+
+def test_decision_rule_is_score_at_or_above_threshold() -> None:
+    assert runtime.decide(0.42, 0.42) == "discard"
+    assert runtime.decide(0.4199, 0.42) == "keep"
+
+
+@pytest.mark.parametrize(
+    ("device", "tf", "hint", "sees", "expected"),
+    [
+        ("cpu", True, True, True, "litert"),
+        ("auto", False, True, True, "litert"),
+        ("auto", True, False, True, "litert"),
+        ("auto", True, True, False, "litert"),
+        ("auto", True, True, True, "tf"),
+        ("gpu", True, False, False, "tf"),
+        ("tf-cpu", True, False, False, "tf"),
+    ],
+)
+def test_choose_runtime(device: str, tf: bool, hint: bool, sees: bool, expected: str) -> None:
+    asked: list[bool] = []
+
+    def tf_sees_gpu() -> bool:
+        asked.append(True)
+        return sees
+
+    got = runtime.choose_runtime(device, tf_available=tf, gpu_hint=hint, tf_sees_gpu=tf_sees_gpu)
+    assert got == expected
+    # TensorFlow (imported by tf_sees_gpu) is consulted only for auto with evidence of a GPU.
+    assert bool(asked) == (device == "auto" and tf and hint)
+
+
+def test_gpu_device_without_tensorflow_is_a_clear_error() -> None:
+    with pytest.raises(ModelError, match="TensorFlow is not installed"):
+        runtime.choose_runtime("gpu", tf_available=False, gpu_hint=True, tf_sees_gpu=lambda: True)
+
+
+@pytest.mark.parametrize(
+    ("env", "files", "expected"),
+    [
+        ({}, set(), False),
+        ({"CUDA_VISIBLE_DEVICES": "0"}, set(), True),
+        ({}, {"/dev/nvidia0"}, True),
+        ({}, {"/proc/driver/nvidia"}, True),
+        ({"CUDA_VISIBLE_DEVICES": ""}, {"/dev/nvidia0"}, False),
+        ({"CUDA_VISIBLE_DEVICES": "-1"}, {"/dev/nvidia0"}, False),
+    ],
+)
+def test_gpu_evidence(env: dict[str, str], files: set[str], expected: bool) -> None:
+    assert runtime.gpu_evidence(env, exists=files.__contains__) is expected
+
+
+def _fake_version(models_dir: Path, version: str) -> None:
+    (models_dir / version).mkdir(parents=True)
+    (models_dir / version / "model.json").write_text(json.dumps({"version": version}))
+
+
+def test_model_watcher_notices_each_switch_of_current(tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    models.mkdir()
+    watcher = runtime.ModelWatcher(models)
+    assert watcher.changed() is False
+    _fake_version(models, VERSION_A)
+    _fake_version(models, VERSION_B)
+    modelstore.set_current(models, VERSION_A)
+    assert watcher.changed() is True  # first model installed
+    assert watcher.changed() is False  # reported once
+    modelstore.set_current(models, VERSION_B)
+    assert watcher.changed() is True
+    assert watcher.changed() is False
+
+
+class _RecordingClassifier:
+    """Scores the mean pixel / 255 and records each batch's size and the thread it ran on."""
+
+    version: str | None = "fake"
+    input_size = 16
+    fit = "crop"
+    threshold = 0.5
+
+    def __init__(self) -> None:
+        self.batches: list[int] = []
+
+    def score(self, pixels: np.ndarray) -> np.ndarray:
+        assert threading.current_thread() is threading.main_thread()
+        self.batches.append(len(pixels))
+        return (pixels.reshape(len(pixels), -1).mean(axis=1) / 255).astype(np.float32)
+
+
+def test_score_paths_keeps_order_batches_and_reports_bad_files(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    paths = []
+    for i, value in enumerate([10, 240, 30, 250, 0, 200, 100]):
+        path = folder / f"p{i}.png"
+        Image.new("RGB", (40, 30), (value, value, value)).save(path)
+        paths.append(path)
+    paths[2].write_bytes(b"not an image at all")
+    fake = _RecordingClassifier()
+    results = list(runtime.score_paths(fake, paths, batch_size=3, workers=2))
+    assert [r.path for r in results] == paths
+    assert fake.batches == [2, 3, 1]  # the bad file never reaches the model
+    bad = results[2]
+    assert bad.score is None and bad.decision is None and bad.error
+    decisions = [r.decision for r in results if r.error is None]
+    assert decisions == ["keep", "discard", "discard", "keep", "discard", "keep"]
+    assert results[1].score == pytest.approx(240 / 255, abs=1e-3)
+
+
+# --- with TensorFlow (a tiny exported model) -------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    state = tmp_path_factory.mktemp("state")
+    export_tiny_model(state / "models")
+    return state
+
+
+@pytest.mark.tf
+def test_litert_and_savedmodel_give_the_same_scores(tiny_state: Path, tmp_path: Path) -> None:
+    model_dir = tiny_state / "models" / VERSION_A
+    lite = runtime.load_model(model_dir, device="cpu")
+    full = runtime.load_model(model_dir, device="tf-cpu", threshold=0.3)
+    assert isinstance(lite, runtime.LiteRTClassifier)
+    assert lite.version == VERSION_A and lite.threshold == 0.5 and full.threshold == 0.3
+    photos = write_photos(tmp_path / "photos", 5)
+    # batch 2 over 5 photos: full batches, then a partial one (the interpreter is resized).
+    lite_scores = [r.score for r in runtime.score_paths(lite, photos, batch_size=2)]
+    full_scores = [r.score for r in runtime.score_paths(full, photos, batch_size=2)]
+    assert None not in lite_scores and None not in full_scores
+    assert np.allclose(lite_scores, full_scores, atol=0.02)
+    assert np.ptp(np.asarray(full_scores)) > 1e-4  # the photos really score differently
+    one = lite.score(np.zeros((1, TINY_SIZE, TINY_SIZE, 3), np.uint8))
+    assert one.shape == (1,) and one.dtype == np.float32
+
+
+@pytest.mark.tf
+def test_config_threshold_overrides_the_models(tiny_state: Path) -> None:
+    classifier = runtime.load_classifier(_config(tiny_state, threshold=0.25, device="cpu"))
+    assert classifier.version == VERSION_A and classifier.threshold == 0.25
+    assert classifier.input_size == TINY_SIZE and classifier.fit == "crop"
+
+
+CPU_ONLY_SCRIPT = """
+import sys
+from pathlib import Path
+from photosieve import runtime
+from photosieve.config import Config, ClassifierConfig
+import dataclasses
+config = dataclasses.replace(Config(), state_dir=Path(sys.argv[1]),
+                             classifier=ClassifierConfig(device="auto"))
+classifier = runtime.load_classifier(config)
+assert isinstance(classifier, runtime.LiteRTClassifier), type(classifier)
+results = list(runtime.score_paths(classifier, [Path(p) for p in sys.argv[2:]], batch_size=2))
+assert all(r.score is not None for r in results), results
+leaked = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras"))
+assert not leaked, leaked
+print("scored", len(results))
+"""
+
+
+@pytest.mark.tf
+def test_cpu_only_scoring_never_imports_tensorflow(tiny_state: Path, tmp_path: Path) -> None:
+    photos = write_photos(tmp_path / "photos", 3)
+    src = Path(runtime.__file__).resolve().parents[1]
+    env = {"PYTHONPATH": str(src), "CUDA_VISIBLE_DEVICES": "", "PATH": "/usr/bin:/bin",
+           "HOME": str(tmp_path)}
+    proc = subprocess.run(
+        [sys.executable, "-c", CPU_ONLY_SCRIPT, str(tiny_state), *map(str, photos)],
+        capture_output=True, text=True, env=env, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "scored 3" in proc.stdout
