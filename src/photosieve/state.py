@@ -3,7 +3,8 @@
 Tables: `files` (what the service has seen and what became of it), `moves` (the mover's
 journal; see mover.py), `labels` (the owner's keep/discard choices, keyed by content hash so a
 rename never loses one), `decisions` (every score the classifier gave), `models` (installed
-model versions), `quality` (cached quality signals). Schema changes go through MIGRATIONS, each
+model versions), `quality` (cached quality signals), `shots` (camera, capture time and
+perceptual hash of filed photos, for bursts). Schema changes go through MIGRATIONS, each
 applied once, tracked by `PRAGMA user_version`.
 """
 
@@ -16,6 +17,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +81,22 @@ MIGRATIONS: Sequence[str] = (
         sha256 TEXT PRIMARY KEY,
         signals TEXT NOT NULL
     );
+    """,
+    # Shots: what burst grouping needs of each filed photo with a camera and a trusted time.
+    # `wall` is the camera's wall clock in seconds (the offset dropped) for the time window.
+    """
+    CREATE TABLE shots (
+        sha256 TEXT PRIMARY KEY,
+        camera TEXT NOT NULL,
+        taken TEXT NOT NULL,
+        wall REAL NOT NULL,
+        phash INTEGER NOT NULL,
+        sharpness REAL NOT NULL,
+        score REAL,
+        burst TEXT
+    );
+    CREATE INDEX shots_moment ON shots(camera, wall);
+    CREATE INDEX shots_burst ON shots(burst);
     """,
 )
 
@@ -274,6 +292,66 @@ class State:
     def get_quality(self, sha256: str) -> dict[str, float] | None:
         row = self.execute("SELECT signals FROM quality WHERE sha256 = ?", (sha256,)).fetchone()
         return json.loads(row[0]) if row else None
+
+    # --- shots (bursts) -------------------------------------------------------------------------
+
+    def put_shot(
+        self,
+        sha256: str,
+        *,
+        camera: str,
+        taken: datetime,
+        phash: int,
+        sharpness: float,
+        score: float | None,
+        burst: str | None = None,
+    ) -> None:
+        """Remember a photo for burst grouping; `phash` signed 64-bit (bursts.to_signed64)."""
+        self.execute(
+            "INSERT OR REPLACE INTO shots VALUES (?,?,?,?,?,?,?,?)",
+            (sha256, camera, taken.isoformat(), _wall(taken), phash, sharpness, score, burst),
+        )
+
+    def shots_near(
+        self,
+        camera: str,
+        taken: datetime,
+        seconds: float,
+        statuses: Sequence[str] = ("filed", "kept"),
+    ) -> list[sqlite3.Row]:
+        """Shots of `camera` within `seconds` of `taken` (camera wall clock) whose photo is
+        still known with one of `statuses`; rows carry every `shots` column."""
+        wall, marks = _wall(taken), ",".join("?" * len(statuses))
+        return self.execute(
+            "SELECT * FROM shots AS s WHERE camera = ? AND wall BETWEEN ? AND ? AND EXISTS"
+            f" (SELECT 1 FROM files AS f WHERE f.sha256 = s.sha256 AND f.status IN ({marks}))"
+            " ORDER BY wall",
+            (camera, wall - seconds, wall + seconds, *statuses),
+        ).fetchall()
+
+    def set_burst(self, sha256s: Sequence[str], burst: str) -> None:
+        """Mark these shots as one burst (the id is the kept frame's sha256)."""
+        for sha256 in sha256s:
+            self.execute("UPDATE shots SET burst = ? WHERE sha256 = ?", (burst, sha256))
+
+    def bursts_of(self, sha256s: Sequence[str]) -> dict[str, tuple[str, int]]:
+        """sha256 -> (burst id, members in the burst) for those of `sha256s` in a burst."""
+        found: dict[str, tuple[str, int]] = {}
+        for start in range(0, len(sha256s), 500):  # SQLite caps the number of parameters
+            chunk = sha256s[start : start + 500]
+            rows = self.execute(
+                "SELECT s.sha256, s.burst, (SELECT COUNT(*) FROM shots AS t WHERE t.burst ="
+                f" s.burst) FROM shots AS s WHERE s.burst IS NOT NULL AND s.sha256 IN"
+                f" ({','.join('?' * len(chunk))})",
+                tuple(chunk),
+            ).fetchall()
+            found.update({row[0]: (row[1], int(row[2])) for row in rows})
+        return found
+
+
+def _wall(taken: datetime) -> float:
+    """Seconds of the camera's wall clock (any offset dropped): one scale for naive and aware."""
+    return (taken.replace(tzinfo=None) - datetime(1970, 1, 1)).total_seconds()
 
 
 def open_state(state_dir: Path) -> State:

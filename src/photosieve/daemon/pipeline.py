@@ -1,5 +1,5 @@
 """The data path, read top to bottom: discover -> settle -> identify -> date -> stamp -> classify
--> route -> record.
+-> burst -> route -> record.
 
 `discover` and `settle` happen before a batch exists (watcher.py, settle.py); this module takes a
 batch of settled paths and runs the remaining stages. Each stage is a small function that takes
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import stat
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -20,14 +21,16 @@ from pathlib import Path
 
 import numpy as np
 
-from photosieve import dating, imaging, naming, quality
+from photosieve import bursts, dating, imaging, naming, quality
 from photosieve.config import Config
+from photosieve.daemon import burst_stage
 from photosieve.errors import BadInput, MoveError
 from photosieve.mover import MoverLike, sha256_file
 from photosieve.runtime import Classifier
 from photosieve.state import State
 
 log = logging.getLogger("photosieve.pipeline")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass
@@ -42,12 +45,14 @@ class Photo:
     pixels: np.ndarray | None = None
     metadata: dict[str, str] = field(default_factory=dict)
     signals: dict[str, float] | None = None
+    phash: int | None = None  # bursts.dhash of the gray work image
     owner_kept: str | None = None  # why the owner's own choice overrides the model, if it does
     taken: dating.CaptureTime | None = None
     name: str | None = None
     score: float | None = None
     decision: str | None = None  # "keep" | "discard"
     reasons: list[str] = field(default_factory=list)
+    burst: str | None = None  # the id (kept frame's sha256) of the burst it is in, if any
     dest_dir: Path | None = None
     outcome: str | None = None  # set when the photo stops: filed, quarantined, skipped, ...
     reason: str | None = None
@@ -65,14 +70,26 @@ class Pipeline:
     classifier: Classifier
     record_state: bool = True  # False for dry runs: the database is left as it was
     workers: int = 2
+    _listings: dict[Path, list[str]] = field(default_factory=dict, repr=False)
 
     @property
     def cold_start(self) -> bool:
         """Before any model: quarantine only unmistakable defects, if the owner opted in."""
         return self.classifier.version is None and self.config.classifier.defects_before_first_model
 
+    def listing(self, folder: Path) -> list[str] | None:
+        """A folder's names, read once per batch: reading a folder of N photos for each of
+        them would make a big import cost O(N^2)."""
+        if folder not in self._listings:
+            try:
+                self._listings[folder] = os.listdir(folder)
+            except OSError:
+                return None
+        return self._listings[folder]
+
     def run(self, items: Sequence[tuple[Path, Path]]) -> list[Photo]:
         """Run a batch of (path, inbox) pairs through every stage; return their outcomes."""
+        self._listings.clear()
         photos = [Photo(path, inbox) for path, inbox in items]
         for photo in photos:
             identify(self, photo)
@@ -82,6 +99,7 @@ class Pipeline:
             date(photo)
             stamp(self.config, photo)
         classify(self.classifier, live, cold_start=self.cold_start)
+        burst(self, live)
         for photo in live:
             route(self.config, photo)
             record(self, photo)
@@ -170,6 +188,7 @@ def decode(pipe: Pipeline, photos: list[Photo]) -> None:
             fmt=result.format,
             metadata=result.metadata,
         )
+        photo.phash = bursts.dhash(result.gray)
 
 
 # --- date and stamp (pure functions do the work) -----------------------------------------------
@@ -210,7 +229,21 @@ def classify(classifier: Classifier, photos: list[Photo], *, cold_start: bool = 
             photo.reasons.extend(quality.explain(signals))
         if classifier.version is not None:
             photo.reasons.append(f"model {photo.score:.2f}")
+        else:
+            photo.score = None  # no model, no score (KeepAll's 0.0 means nothing)
         photo.pixels = None  # the batch's pixels are no longer needed; keep memory flat
+
+
+# --- burst: near-identical frames of one moment keep their best (burst_stage.py) -------------
+
+
+def burst(pipe: Pipeline, photos: list[Photo]) -> None:
+    """Propose a burst's softer frames of this batch for the quarantine, with a second opinion."""
+    model = pipe.classifier.version is not None
+    burst_stage.propose(
+        pipe.state, photos, threshold=pipe.classifier.threshold if model else None,
+        record=pipe.record_state,
+    )  # fmt: skip
 
 
 # --- route (pure) ------------------------------------------------------------------------------
@@ -233,21 +266,29 @@ def route(config: Config, photo: Photo) -> None:
 # --- record: move (journaled) and remember -----------------------------------------------------
 
 
-def sidecars_of(path: Path) -> list[Path]:
+def sidecars_of(path: Path, listing: Sequence[str] | None = None) -> list[Path]:
+    """The sidecars next to `path`; `listing` is its folder's names when the caller has them."""
+    # Every sidecar name starts with the photo's first dot-separated part: only those are
+    # parsed, so a folder of 10,000 photos costs a string test per name, not a parse.
+    head = path.name.split(".", 1)[0] + "."
     try:
-        siblings = [entry.name for entry in os.scandir(path.parent) if entry.is_file()]
+        names = [n for n in (os.listdir(path.parent) if listing is None else listing)
+                 if n.startswith(head)]  # fmt: skip
     except OSError:
         return []
+    siblings = [n for n in names if os.path.isfile(path.parent / n)]
     return [path.parent / name for name in naming.sidecar_names(path.name, siblings)]
 
 
 def record(pipe: Pipeline, photo: Photo) -> None:
     assert photo.dest_dir is not None and photo.name is not None and photo.taken is not None
     kind = "quarantine" if photo.decision == "discard" else "file"
+    if kind == "file" and (bare := bare_library(pipe.config, pipe.state)) is not None:
+        return photo.stop("pending", bare)
     try:
         result = pipe.mover.move_group(
             photo.path,
-            sidecars_of(photo.path),
+            sidecars_of(photo.path, pipe.listing(photo.path.parent)),
             photo.dest_dir,
             photo.name,
             kind=kind,
@@ -286,6 +327,7 @@ def _remember(pipe: Pipeline, photo: Photo, outcome: str) -> None:
         )
         if photo.signals is not None:
             pipe.state.set_quality(photo.sha256, photo.signals)
+        burst_stage.remember(pipe.state, photo)
         pipe.state.record_decision(
             photo.sha256,
             photo.result,
@@ -294,6 +336,26 @@ def _remember(pipe: Pipeline, photo: Photo, outcome: str) -> None:
             decision=photo.decision or "keep",
             reasons=photo.reasons,
         )
+
+
+def bare_library(config: Config, state: State) -> str | None:
+    """Why not to file now, if the library is there but empty although photos were filed in
+    it: an unmounted share's bare mount point, where photos would vanish under the share when
+    it returns. (Not the quarantine: review and retention empty it as a matter of course.)"""
+    library = config.library.path
+    try:
+        with os.scandir(library or "") as entries:  # no library: "" is not found
+            if next(entries, None) is not None:
+                return None
+    except OSError:
+        return None  # missing: the mover says so
+    base, sql = str(library).rstrip("/"), "SELECT 1 FROM files WHERE path > ? AND path < ?"
+    if state.execute(sql + " LIMIT 1", (base + "/", base + "0")).fetchone() is None:
+        return None
+    return (
+        f"{library} is empty, yet photos were filed in it (unmounted?); if you emptied it, "
+        "put any file in it"
+    )
 
 
 def record_finished_moves(state: State, config: Config, recent: int = 1000) -> int:
@@ -337,14 +399,19 @@ def report(photo: Photo) -> None:
     """One log line per photo that did something or was refused; silence for the unchanged."""
     if photo.outcome in ("unchanged", "gone"):
         return
+    path = shown(photo.path)
     if photo.outcome in ("skipped", "unsupported", "duplicate", "pending"):
-        log.warning("%s: %s (%s), left in place", photo.path, photo.outcome, photo.reason)
+        log.warning("%s: %s (%s), left in place", path, photo.outcome, photo.reason)
     elif photo.result is not None:
         taken = photo.taken.source if photo.taken else "?"
         score = "" if photo.score is None else f", score {photo.score:.2f}"
-        log.info(
-            "%s -> %s (%s, time from %s%s)", photo.path, photo.result, photo.outcome, taken, score
-        )
+        log.info("%s -> %s (%s, time from %s%s)", path, photo.result, photo.outcome, taken, score)
+
+
+def shown(path: Path) -> str:
+    """The path for a log line: a newline (or other control character) in a file name would
+    otherwise split the line, or forge a second one."""
+    return _CONTROL.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), str(path))
 
 
 def tally(photos: Iterable[Photo]) -> Counter[str]:

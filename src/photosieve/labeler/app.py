@@ -75,15 +75,18 @@ class LabelerApp:
         photos = self.catalog.photos()
         marks = self.marks.all([p.id for p in photos])
         scores = self.scorer.view()
+        bursts = self.state.bursts_of([p.id for p in photos])
+        names = {p.id: p.name for p in photos}
         items = [
             {
                 "id": p.id, "name": p.name, "taken": p.taken, "folder": p.path.parent.name,
                 "label": marks.get(p.id), "score": scores.scores.get(p.id),
+                **burst_fields(self.state, p.id, bursts, names),
             }
             for p in photos
         ]  # fmt: skip
         return {
-            "mode": self.mode, "dry_run_only": self.dry_run_only, "photos": items,
+            "mode": self.mode, "dry_run_only": self.dry_run_only, "photos": burst_together(items),
             "indexing": not self.catalog.done.is_set(), "scoring": scores.status,
             "model": scores.version, "threshold": scores.threshold,
             "session": self.marks.session_count,
@@ -120,6 +123,33 @@ class LabelerApp:
                     self.catalog.remove(photo_id)
                 self.marks.forget(gone)
         return {"dry_run": dry_run, "results": [_outcome_json(o) for o in outcomes]}
+
+
+def burst_fields(
+    state: State, photo_id: str, bursts: dict[str, tuple[str, int]], names: dict[str, str]
+) -> dict[str, Any]:
+    """A photo's burst for the page: its id (the kept frame's sha256), size, and the kept
+    frame's name (`names` caches the names found; the kept frame is often in the library)."""
+    if photo_id not in bursts:
+        return {"burst": None, "burst_size": 0, "kept": None, "kept_name": None}
+    burst, size = bursts[photo_id]
+    if burst not in names:
+        records = state.find_by_hash(burst, ("filed", "kept", "quarantined"))
+        names[burst] = Path(records[0].path).name if records else ""
+    return {"burst": burst, "burst_size": size, "kept": burst, "kept_name": names[burst] or None}
+
+
+def burst_together(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The items in order, except that a burst's members follow its first one, kept frame
+    first: the page shows a burst together even when names or folders would part it."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for item in items:
+        groups.setdefault(item.get("burst") or "\0" + item["id"], []).append(item)
+    ordered: list[dict[str, Any]] = []
+    for key, members in groups.items():
+        members.sort(key=lambda item: item["id"] != key)  # stable: the rest keep their order
+        ordered.extend(members)
+    return ordered
 
 
 def _outcome_json(outcome: Any) -> dict[str, Any]:

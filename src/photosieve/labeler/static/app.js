@@ -6,7 +6,8 @@
   const token = new URLSearchParams(location.search).get("token") || "";
   const query = token ? "?token=" + encodeURIComponent(token) : "";
   const grid = $("grid");
-  const photos = new Map(); // id -> {id, name, taken, folder, label, score, el, pending}
+  // id -> {id, name, taken, folder, label, score, burst, burst_size, kept, kept_name, el, pending}
+  const photos = new Map();
   let fileOrder = []; // ids in the server's order (folder, then name)
   let order = []; // ids as shown
   let cursor = 0;
@@ -59,6 +60,13 @@
     return p.score === null || p.score === undefined ? "" : "score " + p.score.toFixed(2);
   }
 
+  // A burst (near-identical frames of one moment) is shown together; say so on each frame.
+  function burstText(p) {
+    if (!p.burst) return "";
+    const kept = p.id === p.kept ? "the kept frame" : "kept: " + (p.kept_name || "another frame");
+    return `burst of ${p.burst_size} · ${kept}`;
+  }
+
   function dateText(iso) {
     return iso ? iso.replace("T", " ").slice(0, 19) : "date unknown";
   }
@@ -78,7 +86,7 @@
       src: "/thumb/" + p.id + query,
     });
     img.addEventListener("error", () => el.classList.add("broken"));
-    el.append(img, span("badge"), span("name"), span("meta"));
+    el.append(img, span("badge"), span("name"), span("meta"), span("burst"));
     el.addEventListener("click", () => {
       moveTo(order.indexOf(p.id));
       grid.focus();
@@ -98,7 +106,10 @@
     name.title = p.folder + "/" + p.name;
     el.querySelector(".meta").textContent = [scoreText(p), p.pending ? "saving…" : ""]
       .filter(Boolean).join(" · ");
-    const words = [p.name, labelWord(p.label) || "not labelled", scoreText(p)];
+    el.querySelector(".burst").textContent = burstText(p);
+    if (p.burst) el.dataset.burst = p.id === p.kept ? "kept" : "member";
+    else delete el.dataset.burst;
+    const words = [p.name, labelWord(p.label) || "not labelled", scoreText(p), burstText(p)];
     el.setAttribute("aria-label", words.filter(Boolean).join(", "));
   }
 
@@ -136,7 +147,27 @@
       const score = photos.get(id).score;
       return score === null || score === undefined ? Infinity : Math.abs(score - view.threshold);
     };
-    return fileOrder.slice().sort((a, b) => distance(a) - distance(b));
+    return together(fileOrder.slice().sort((a, b) => distance(a) - distance(b)));
+  }
+
+  // A burst stays together: its frames follow the first of them, in the server's order.
+  function together(ids) {
+    const bursts = new Map();
+    for (const id of fileOrder) {
+      const burst = photos.get(id).burst;
+      if (burst) bursts.set(burst, (bursts.get(burst) || []).concat(id));
+    }
+    const placed = new Set();
+    const result = [];
+    for (const id of ids) {
+      if (placed.has(id)) continue;
+      const burst = photos.get(id).burst;
+      for (const member of burst ? bursts.get(burst) : [id]) {
+        placed.add(member);
+        result.push(member);
+      }
+    }
+    return result;
   }
 
   function applyOrder() {
@@ -152,6 +183,7 @@
   function merge(items) {
     const seen = new Set();
     const added = [];
+    let regrouped = false; // a photo joined or left a burst: lay the grid out again
     for (const item of items) {
       seen.add(item.id);
       let p = photos.get(item.id);
@@ -161,8 +193,11 @@
         added.push(p);
       } else {
         const label = p.pending ? p.label : item.label;
-        if (p.score !== item.score || p.label !== label || p.taken !== item.taken) {
-          Object.assign(p, { score: item.score, taken: item.taken, label });
+        if (p.score !== item.score || p.label !== label || p.taken !== item.taken ||
+            p.burst !== item.burst || p.burst_size !== item.burst_size ||
+            p.kept_name !== item.kept_name) {
+          regrouped = regrouped || p.burst !== item.burst;
+          Object.assign(p, item, { label });
           updateTile(p);
         }
       }
@@ -176,6 +211,7 @@
       updateTile(p);
     }
     grid.append(fragment);
+    if (regrouped) applyOrder();
   }
 
   async function refresh() {
@@ -291,7 +327,7 @@
     img.alt = p.name;
     $("viewer-name").textContent = p.name;
     $("viewer-date").textContent = dateText(p.taken);
-    $("viewer-score").textContent = scoreText(p);
+    $("viewer-score").textContent = [scoreText(p), burstText(p)].filter(Boolean).join(" · ");
     const badge = $("viewer-label");
     badge.textContent = badgeText(p.label) || "Not labelled";
     badge.dataset.label = p.label || "none";
