@@ -1,10 +1,12 @@
 """The inference runtime: device choice, KeepAll, hot-reload detection, the pipelined scorer, and
-(with TensorFlow) LiteRT vs SavedModel agreement on a tiny model exported per the contract."""
+(with TensorFlow) LiteRT vs SavedModel agreement on tiny models exported per the contract: one
+taking pixels alone (as exported before quality signals) and one also taking `quality`."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import subprocess
 import sys
 import threading
@@ -14,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from photosieve import modelstore, runtime
+from photosieve import imaging, modelstore, quality, runtime
 from photosieve.config import ClassifierConfig, Config
 from photosieve.errors import ModelError
 
@@ -53,6 +55,37 @@ def export_tiny_model(
             "threshold": threshold, "tflite": {"file": "model.tflite", "quantized": True}}
     (version_dir / "model.json").write_text(json.dumps(meta))
     modelstore.set_current(models_dir, version)
+    return version_dir
+
+
+def export_quality_model(
+    models_dir: Path, version: str = VERSION_B, size: int = TINY_SIZE, threshold: float = 0.5
+) -> Path:
+    """A tiny model built and exported as the trainer builds and exports it (two inputs,
+    `images` and `quality`; signals standardised inside), with a random head; model.json lists
+    the quality features in an order other than SIGNAL_NAMES, which the runtime must follow."""
+    import keras
+
+    from photosieve.trainer import export
+    from photosieve.trainer import model as netlib
+
+    keras.utils.set_random_seed(11)
+    features = list(reversed(quality.SIGNAL_NAMES))
+    rng = np.random.default_rng(11)
+    standardizer = netlib.Standardizer(rng.uniform(0, 1, len(features)).astype(np.float32),
+                                       rng.uniform(0.5, 2, len(features)).astype(np.float32))
+    net = netlib.build_network(netlib.build_base("tiny", size, None), size, standardizer)
+    dense = net.full.get_layer("head_dense")
+    kernel, bias = dense.get_weights()
+    dense.set_weights([rng.normal(0, 0.5, kernel.shape).astype(np.float32), bias])
+    version_dir = models_dir / version
+    version_dir.mkdir(parents=True)
+    saved = export.save_model(net.full, version_dir)
+    (version_dir / "model.tflite").write_bytes(export.convert_tflite(saved, quantize=True))
+    meta = {"version": version, "backbone": "tiny", "input_size": size, "fit": "crop",
+            "threshold": threshold, "quality_features": features,
+            "tflite": {"file": "model.tflite", "quantized": True}}
+    (version_dir / "model.json").write_text(json.dumps(meta))
     return version_dir
 
 
@@ -185,6 +218,63 @@ class _RecordingClassifier:
         return (pixels.reshape(len(pixels), -1).mean(axis=1) / 255).astype(np.float32)
 
 
+class _QualityRecorder:
+    """A classifier that takes the quality signals and keeps what it was given."""
+
+    version: str | None = "fake-q"
+    input_size = 16
+    fit = "crop"
+    threshold = 0.5
+    uses_quality = True
+
+    def __init__(self) -> None:
+        self.pixels: list[np.ndarray] = []
+        self.rows: list[np.ndarray] = []
+
+    def score(self, pixels: np.ndarray, quality: np.ndarray | None = None) -> np.ndarray:
+        assert quality is not None
+        self.pixels.extend(pixels)
+        self.rows.extend(quality)
+        return np.full(len(pixels), 0.25, np.float32)
+
+
+def test_score_paths_feeds_the_signals_of_the_services_own_decode(tmp_path: Path) -> None:
+    # Big enough that JPEG drafting differs between a plain decode and the service's one
+    # (which also makes the 512-px gray image): the model must see the service's pixels.
+    rng = np.random.default_rng(8)
+    path = tmp_path / "big.jpg"
+    Image.fromarray(rng.integers(0, 256, (900, 1200, 3), dtype=np.uint8)).save(path, quality=90)
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"nope")
+    recorder = _QualityRecorder()
+    results = list(runtime.score_paths(recorder, [bad, path], batch_size=4))
+    assert [r.score for r in results] == [None, 0.25] and results[0].error
+    service = imaging.load(path, 16, fit="crop", want_gray=True)
+    np.testing.assert_array_equal(recorder.pixels[0], service.pixels)
+    assert not np.array_equal(recorder.pixels[0], imaging.load(path, 16, fit="crop").pixels)
+    expected = runtime.decoded_signals(service)
+    np.testing.assert_array_equal(recorder.rows[0], quality.signal_vector(expected))
+    assert results[1].signals == expected
+    # Without a quality model the signals are computed only when asked for (classify --explain).
+    plain = list(runtime.score_paths(_RecordingClassifier(), [path]))
+    assert plain[0].signals is None
+    asked = list(runtime.score_paths(_RecordingClassifier(), [path], with_signals=True))
+    assert asked[0].signals == expected
+
+
+def test_quality_columns_follow_the_models_order_and_refuse_unknown_signals() -> None:
+    names = quality.SIGNAL_NAMES
+    assert runtime.quality_columns([names[2], names[0]]) == [2, 0]
+    rows = np.arange(2 * len(names), dtype=np.float32).reshape(2, len(names))
+    np.testing.assert_array_equal(runtime.quality_input(rows, [2, 0], 2), rows[:, [2, 0]])
+    with pytest.raises(ModelError, match="does not compute: sparkle"):
+        runtime.quality_columns(["sparkle"])
+    with pytest.raises(ValueError, match="takes the quality signals"):
+        runtime.quality_input(None, [0], 1)
+    with pytest.raises(ValueError, match="takes the quality signals"):
+        runtime.quality_input(rows[:, :3], [0], 2)
+
+
 def test_score_paths_keeps_order_batches_and_reports_bad_files(tmp_path: Path) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
@@ -222,6 +312,7 @@ def test_litert_and_savedmodel_give_the_same_scores(tiny_state: Path, tmp_path: 
     full = runtime.load_model(model_dir, device="tf-cpu", threshold=0.3)
     assert isinstance(lite, runtime.LiteRTClassifier)
     assert lite.version == VERSION_A and lite.threshold == 0.5 and full.threshold == 0.3
+    assert not lite.uses_quality and not full.uses_quality  # exported before quality signals
     photos = write_photos(tmp_path / "photos", 5)
     # batch 2 over 5 photos: full batches, then a partial one (the interpreter is resized).
     lite_scores = [r.score for r in runtime.score_paths(lite, photos, batch_size=2)]
@@ -231,6 +322,48 @@ def test_litert_and_savedmodel_give_the_same_scores(tiny_state: Path, tmp_path: 
     assert np.ptp(np.asarray(full_scores)) > 1e-4  # the photos really score differently
     one = lite.score(np.zeros((1, TINY_SIZE, TINY_SIZE, 3), np.uint8))
     assert one.shape == (1,) and one.dtype == np.float32
+
+
+@pytest.mark.tf
+def test_a_quality_model_gets_its_signals_by_name_in_both_runtimes(tmp_path: Path) -> None:
+    model_dir = export_quality_model(tmp_path / "models")
+    lite = runtime.load_model(model_dir, device="cpu")
+    full = runtime.load_model(model_dir, device="tf-cpu")
+    assert lite.uses_quality and full.uses_quality
+    photos = write_photos(tmp_path / "photos", 5)
+    lite_scores = [r.score for r in runtime.score_paths(lite, photos, batch_size=2)]
+    full_scores = [r.score for r in runtime.score_paths(full, photos, batch_size=2)]
+    assert np.allclose(lite_scores, full_scores, atol=0.02)
+    # The score is the model's on (pixels, signals of the same decode), signals in the
+    # model's own column order.
+    decoded = [imaging.load(p, TINY_SIZE, fit="crop", want_gray=True) for p in photos]
+    pixels = np.stack([d.pixels for d in decoded])
+    rows = np.stack([quality.signal_vector(runtime.decoded_signals(d)) for d in decoded])
+    np.testing.assert_allclose(full.score(pixels, rows), full_scores, atol=1e-6)
+    np.testing.assert_allclose(lite.score(pixels, rows), lite_scores, atol=1e-6)
+    other = lite.score(pixels, rows[::-1].copy())
+    assert np.abs(other - np.asarray(lite_scores)).max() > 1e-3  # the signals matter
+    with pytest.raises(ValueError, match="takes the quality signals"):
+        lite.score(pixels)
+    # A signal that came out NaN counts as average (standardised 0) in both runtimes.
+    holes = rows.copy()
+    holes[:, 0] = np.nan
+    lite_holes, full_holes = lite.score(pixels, holes), full.score(pixels, holes)
+    assert np.isfinite(lite_holes).all() and np.allclose(lite_holes, full_holes, atol=0.02)
+
+
+@pytest.mark.tf
+def test_model_json_and_model_inputs_must_agree(tiny_state: Path, tmp_path: Path) -> None:
+    model_dir = tmp_path / "models" / VERSION_A
+    model_dir.parent.mkdir()
+    shutil.copytree(tiny_state / "models" / VERSION_A, model_dir)
+    meta = json.loads((model_dir / "model.json").read_text())
+    meta["quality_features"] = list(quality.SIGNAL_NAMES)  # but the model takes pixels alone
+    (model_dir / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelError, match="takes inputs"):
+        runtime.load_model(model_dir, device="cpu")
+    with pytest.raises(ModelError, match="takes \\['images'\\]"):
+        runtime.load_model(model_dir, device="tf-cpu")
 
 
 @pytest.mark.tf

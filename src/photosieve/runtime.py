@@ -4,9 +4,14 @@ On a machine where TensorFlow sees a GPU the SavedModel runs there (runtime_tf.p
 else the TFLite model runs on LiteRT with its default XNNPACK delegate, so a CPU-only service
 never imports TensorFlow. Until a model is installed `KeepAll` stands in and keeps everything.
 
-`score_paths` is the pipelined path the `classify` command and the daemon use: while batch k is
-being scored, batch k+1 is decoded on a thread pool (Pillow's decoder and LiteRT's invoke both
-release the GIL, so the two really overlap).
+`score_paths` is the pipelined path the `classify` command and the labeler use: while batch k
+is being scored, batch k+1 is decoded on a thread pool (Pillow's decoder and LiteRT's invoke both
+release the GIL, so the two really overlap). It decodes exactly as the service's pipeline does
+(`want_gray=True`, which also sets JPEG drafting) so both feed the model the same pixels.
+
+A model whose model.json lists `quality_features` also takes `quality` float32 [N, Q]: those raw
+signals, in that order (it standardises them itself). Callers pass rows in SIGNAL_NAMES order and
+the classifier picks its columns. Models exported before that take pixels alone.
 
 Batches: the interpreter is resized to exactly the batch it is given and re-allocated only when
 that size changes. Measured on InceptionV3 (2 cores): an allocate costs ~30-70 ms, about one
@@ -22,15 +27,15 @@ import logging
 import os
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
-from photosieve import imaging, modelstore
+from photosieve import imaging, modelstore, quality
 from photosieve.config import Config
 from photosieve.errors import BadInput, ModelError
 
@@ -45,16 +50,49 @@ GPU_DEVICE_FILES = ("/dev/nvidia0", "/proc/driver/nvidia", "/dev/dxg")
 
 
 class Classifier(Protocol):
-    """What the service needs from a model: raw uint8 pixels in, P(discard) out."""
+    """What the service needs from a model: raw uint8 pixels (and, when `uses_quality`, the
+    photos' quality signals) in, P(discard) out."""
 
     version: str | None
     input_size: int
     fit: imaging.Fit
     threshold: float
+    uses_quality: bool
 
-    def score(self, pixels: np.ndarray) -> np.ndarray:
-        """[N, S, S, 3] uint8 -> [N] float32 in [0, 1]."""
+    def score(self, pixels: np.ndarray, quality: np.ndarray | None = None) -> np.ndarray:
+        """[N, S, S, 3] uint8 (+ [N, len(SIGNAL_NAMES)] signals) -> [N] float32 in [0, 1]."""
         ...
+
+
+def uses_quality(classifier: object) -> bool:
+    """Whether `classifier` wants the quality signals (stand-ins without the attribute do not)."""
+    return bool(getattr(classifier, "uses_quality", False))
+
+
+def decoded_signals(decoded: imaging.Decoded) -> dict[str, float]:
+    """The quality signals of one decode (it must have been loaded with want_gray=True)."""
+    assert decoded.gray is not None, "quality signals need a decode with want_gray=True"
+    return quality.compute_signals(decoded.gray, decoded.pixels, width=decoded.width,
+                                   height=decoded.height, fmt=decoded.format,
+                                   metadata=decoded.metadata)
+
+
+def quality_columns(features: Sequence[str]) -> list[int]:
+    """Where each of a model's quality features sits in a SIGNAL_NAMES-ordered row."""
+    unknown = [name for name in features if name not in quality.SIGNAL_NAMES]
+    if unknown:
+        raise ModelError(f"the model needs quality signals this photosieve does not compute: "
+                         f"{', '.join(unknown)}; update photosieve or retrain")
+    return [quality.SIGNAL_NAMES.index(name) for name in features]
+
+
+def quality_input(quality_rows: np.ndarray | None, columns: Sequence[int], n: int) -> np.ndarray:
+    """The model's `quality` tensor: the chosen columns of SIGNAL_NAMES-ordered rows."""
+    rows = None if quality_rows is None else np.asarray(quality_rows, dtype=np.float32)
+    if rows is None or rows.shape != (n, len(quality.SIGNAL_NAMES)):
+        raise ValueError(f"this model takes the quality signals: [{n}, "
+                         f"{len(quality.SIGNAL_NAMES)}] in SIGNAL_NAMES order")
+    return np.ascontiguousarray(rows[:, list(columns)])
 
 
 def decide(score: float, threshold: float) -> str:
@@ -70,17 +108,19 @@ class KeepAll:
     input_size: int = 299
     fit: imaging.Fit = imaging.DEFAULT_FIT
     threshold: float = 1.0
+    uses_quality: bool = False
 
-    def score(self, pixels: np.ndarray) -> np.ndarray:
+    def score(self, pixels: np.ndarray, quality: np.ndarray | None = None) -> np.ndarray:
         return np.zeros(len(pixels), dtype=np.float32)
 
 
 class LiteRTClassifier:
-    """The TFLite model on LiteRT (XNNPACK), one thread per core; safe to call from any thread."""
+    """The TFLite model on LiteRT (XNNPACK), one thread per core; safe to call from any thread.
+    Inputs are found by name (`images`, `quality`): the converter does not keep their order."""
 
     def __init__(
         self, model_path: Path, *, version: str, input_size: int, fit: imaging.Fit,
-        threshold: float, num_threads: int | None = None,
+        threshold: float, num_threads: int | None = None, quality_features: Sequence[str] = (),
     ) -> None:
         from ai_edge_litert.interpreter import Interpreter
 
@@ -88,38 +128,67 @@ class LiteRTClassifier:
         self.input_size = input_size
         self.fit: imaging.Fit = fit
         self.threshold = threshold
+        self.uses_quality = bool(quality_features)
+        self._columns = quality_columns(quality_features)
         try:
             self._interp = Interpreter(
                 model_path=str(model_path), num_threads=num_threads or os.cpu_count() or 1
             )
         except (ValueError, RuntimeError) as exc:
             raise ModelError(f"cannot load {model_path}: {exc}") from exc
-        inp = self._interp.get_input_details()[0]
-        shape = tuple(int(d) for d in inp["shape_signature"])
-        if inp["dtype"] is not np.uint8 or shape[1:] != (input_size, input_size, 3):
-            raise ModelError(
-                f"{model_path} takes {inp['dtype'].__name__} {shape}, "
-                f"not uint8 [N, {input_size}, {input_size}, 3] as model.json says"
-            )
-        self._input = int(inp["index"])
+        inputs = tflite_inputs(self._interp)
+        expected: dict[str, tuple[type, tuple[int, ...]]] = {
+            "images": (np.uint8, (input_size, input_size, 3))}
+        if self.uses_quality:
+            expected["quality"] = (np.float32, (len(self._columns),))
+        _check_inputs(model_path, inputs, expected)
+        self._input = int(inputs["images"]["index"])
+        self._quality = int(inputs["quality"]["index"]) if self.uses_quality else -1
         self._output = int(self._interp.get_output_details()[0]["index"])
         self._batch = 0
         self._lock = threading.Lock()  # one interpreter, one caller at a time
 
-    def score(self, pixels: np.ndarray) -> np.ndarray:
+    def score(self, pixels: np.ndarray, quality: np.ndarray | None = None) -> np.ndarray:
         n = len(pixels)
         if n == 0:
             return np.zeros(0, dtype=np.float32)
+        signals = quality_input(quality, self._columns, n) if self.uses_quality else None
         with self._lock:
             if n != self._batch:
                 size = self.input_size
                 self._interp.resize_tensor_input(self._input, [n, size, size, 3], strict=False)
+                if signals is not None:
+                    self._interp.resize_tensor_input(self._quality, list(signals.shape))
                 self._interp.allocate_tensors()
                 self._batch = n
             self._interp.set_tensor(self._input, np.ascontiguousarray(pixels, dtype=np.uint8))
+            if signals is not None:
+                self._interp.set_tensor(self._quality, signals)
             self._interp.invoke()
             out = self._interp.get_tensor(self._output)
         return np.asarray(out, dtype=np.float32).reshape(n, -1)[:, 0].copy()
+
+
+def _check_inputs(path: Path, inputs: dict[str, dict[str, Any]],
+                  expected: dict[str, tuple[type, tuple[int, ...]]]) -> None:
+    """The model's inputs must be what model.json implies: names, dtypes, shapes past N."""
+    if set(inputs) != set(expected):
+        raise ModelError(f"{path} takes inputs {sorted(inputs)}, not {sorted(expected)}")
+    for name, (dtype, shape) in expected.items():
+        found = tuple(int(d) for d in inputs[name]["shape_signature"])
+        if inputs[name]["dtype"] is not dtype or found[1:] != shape:
+            raise ModelError(f"{path} takes {name} {inputs[name]['dtype'].__name__} {found}, "
+                             f"not {dtype.__name__} [N, *{shape}] as model.json says")
+
+
+def tflite_inputs(interpreter: Any) -> dict[str, dict[str, Any]]:
+    """A TFLite model's input details by signature name ("images", "quality"); the converter
+    orders the tensors as it likes, so an index says nothing."""
+    signatures = interpreter.get_signature_list()
+    key = next((k for k in ("serving_default", "serve") if k in signatures), None)
+    if key is None:  # converted without signatures: only a pixels-only model makes sense
+        return {"images": interpreter.get_input_details()[0]}
+    return dict(interpreter.get_signature_runner(key).get_input_details())
 
 
 # --- device selection ------------------------------------------------------------------------
@@ -180,6 +249,7 @@ def load_model(
         fit: imaging.Fit = meta.get("fit", imaging.DEFAULT_FIT)
         chosen = float(meta["threshold"]) if threshold is None else threshold
         tflite_file = str((meta.get("tflite") or {}).get("file", "model.tflite"))
+        features = tuple(str(name) for name in meta.get("quality_features") or ())
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelError(f"{model_dir / modelstore.META} lacks a valid {exc}") from exc
     runtime = choose_runtime(
@@ -191,12 +261,13 @@ def load_model(
 
         return TFClassifier(
             model_dir / "model.export", version=version, input_size=size, fit=fit,
-            threshold=chosen, hide_gpus=device == "tf-cpu",
+            threshold=chosen, hide_gpus=device == "tf-cpu", quality_features=features,
         )
     tflite = model_dir / tflite_file
     if not tflite.is_file():
         raise ModelError(f"model {version} has no {tflite_file}; retrain or use device: gpu")
-    return LiteRTClassifier(tflite, version=version, input_size=size, fit=fit, threshold=chosen)
+    return LiteRTClassifier(tflite, version=version, input_size=size, fit=fit, threshold=chosen,
+                            quality_features=features)
 
 
 def load_classifier(config: Config, device: str | None = None) -> Classifier:
@@ -243,66 +314,87 @@ class ModelWatcher:
 
 @dataclass(frozen=True)
 class ScoredPath:
-    """One file's outcome: a score and decision, or the reason it could not be scored."""
+    """One file's outcome: a score and decision (and signals, when computed), or an error."""
 
     path: Path
     score: float | None
     decision: str | None
     error: str | None = None
+    signals: dict[str, float] | None = None
+
+
+_Decoding = tuple[imaging.Decoded, dict[str, float] | None]  # a decode and, if wanted, signals
 
 
 def _submit(
-    pool: ThreadPoolExecutor, classifier: Classifier, batch: list[Path]
-) -> list[Future[imaging.Decoded]]:
+    pool: ThreadPoolExecutor, classifier: Classifier, batch: list[Path], with_signals: bool
+) -> list[Future[_Decoding]]:
     size, fit = classifier.input_size, classifier.fit
-    return [pool.submit(imaging.load, path, size, fit=fit) for path in batch]
+
+    def one(path: Path) -> _Decoding:
+        # want_gray as the service's pipeline does: it also sets the JPEG draft scale, and
+        # so the very pixels the model sees.
+        decoded = imaging.load(path, size, fit=fit, want_gray=True)
+        return decoded, decoded_signals(decoded) if with_signals else None
+
+    return [pool.submit(one, path) for path in batch]
 
 
 def _score_batch(
-    classifier: Classifier, batch: list[Path], decoding: list[Future[imaging.Decoded]]
+    classifier: Classifier, batch: list[Path], decoding: list[Future[_Decoding]]
 ) -> list[ScoredPath]:
-    pixels: list[np.ndarray] = []
-    errors: dict[int, str] = {}
-    for i, future in enumerate(decoding):
+    done: list[_Decoding | str] = []
+    for future in decoding:
         try:
-            pixels.append(future.result().pixels)
+            done.append(future.result())
         except BadInput as exc:
-            errors[i] = exc.reason
-    scores = iter(classifier.score(np.stack(pixels)) if pixels else [])
+            done.append(exc.reason)
+    good = [item for item in done if not isinstance(item, str)]
+    scores = iter(_score(classifier, good) if good else [])
     results = []
-    for i, path in enumerate(batch):
-        if i in errors:
-            results.append(ScoredPath(path, None, None, errors[i]))
+    for path, item in zip(batch, done, strict=True):
+        if isinstance(item, str):
+            results.append(ScoredPath(path, None, None, item))
         else:
             score = float(next(scores))
-            results.append(ScoredPath(path, score, decide(score, classifier.threshold)))
+            results.append(ScoredPath(path, score, decide(score, classifier.threshold),
+                                      signals=item[1]))
     return results
+
+
+def _score(classifier: Classifier, good: list[_Decoding]) -> np.ndarray:
+    pixels = np.stack([decoded.pixels for decoded, _ in good])
+    if not uses_quality(classifier):
+        return classifier.score(pixels)
+    return classifier.score(pixels, np.stack([quality.signal_vector(s or {}) for _, s in good]))
 
 
 def score_paths(
     classifier: Classifier, paths: Iterable[Path], batch_size: int = 16, workers: int = 2,
-    ahead: int = 2,
+    ahead: int = 2, *, with_signals: bool = False,
 ) -> Iterator[ScoredPath]:
     """Score `paths` in order; while batch k is scored, batches k+1..k+ahead are decoding.
 
     Looking two batches ahead keeps the decoders busy through the whole of an inference
     instead of idling once the next batch is ready; decoded batches are small (16 x 268 kB).
     KeepAll has nothing to look at, so nothing is decoded for it (and no file is judged bad).
+    Signals are computed, on the decode threads, if the model takes them or `with_signals`.
     """
     items = list(paths)
     if classifier.version is None:
         for path in items:
             yield ScoredPath(path, 0.0, decide(0.0, classifier.threshold))
         return
+    signals = with_signals or uses_quality(classifier)
     size = max(1, batch_size)
     batches = [items[i:i + size] for i in range(0, len(items), size)]
     pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="decode")
     try:
-        pending = deque(_submit(pool, classifier, b) for b in batches[:1 + ahead])
+        pending = deque(_submit(pool, classifier, b, signals) for b in batches[:1 + ahead])
         for k, batch in enumerate(batches):
             current = pending.popleft()
             if k + 1 + ahead < len(batches):
-                pending.append(_submit(pool, classifier, batches[k + 1 + ahead]))
+                pending.append(_submit(pool, classifier, batches[k + 1 + ahead], signals))
             yield from _score_batch(classifier, batch, current)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import numpy as np
 
 from photosieve import imaging
 from photosieve.errors import ModelError
+from photosieve.runtime import quality_columns, quality_input
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +29,8 @@ def _hide_gpus(tf: Any) -> None:
         log.warning("TensorFlow devices already initialised; cannot hide the GPU")
 
 
-def _serving_function(export_dir: Path) -> tuple[Any, Any, str]:
-    """The loaded SavedModel, its serving signature and that signature's one input name."""
+def _serving_function(export_dir: Path, expected: set[str]) -> tuple[Any, Any]:
+    """The loaded SavedModel and its serving signature, which must take `expected` inputs."""
     import tensorflow as tf
 
     try:
@@ -41,9 +43,10 @@ def _serving_function(export_dir: Path) -> tuple[Any, Any, str]:
         raise ModelError(f"{export_dir} has no serving signature (found {list(signatures)})")
     function = signatures[key]
     _, inputs = function.structured_input_signature
-    if len(inputs) != 1:
-        raise ModelError(f"{export_dir} signature {key!r} takes {len(inputs)} inputs, not 1")
-    return loaded, function, next(iter(inputs))
+    if set(inputs) != expected:
+        raise ModelError(f"{export_dir} signature {key!r} takes {sorted(inputs)}, "
+                         f"not {sorted(expected)} as model.json says")
+    return loaded, function
 
 
 class TFClassifier:
@@ -51,7 +54,7 @@ class TFClassifier:
 
     def __init__(
         self, export_dir: Path, *, version: str, input_size: int, fit: imaging.Fit,
-        threshold: float, hide_gpus: bool = False,
+        threshold: float, hide_gpus: bool = False, quality_features: Sequence[str] = (),
     ) -> None:
         import tensorflow as tf
 
@@ -61,17 +64,22 @@ class TFClassifier:
         self.input_size = input_size
         self.fit: imaging.Fit = fit
         self.threshold = threshold
+        self.uses_quality = bool(quality_features)
+        self._columns = quality_columns(quality_features)
+        expected = {"images", "quality"} if self.uses_quality else {"images"}
         # The loaded object owns the variables the signature reads; keep it alive.
-        self._loaded, self._function, self._input = _serving_function(export_dir)
+        self._loaded, self._function = _serving_function(export_dir, expected)
         self._tf = tf
         self._lock = threading.Lock()
 
-    def score(self, pixels: np.ndarray) -> np.ndarray:
+    def score(self, pixels: np.ndarray, quality: np.ndarray | None = None) -> np.ndarray:
         n = len(pixels)
         if n == 0:
             return np.zeros(0, dtype=np.float32)
-        batch = self._tf.constant(np.ascontiguousarray(pixels, dtype=np.uint8))
+        feed = {"images": self._tf.constant(np.ascontiguousarray(pixels, dtype=np.uint8))}
+        if self.uses_quality:
+            feed["quality"] = self._tf.constant(quality_input(quality, self._columns, n))
         with self._lock:
-            outputs = self._function(**{self._input: batch})
+            outputs = self._function(**feed)
         out = next(iter(outputs.values())).numpy()
         return np.asarray(out, dtype=np.float32).reshape(n, -1)[:, 0]

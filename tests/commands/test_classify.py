@@ -8,8 +8,11 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from PIL import Image
 
+from photosieve import imaging, modelstore, quality, runtime
 from photosieve.cli import main
+from photosieve.commands.classify import reasons
 
 
 def _runtime_tests() -> ModuleType:
@@ -101,3 +104,54 @@ def test_table_output_and_exit_1_when_nothing_could_be_scored(
     assert _run(["--config", str(config), "classify", str(bad)]) == 1
     captured = capsys.readouterr()
     assert "empty" in captured.out and "nothing could be scored" in captured.err
+
+
+def test_reasons_name_signals_only_for_a_discard() -> None:
+    dark = {name: 0.0 for name in quality.SIGNAL_NAMES} | {"dark_fraction": 1.0}
+    assert quality.explain(dark) == ["near-black"]
+    assert reasons(0.934, "discard", dark) == ["near-black", "model 0.93"]
+    assert reasons(0.1, "keep", dark) == ["model 0.10"]  # as the service records a keep
+    assert reasons(0.9, "discard", None) == ["model 0.90"]
+
+
+@pytest.fixture(scope="module")
+def quality_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    state = tmp_path_factory.mktemp("state")
+    helpers.export_quality_model(state / "models", version=helpers.VERSION_A)
+    modelstore.set_current(state / "models", helpers.VERSION_A)
+    return state
+
+
+@pytest.mark.tf
+def test_explain_gives_the_reasons_the_service_would_record(
+    quality_state: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "photos"
+    photos = helpers.write_photos(folder, 2)
+    black = folder / "pocket.jpg"
+    Image.new("RGB", (800, 600), (0, 0, 0)).save(black, quality=90)
+    # A threshold this low makes everything a discard, which is when signals are named.
+    config = _write_config(tmp_path, quality_state, threshold=0.0001)
+
+    assert _run(["--config", str(config), "classify", "--json", "--explain", str(folder)]) == 0
+    records = {Path(str(r["path"])).name: r for r in _records(capsys)}
+    assert set(records) == {"pocket.jpg", *(p.name for p in photos)}
+    for name, record in records.items():
+        assert record["decision"] == "discard"
+        signals = runtime.decoded_signals(
+            imaging.load(folder / name, helpers.TINY_SIZE, fit="crop", want_gray=True))
+        model = f"model {float(record['score']):.2f}"
+        assert record["reasons"] == [*quality.explain(signals), model]
+    assert records["pocket.jpg"]["reasons"][0] == "near-black"
+
+    assert _run(["--config", str(config), "classify", "--explain", str(black)]) == 0
+    row = capsys.readouterr().out.strip()
+    expected = f"near-black, model {float(records['pocket.jpg']['score']):.2f}"
+    assert row.endswith(str(black)) and expected in row
+    # Without --explain the JSON has no reasons (nothing extra is computed for them).
+    assert _run(["--config", str(config), "classify", "--json", str(black)]) == 0
+    assert "reasons" not in _records(capsys)[0]
+
+
+def _records(capsys: pytest.CaptureFixture[str]) -> list[dict[str, object]]:
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines()]

@@ -1,4 +1,5 @@
-"""End to end through the CLI: generate two classes, `label import`, `train`, `models`."""
+"""End to end through the CLI: generate two classes, `label import`, `train` (with the quality
+signals, then `--no-quality` for comparison), `models`, `classify`."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 from PIL import Image, ImageDraw, ImageFilter
 
-from photosieve import modelstore
+from photosieve import modelstore, quality
 from photosieve.cli import group
 
 pytestmark = pytest.mark.tf
@@ -87,6 +88,8 @@ def test_label_import_train_export_and_switch_models(
     assert (meta["backbone"], meta["input_size"], meta["fit"]) == ("tiny", 48, "crop")
     assert len(meta["test_hashes"]) == meta["metrics"]["n_test"] > 0
     assert meta["tflite"]["check"]["passed"] is True
+    assert meta["quality_features"] == list(quality.SIGNAL_NAMES)
+    assert set(meta["training"]["quality_mean_std"]) == set(quality.SIGNAL_NAMES)
     assert (current / "model.export" / "saved_model.pb").is_file()
     assert (current / "model.tflite").stat().st_size > 0
     assert "test ROC AUC" in (current / "report.txt").read_text()
@@ -95,11 +98,19 @@ def test_label_import_train_export_and_switch_models(
             assert png.format == "PNG" and png.width > 100
             png.verify()
 
-    again = _cli(config, *TRAIN, "--no-install")
+    again = _cli(config, *TRAIN, "--no-install", "--no-quality")
     assert "not installed" in again.output
     versions = modelstore.version_names(models)
     assert len(versions) == 2 and modelstore.current_version(models) == versions[0]
+    plain = json.loads((models / versions[1] / "model.json").read_text())
+    assert plain["quality_features"] == [] and plain["training"]["quality"] is False
+    assert plain["metrics"]["test_accuracy"] >= 0.9
     listed = _cli(config, "models", "list").output.splitlines()
     assert listed[1].startswith(f"* {versions[0]}") and listed[2].startswith(f"  {versions[1]}")
     _cli(config, "models", "use", versions[1])
     assert modelstore.current_version(models) == versions[1]
+    # The embedding-only model takes pixels alone, and the runtime feeds it just that.
+    keeper = photos / "keep_it" / "IMG_0000.jpg"
+    scored = json.loads(_cli(config, "classify", "--json", "--explain", str(keeper)).stdout)
+    assert scored["model_version"] == versions[1] and scored["error"] is None
+    assert scored["reasons"][-1] == f"model {scored['score']:.2f}"

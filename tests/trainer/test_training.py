@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
-from photosieve import imaging, modelstore
+from photosieve import imaging, modelstore, quality, runtime
 from photosieve.config import Config, load_config
 from photosieve.errors import PhotosieveError
 from photosieve.state import State, open_state
@@ -133,33 +133,52 @@ def test_evaluate_scores_a_version_like_the_service(tmp_path: Path) -> None:
         assert abs(score - result.test_scores[sha]) <= 0.02
 
 
-def _serving_scores(folder: Path, pixels: np.ndarray) -> np.ndarray:
+def _serving_scores(folder: Path, pixels: np.ndarray, signals: np.ndarray | None) -> np.ndarray:
+    """The SavedModel's serving signature, fed by name (quality only if the model takes it)."""
     import tensorflow as tf
 
     signature = tf.saved_model.load(str(folder / "model.export")).signatures["serving_default"]
-    spec = signature.structured_input_signature[1]["images"]
+    specs = signature.structured_input_signature[1]
+    spec = specs["images"]
     assert spec.dtype == tf.uint8 and tuple(spec.shape) == (None, *pixels.shape[1:])
-    return np.asarray(signature(images=tf.constant(pixels))["output_0"]).reshape(-1)
+    feed = {"images": tf.constant(pixels)}
+    if signals is not None:
+        assert specs["quality"].dtype == tf.float32
+        assert tuple(specs["quality"].shape) == (None, len(quality.SIGNAL_NAMES))
+        feed["quality"] = tf.constant(signals)
+    else:
+        assert set(specs) == {"images"}
+    return np.asarray(signature(**feed)["output_0"]).reshape(-1)
 
 
-def _litert_scores(folder: Path, pixels: np.ndarray) -> np.ndarray:
+def _litert_scores(folder: Path, pixels: np.ndarray, signals: np.ndarray | None) -> np.ndarray:
+    """The TFLite model on LiteRT; its inputs are looked up by name, not position."""
     from ai_edge_litert.interpreter import Interpreter
 
     interpreter = Interpreter(model_path=str(folder / "model.tflite"), num_threads=2)
-    inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
-    assert inp["dtype"] == np.uint8
-    interpreter.resize_tensor_input(inp["index"], list(pixels.shape))
+    inputs = runtime.tflite_inputs(interpreter)
+    assert set(inputs) == ({"images"} if signals is None else {"images", "quality"})
+    feeds = [(inputs["images"]["index"], pixels)]
+    if signals is not None:
+        feeds.append((inputs["quality"]["index"], signals))
+    for index, array in feeds:
+        interpreter.resize_tensor_input(index, list(array.shape))
     interpreter.allocate_tensors()
-    interpreter.set_tensor(inp["index"], pixels)
+    for index, array in feeds:
+        interpreter.set_tensor(index, array)
     interpreter.invoke()
+    out = interpreter.get_output_details()[0]
     return np.array(interpreter.get_tensor(out["index"])).reshape(-1)
 
 
-def _test_pixels(result: TrainResult, state: State) -> np.ndarray:
+def _test_inputs(result: TrainResult, state: State) -> tuple[np.ndarray, np.ndarray]:
+    """The test photos decoded afresh as the service decodes them: pixels and raw signals."""
     paths = _path_of(state)
     meta = result.meta
-    return np.stack([imaging.load(paths[sha], meta["input_size"], fit=meta["fit"]).pixels
-                     for sha in result.test_hashes])
+    decoded = [imaging.load(paths[sha], meta["input_size"], fit=meta["fit"], want_gray=True)
+               for sha in result.test_hashes]
+    return (np.stack([d.pixels for d in decoded]),
+            np.stack([quality.signal_vector(runtime.decoded_signals(d)) for d in decoded]))
 
 
 @pytest.mark.tf
@@ -170,14 +189,37 @@ def test_savedmodel_and_tflite_agree_on_every_test_photo(tmp_path: Path) -> None
     meta = modelstore.read_meta(result.path)
     assert meta["tflite"]["quantized"] is True and meta["tflite"]["check"]["passed"] is True
     assert meta["tflite"]["check"]["n"] == len(meta["test_hashes"]) == meta["metrics"]["n_test"]
-    pixels = _test_pixels(result, state)
-    float_scores = _serving_scores(result.path, pixels)
-    lite_scores = _litert_scores(result.path, pixels)
+    assert meta["quality_features"] == list(quality.SIGNAL_NAMES)
+    pixels, signals = _test_inputs(result, state)
+    float_scores = _serving_scores(result.path, pixels, signals)
+    lite_scores = _litert_scores(result.path, pixels, signals)
     threshold = meta["threshold"]
     assert np.array_equal(float_scores >= threshold, lite_scores >= threshold)
     assert np.abs(float_scores - lite_scores).max() <= 0.02
     expected = np.array([result.test_scores[sha] for sha in result.test_hashes])
     np.testing.assert_allclose(float_scores, expected, atol=1e-4)  # export == what was measured
+    # The signals really reach the score: each photo scored with another's signals moves.
+    swapped = _serving_scores(result.path, pixels, signals[::-1].copy())
+    assert np.abs(swapped - float_scores).max() > 1e-3
+
+
+@pytest.mark.tf
+def test_without_quality_the_model_takes_pixels_alone(tmp_path: Path) -> None:
+    config, state = _setup(tmp_path)
+    result = train_from_state(config, state, dataclasses.replace(TINY, quality=False))
+    meta = result.meta
+    assert meta["quality_features"] == [] and meta["training"]["quality"] is False
+    assert "quality_mean_std" not in meta["training"]
+    assert result.metrics["test_accuracy"] >= 0.9
+    pixels, _ = _test_inputs(result, state)
+    float_scores = _serving_scores(result.path, pixels, None)
+    np.testing.assert_allclose(_litert_scores(result.path, pixels, None), float_scores,
+                               atol=0.02)
+    expected = np.array([result.test_scores[sha] for sha in result.test_hashes])
+    np.testing.assert_allclose(float_scores, expected, atol=1e-4)
+    classifier = runtime.load_model(result.path, device="cpu")
+    assert classifier.uses_quality is False
+    np.testing.assert_allclose(classifier.score(pixels), float_scores, atol=0.02)
 
 
 @pytest.mark.tf
@@ -237,6 +279,6 @@ def test_one_real_inceptionv3_train_and_export(tmp_path: Path) -> None:
     meta = modelstore.read_meta(modelstore.current_model_dir(config.models_dir))  # type: ignore[arg-type]
     assert meta["backbone"] == "inceptionv3" and meta["input_size"] == 75
     assert meta["version"] == result.version
-    pixels = _test_pixels(result, state)
-    assert _serving_scores(result.path, pixels).shape == (len(pixels),)
+    pixels, signals = _test_inputs(result, state)
+    assert _serving_scores(result.path, pixels, signals).shape == (len(pixels),)
     assert meta["tflite"]["check"]["n"] == len(pixels)

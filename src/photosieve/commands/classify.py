@@ -3,19 +3,26 @@
 Folders are searched recursively for supported photos (hidden, temporary and NAS-junk names
 skipped, as the watcher does); a file named explicitly is always tried. Bad files are reported
 with their reason. Exit status 0 when at least one photo was scored, else 1.
+
+`--explain` adds the reasons the service would record for the decision: for a discard the
+quality signals that stand out ("blurred", "dark", "screenshot", ...), then the model's score.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from photosieve.cli import get_app
 from photosieve.errors import ModelError, PhotosieveError
+
+if TYPE_CHECKING:
+    from photosieve.runtime import ScoredPath
 
 
 def collect(paths: Iterable[Path]) -> Iterator[Path]:
@@ -34,21 +41,43 @@ def collect(paths: Iterable[Path]) -> Iterator[Path]:
                     yield Path(root) / name
 
 
-def _table_row(path: Path, score: float | None, decision: str | None, error: str | None) -> str:
+def reasons(score: float, decision: str, signals: Mapping[str, float] | None) -> list[str]:
+    """The reasons the service records for this decision (owner overrides aside): the signals
+    that stand out when the model says discard, then the model's score."""
+    from photosieve import quality, runtime
+
+    found = quality.explain(signals) if decision == runtime.DISCARD and signals else []
+    return [*found, f"model {score:.2f}"]
+
+
+def _reasons_of(result: ScoredPath) -> list[str]:
+    if result.score is None or result.decision is None:
+        return []  # unreadable: the error says why
+    return reasons(result.score, result.decision, result.signals)
+
+
+def _table_row(path: Path, score: float | None, decision: str | None, error: str | None,
+               why: list[str] | None = None) -> str:
+    column = "" if why is None else f"{', '.join(why):<24}  "
     if error is not None:
-        return f"{'-':>6}  {'bad':<8}  {path}: {error}"
-    return f"{score:6.3f}  {decision:<8}  {path}"
+        return f"{'-':>6}  {'bad':<8}  {column}{path}: {error}"
+    return f"{score:6.3f}  {decision:<8}  {column}{path}"
 
 
 @click.command("classify")
 @click.argument("paths", nargs=-1, required=True,
                 type=click.Path(exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True,
-              help="One JSON object per line: path, score, decision, model_version, threshold.")
+              help="One JSON object per line: path, score, decision, model_version, threshold "
+                   "(and reasons, with --explain).")
+@click.option("--explain", is_flag=True,
+              help="Add each decision's main reasons (e.g. blurred, dark, screenshot, model 0.93).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "gpu", "tf-cpu"]), hidden=True,
               help="Override classifier.device ('tf-cpu': the SavedModel on CPU, benchmarks).")
 @click.pass_context
-def command(ctx: click.Context, paths: tuple[Path, ...], as_json: bool, device: str | None) -> None:
+def command(
+    ctx: click.Context, paths: tuple[Path, ...], as_json: bool, explain: bool, device: str | None
+) -> None:
     """Print the keep/discard score and decision for photos (files or folders); moves nothing."""
     from photosieve import modelstore, runtime
 
@@ -60,15 +89,18 @@ def command(ctx: click.Context, paths: tuple[Path, ...], as_json: bool, device: 
     meta = {"model_version": classifier.version, "threshold": round(classifier.threshold, 6)}
     scored = bad = discards = 0
     results = runtime.score_paths(
-        classifier, photos, config.classifier.batch_size, workers=os.cpu_count() or 2
+        classifier, photos, config.classifier.batch_size, workers=os.cpu_count() or 2,
+        with_signals=explain,
     )
     for r in results:
+        why = _reasons_of(r) if explain else None
         if as_json:
             score = None if r.score is None else round(r.score, 6)
             record = {"path": str(r.path), "score": score, "decision": r.decision, **meta}
-            click.echo(json.dumps(record | {"error": r.error}))
+            extra = {} if why is None else {"reasons": why}
+            click.echo(json.dumps(record | extra | {"error": r.error}))
         else:
-            click.echo(_table_row(r.path, r.score, r.decision, r.error))
+            click.echo(_table_row(r.path, r.score, r.decision, r.error, why))
         scored += r.error is None
         bad += r.error is not None
         discards += r.decision == runtime.DISCARD

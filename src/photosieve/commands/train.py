@@ -42,13 +42,17 @@ def _weights(value: str | None, backbone: str) -> str | None:
 @click.option("--learning-rate", type=click.FloatRange(0, min_open=True), default=None,
               help="Adam learning rate of the head (phase 1) and of small-cnn (default: 1e-3; "
                    "1e-2 for tiny); fine-tuning always uses 1e-5.")
+@click.option("--no-quality", is_flag=True,
+              help="Train the head on the image embedding alone, without the quality signals "
+                   "(sharpness, exposure, screenshot cues); for comparison.")
 @click.option("--no-install", is_flag=True,
               help="Export the new version but leave the current model in place.")
 @click.pass_context
 def command(
     ctx: click.Context, backbone: str, weights: str | None, image_size: int | None,
     epochs: int, batch_size: int, seed: int, fine_tune_blocks: int,
-    max_keep_loss: float | None, learning_rate: float | None, no_install: bool,
+    max_keep_loss: float | None, learning_rate: float | None, no_quality: bool,
+    no_install: bool,
 ) -> None:
     """Train a keep/discard classifier on your labels and install it as a new model version."""
     from photosieve.trainer.train import TrainOptions, train_from_state
@@ -59,7 +63,7 @@ def command(
         epochs=epochs, batch_size=batch_size, seed=seed, fine_tune_blocks=fine_tune_blocks,
         max_keep_loss=max_keep_loss, learning_rate=learning_rate,
         verbose=1 if sys.stderr.isatty() else 2,
-        progress=True,
+        progress=True, quality=not no_quality,
     )
     result = train_from_state(app.config, app.state(), options, install=not no_install,
                               echo=lambda line: click.echo(line, err=True))

@@ -26,7 +26,7 @@ from photosieve.config import Config
 from photosieve.daemon import burst_stage
 from photosieve.errors import BadInput, MoveError
 from photosieve.mover import MoverLike, sha256_file
-from photosieve.runtime import Classifier
+from photosieve.runtime import Classifier, uses_quality
 from photosieve.state import State
 
 log = logging.getLogger("photosieve.pipeline")
@@ -213,7 +213,11 @@ def classify(classifier: Classifier, photos: list[Photo], *, cold_start: bool = 
     if not photos:
         return
     pixels = np.stack([p.pixels for p in photos if p.pixels is not None])
-    scores = classifier.score(pixels)
+    if uses_quality(classifier):  # the signals `decode` computed from this very decode
+        rows = np.stack([quality.signal_vector(p.signals or {}) for p in photos])
+        scores = classifier.score(pixels, rows)
+    else:
+        scores = classifier.score(pixels)
     for photo, score in zip(photos, scores, strict=True):
         photo.score = float(score)
         photo.decision = "discard" if photo.score >= classifier.threshold else "keep"

@@ -9,6 +9,7 @@ by `apply`, which goes through review.py and the mover.
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import secrets
 import threading
@@ -48,6 +49,7 @@ class LabelerApp:
     dry_run_only: bool = False
     token: str = dataclasses.field(default_factory=lambda: secrets.token_urlsafe(32))
     _apply_lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+    _reasons: dict[str, list[str]] = dataclasses.field(default_factory=dict)
 
     def start(self) -> None:
         self.catalog.start()
@@ -81,6 +83,7 @@ class LabelerApp:
             {
                 "id": p.id, "name": p.name, "taken": p.taken, "folder": p.path.parent.name,
                 "label": marks.get(p.id), "score": scores.scores.get(p.id),
+                "reasons": self.reasons(p.id),
                 **burst_fields(self.state, p.id, bursts, names),
             }
             for p in photos
@@ -91,6 +94,16 @@ class LabelerApp:
             "model": scores.version, "threshold": scores.threshold,
             "session": self.marks.session_count,
         }  # fmt: skip
+
+    def reasons(self, photo_id: str) -> list[str]:
+        """Review mode: the reasons the service recorded with its last decision on the photo
+        ("blurred", "model 0.93"); read once per photo, as polling re-lists every photo."""
+        if self.mode != "review":
+            return []
+        if photo_id not in self._reasons:
+            row = self.state.last_decision(photo_id)
+            self._reasons[photo_id] = _recorded_reasons(None if row is None else row["reasons"])
+        return self._reasons[photo_id]
 
     # --- changing ------------------------------------------------------------------------
 
@@ -158,6 +171,15 @@ def _outcome_json(outcome: Any) -> dict[str, Any]:
         "status": outcome.status, "reason": outcome.reason,
         "target": None if outcome.target is None else str(outcome.target),
     }  # fmt: skip
+
+
+def _recorded_reasons(raw: str | None) -> list[str]:
+    """decisions.reasons is a JSON list of strings; anything else shows as no reasons."""
+    try:
+        found = json.loads(raw) if raw else []
+    except ValueError:
+        return []
+    return [str(r) for r in found] if isinstance(found, list) else []
 
 
 def _last_score(state: State, any_model: bool) -> KnownScore:

@@ -71,14 +71,16 @@ def locate(
 
 
 def decode_located(
-    photos: Sequence[LabeledPhoto], size: int, fit: imaging.Fit, chunk: int = 32
+    photos: Sequence[LabeledPhoto], size: int, fit: imaging.Fit, chunk: int = 32,
+    *, want_gray: bool = False,
 ) -> Iterator[tuple[LabeledPhoto, imaging.Decoded | None, str | None]]:
-    """Decode photos in chunks on two threads; yields (photo, decoded or None, why not)."""
+    """Decode photos in chunks on two threads; yields (photo, decoded or None, why not).
+    want_gray=True decodes as the service does (its pixels and the signals' gray image)."""
     for start in range(0, len(photos), chunk):
         batch = list(photos[start : start + chunk])
         located = [(p, locate(p)) for p in batch]
         paths = [path for _, path in located if path is not None]
-        results = iter(imaging.load_many(paths, size, fit=fit, workers=2))
+        results = iter(imaging.load_many(paths, size, fit=fit, want_gray=want_gray, workers=2))
         for photo, path in located:
             if path is None:
                 yield photo, None, "not found (moved or edited since it was labelled)"
@@ -132,8 +134,10 @@ def batches(
     shuffle: bool = False,
     seed: int = 0,
     weights: dict[int, float] | None = None,
+    extra: np.ndarray | None = None,
 ) -> Any:
-    """A keras.utils.PyDataset over (pixels, labels[, sample weights]) read batch by batch."""
+    """A keras.utils.PyDataset over (pixels, labels[, sample weights]) read batch by batch;
+    with `extra` (the quality signals) the inputs are (pixels, extra)."""
     import keras
 
     class _Batches(keras.utils.PyDataset):
@@ -147,12 +151,13 @@ def batches(
         def __len__(self) -> int:
             return max(1, math.ceil(len(x) / batch_size))
 
-        def __getitem__(self, index: int) -> tuple[np.ndarray, ...]:
+        def __getitem__(self, index: int) -> tuple[Any, ...]:
             rows = np.sort(self.order[index * batch_size : (index + 1) * batch_size])
             xb, yb = np.asarray(x[rows]), y[rows].astype(np.float32)
+            inputs: Any = xb if extra is None else (xb, np.asarray(extra[rows], np.float32))
             if weights is None:
-                return xb, yb
-            return xb, yb, np.array([weights[int(v)] for v in yb], dtype=np.float32)
+                return inputs, yb
+            return inputs, yb, np.array([weights[int(v)] for v in yb], dtype=np.float32)
 
         def on_epoch_end(self) -> None:
             if shuffle:

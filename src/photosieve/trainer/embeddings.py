@@ -1,25 +1,35 @@
-"""The embedding cache: per-photo base-model embeddings, grouping facts and check pixels.
+"""The embedding cache: per-photo base-model embeddings, quality signals, grouping facts and
+check pixels.
 
 One SQLite file, `<state_dir>/cache/embeddings.sqlite`, keyed by content hash:
 - `vectors`: the pooled base output of one photo for one embedding key (backbone, input size,
   fit, weights id). Phase 1 trains the head on these, so a retrain decodes only new photos.
+- `signals`: the raw quality signals (SIGNAL_NAMES order) from the same decode as the vector,
+  for one signals key: input size and fit (colourfulness reads the model's input) and a digest
+  of quality.py, so a changed signal definition is recomputed instead of silently reused.
 - `facts`: dHash, camera and EXIF time, which the leak-free split needs (taken from the same
   decode, keyed by content hash alone).
 - `pixels`: the decoded test photos (up to a cap) the export check runs both models on, so a
   retrain with a cached set decodes nothing at all.
+Every decode is the service's (`want_gray=True`, which also sets the JPEG draft scale), so the
+cached vectors and pixels are of exactly the pixels the service will score; caches written
+before that (layout 1) have their vectors and pixels dropped once.
 It is a cache: deleting the folder costs one slow retrain, nothing else. Randomly initialised
 bases (`--weights none`) save their weights beside it so later runs rebuild the very same base.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 
+from photosieve import imaging, quality, runtime
 from photosieve.imaging import Fit
 from photosieve.trainer.dataset import LabeledPhoto, decode_located, progress_bar
 from photosieve.trainer.split import PhotoFacts, facts_from
@@ -34,13 +44,27 @@ CREATE TABLE IF NOT EXISTS facts (
 CREATE TABLE IF NOT EXISTS pixels (
     size INTEGER NOT NULL, fit TEXT NOT NULL, sha256 TEXT NOT NULL, data BLOB NOT NULL,
     PRIMARY KEY (size, fit, sha256));
+CREATE TABLE IF NOT EXISTS signals (
+    key TEXT NOT NULL, sha256 TEXT NOT NULL, vec BLOB NOT NULL, PRIMARY KEY (key, sha256));
 """
+LAYOUT = 2  # 2: decoded with want_gray=True, as the service decodes
 _CHUNK = 500  # SQLite's variable limit is far above; this keeps statements small
 _DECODE_CHUNK = 64  # photos decoded, embedded and committed together
 
 
 def embedding_key(backbone: str, size: int, fit: str, weights_id: str) -> str:
     return f"{backbone}-{size}-{fit}-{weights_id}"
+
+
+@cache
+def _quality_digest() -> str:
+    source = Path(quality.__file__).read_bytes() + ",".join(quality.SIGNAL_NAMES).encode()
+    return hashlib.sha256(source).hexdigest()[:12]
+
+
+def signals_key(size: int, fit: str) -> str:
+    """The cache key of quality signals: the model input they read, and their definition."""
+    return f"{size}-{fit}-q{_quality_digest()}"
 
 
 class EmbeddingCache:
@@ -52,6 +76,12 @@ class EmbeddingCache:
         self.conn = sqlite3.connect(cache_dir / "embeddings.sqlite", isolation_level=None)
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.executescript(SCHEMA)
+        if self.conn.execute("PRAGMA user_version").fetchone()[0] < LAYOUT:
+            with self.conn:  # pixels decoded differently from the service's: decode again
+                self.conn.execute("BEGIN")
+                self.conn.execute("DELETE FROM vectors")
+                self.conn.execute("DELETE FROM pixels")
+                self.conn.execute(f"PRAGMA user_version = {LAYOUT}")
 
     def close(self) -> None:
         self.conn.close()
@@ -72,6 +102,13 @@ class EmbeddingCache:
     def vectors(self, key: str, shas: Sequence[str]) -> dict[str, np.ndarray]:
         rows = self._select(
             "SELECT sha256, vec FROM vectors WHERE key = ? AND sha256 IN ({marks})", (key,), shas
+        )
+        return {sha: np.frombuffer(blob, dtype=np.float32) for sha, blob in rows}
+
+    def signals(self, key: str, shas: Sequence[str]) -> dict[str, np.ndarray]:
+        """Raw quality signals (SIGNAL_NAMES order) of the cached photos among `shas`."""
+        rows = self._select(
+            "SELECT sha256, vec FROM signals WHERE key = ? AND sha256 IN ({marks})", (key,), shas
         )
         return {sha: np.frombuffer(blob, dtype=np.float32) for sha, blob in rows}
 
@@ -101,6 +138,7 @@ class EmbeddingCache:
         pixels: dict[str, np.ndarray],
         size: int,
         fit: str,
+        signals: dict[str, np.ndarray] | None = None,
     ) -> None:
         """Store one decoded chunk's results in a single transaction."""
         with self.conn:
@@ -108,6 +146,11 @@ class EmbeddingCache:
             self.conn.executemany(
                 "INSERT OR REPLACE INTO vectors VALUES (?,?,?)",
                 [(key, sha, np.asarray(v, np.float32).tobytes()) for sha, v in vectors.items()],
+            )
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO signals VALUES (?,?,?)",
+                [(signals_key(size, fit), sha, np.asarray(v, np.float32).tobytes())
+                 for sha, v in (signals or {}).items()],
             )
             self.conn.executemany(
                 "INSERT OR REPLACE INTO facts VALUES (?,?,?,?)",
@@ -124,13 +167,17 @@ class EmbeddingCache:
 def _missing(
     cache: EmbeddingCache, photos: Sequence[LabeledPhoto], key: str, size: int, fit: Fit,
     embedding: bool, wanted: set[str],
-) -> list[LabeledPhoto]:
+) -> tuple[list[LabeledPhoto], set[str]]:
+    """The photos to decode, and the hashes among them that already have a vector."""
     shas = [p.sha256 for p in photos]
     have_vec = set(cache.vectors(key, shas)) if embedding else set(shas)
     have_facts = set(cache.facts(shas))
+    have_signals = set(cache.signals(signals_key(size, fit), shas))
     have_pix = set(cache.pixels(size, fit, sorted(wanted)))
-    return [p for p in photos if p.sha256 not in have_vec or p.sha256 not in have_facts
+    complete = have_vec & have_facts & have_signals
+    todo = [p for p in photos if p.sha256 not in complete
             or (p.sha256 in wanted and p.sha256 not in have_pix)]
+    return todo, have_vec
 
 
 def fill(
@@ -145,29 +192,32 @@ def fill(
     show_progress: bool = True,
     label: str = "Decoding photos",
 ) -> dict[str, str]:
-    """Decode each photo whose vector (when `embed` is given), facts or wanted pixels are not
-    cached yet, and cache them; returns {sha: reason} for photos that could not be used.
-    Each chunk is committed as it is done, so an interrupted run keeps its progress."""
+    """Decode each photo whose vector (when `embed` is given), quality signals, facts or wanted
+    pixels are not cached yet, and cache them, all from that one decode; returns {sha: reason}
+    for photos that could not be used. Each chunk is committed as it is done, so an
+    interrupted run keeps its progress."""
     wanted = set(want_pixels)
-    todo = _missing(cache, photos, key, size, fit, embed is not None, wanted)
+    todo, have_vec = _missing(cache, photos, key, size, fit, embed is not None, wanted)
     failed: dict[str, str] = {}
     with progress_bar(len(todo), label, show_progress and bool(todo)) as bar:
         for start in range(0, len(todo), _DECODE_CHUNK):
             chunk = todo[start : start + _DECODE_CHUNK]
-            good: list[tuple[str, np.ndarray, dict[str, str]]] = []
-            for photo, decoded, reason in decode_located(chunk, size, fit):
+            good: list[tuple[str, imaging.Decoded]] = []
+            for photo, decoded, reason in decode_located(chunk, size, fit, want_gray=True):
                 if decoded is None:
                     failed[photo.sha256] = reason or "unusable"
                     where = photo.candidates[0] if photo.candidates else photo.sha256
                     log.warning("skipped labelled photo %s: %s", where, reason)
                 else:
-                    good.append((photo.sha256, decoded.pixels, decoded.metadata))
+                    good.append((photo.sha256, decoded))
             vectors: dict[str, np.ndarray] = {}
-            if good and embed is not None:
-                embedded = embed(np.stack([g[1] for g in good]))
-                vectors = {sha: embedded[i] for i, (sha, _, _) in enumerate(good)}
-            facts = {sha: facts_from(pix, meta) for sha, pix, meta in good}
-            pixels = {sha: pix for sha, pix, _ in good if sha in wanted}
-            cache.put(key, vectors, facts, pixels, size, fit)
+            to_embed = [(sha, d) for sha, d in good if sha not in have_vec]
+            if to_embed and embed is not None:
+                embedded = embed(np.stack([d.pixels for _, d in to_embed]))
+                vectors = {sha: embedded[i] for i, (sha, _) in enumerate(to_embed)}
+            signals = {sha: quality.signal_vector(runtime.decoded_signals(d)) for sha, d in good}
+            facts = {sha: facts_from(d.pixels, d.metadata) for sha, d in good}
+            pixels = {sha: d.pixels for sha, d in good if sha in wanted}
+            cache.put(key, vectors, facts, pixels, size, fit, signals)
             bar.update(len(chunk))
     return failed

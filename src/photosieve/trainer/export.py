@@ -4,7 +4,9 @@ A version is assembled in a hidden staging folder and renamed into place only wh
 so a crash never leaves a half-written version that `models list` or the service could pick.
 The TFLite model uses dynamic-range quantisation (int8 weights); it must make the same keep/
 discard decision as the float model on >= 99 % of the test photos and never move a score by
-more than 0.02, else the float TFLite model is exported instead and model.json says so.
+more than 0.02, else the float TFLite model is exported instead and model.json says so. Models
+with quality signals take two inputs, `images` and `quality`; both are fed by name, as the
+runtime does (the converter does not keep their order).
 Installing switches the `current` pointer (see photosieve.modelstore), records the version in
 the state database and prunes old versions.
 """
@@ -19,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from photosieve import modelstore
+from photosieve import modelstore, runtime
 from photosieve.state import State
 
 log = logging.getLogger(__name__)
@@ -47,7 +49,9 @@ def publish(staging: Path, models_dir: Path, version: str) -> Path:
 
 
 def save_model(full: Any, folder: Path) -> Path:
-    """The SavedModel with signatures "serve" and "serving_default" taking uint8 `images`."""
+    """The SavedModel with signatures "serve" and "serving_default" taking uint8 `images` (and
+    float32 `quality`, when the model has that input: Keras names signature inputs after the
+    model's Input layers)."""
     path = folder / SAVED_MODEL
     full.export(str(path), format="tf_saved_model", verbose=False)
     return path
@@ -62,19 +66,29 @@ def convert_tflite(saved_model: Path, *, quantize: bool) -> bytes:
     return bytes(converter.convert())
 
 
-def tflite_scores(model: bytes, pixels: np.ndarray, threads: int = 2) -> np.ndarray:
-    """Scores from a TFLite flatbuffer with LiteRT (the runtime's interpreter), in batches."""
+def tflite_scores(
+    model: bytes, pixels: np.ndarray, quality: np.ndarray | None = None, threads: int = 2
+) -> np.ndarray:
+    """Scores from a TFLite flatbuffer with LiteRT (the runtime's interpreter), in batches;
+    `quality` is the model's own quality input (its columns in its order), when it has one."""
     from ai_edge_litert.interpreter import Interpreter
 
     interpreter = Interpreter(model_content=model, num_threads=threads)
-    inp = interpreter.get_input_details()[0]
+    inputs = runtime.tflite_inputs(interpreter)
     out = interpreter.get_output_details()[0]
+    feeds = [(int(inputs["images"]["index"]), np.asarray(pixels, np.uint8))]
+    if "quality" in inputs:
+        if quality is None:
+            raise ValueError("this model takes the quality signals; pass them")
+        feeds.append((int(inputs["quality"]["index"]), np.asarray(quality, np.float32)))
     scores = []
     for start in range(0, len(pixels), _BATCH):
-        batch = np.ascontiguousarray(pixels[start : start + _BATCH], dtype=np.uint8)
-        interpreter.resize_tensor_input(inp["index"], list(batch.shape))
+        batches = [(i, np.ascontiguousarray(a[start : start + _BATCH])) for i, a in feeds]
+        for index, batch in batches:
+            interpreter.resize_tensor_input(index, list(batch.shape))
         interpreter.allocate_tensors()
-        interpreter.set_tensor(inp["index"], batch)
+        for index, batch in batches:
+            interpreter.set_tensor(index, batch)
         interpreter.invoke()
         scores.append(np.array(interpreter.get_tensor(out["index"])).reshape(-1))
     return np.concatenate(scores) if scores else np.zeros(0, np.float32)
@@ -96,11 +110,12 @@ def compare(reference: np.ndarray, candidate: np.ndarray, threshold: float) -> d
 
 def write_tflite(
     folder: Path, saved_model: Path, float_scores: np.ndarray, pixels: np.ndarray,
-    threshold: float,
+    threshold: float, quality: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """Convert, check the quantised model, fall back to float TFLite if the check fails."""
+    """Convert, check the quantised model, fall back to float TFLite if the check fails;
+    `float_scores` are the float model's on `pixels` (and `quality`)."""
     quantized = convert_tflite(saved_model, quantize=True)
-    check = compare(float_scores, tflite_scores(quantized, pixels), threshold)
+    check = compare(float_scores, tflite_scores(quantized, pixels, quality), threshold)
     section: dict[str, Any] = {"file": TFLITE, "quantized": True, "check": check}
     model = quantized
     if not check["passed"]:
@@ -108,7 +123,8 @@ def write_tflite(
                     "TFLite model instead", check)
         model = convert_tflite(saved_model, quantize=False)
         section = {"file": TFLITE, "quantized": False, "check": check,
-                   "float_check": compare(float_scores, tflite_scores(model, pixels), threshold)}
+                   "float_check": compare(float_scores, tflite_scores(model, pixels, quality),
+                                          threshold)}
     (folder / TFLITE).write_bytes(model)
     return section
 

@@ -7,6 +7,16 @@ BatchNorm layers in inference mode even while fine-tuning. The head (GlobalAvera
 Dropout -> Dense(1, sigmoid)) exists once and is shared by the small head-only model that
 phase 1 trains on cached embeddings and the full model that is fine-tuned and exported.
 
+Quality signals: unless trained without them, the model takes a second input `quality`
+(float32 [N, Q], the raw `quality.compute_signals` values in SIGNAL_NAMES order) and
+standardises it itself with the training split's mean and standard deviation (constants of the
+exported graph), clipped to +-CLIP so one odd photo (a panorama's aspect among 4:3 photos)
+cannot saturate the score, a NaN counting as average; the head sees [pooled embedding,
+standardised signals]. A signal
+that never varied in training gets a standard deviation of 1 and, the head's kernel starting
+at zero, a weight that stays zero: it is ignored rather than blown up. The caller always
+passes raw signals, so the service, `classify` and the trainer compute them one way.
+
 Backbones: "inceptionv3" (the product), "small-cnn" (the article's three-conv-block baseline,
 trained end to end, for comparison) and "tiny" (a very small conv net for fast tests).
 TensorFlow/Keras is imported inside functions only.
@@ -19,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 BACKBONES = ("inceptionv3", "small-cnn", "tiny")
 DEFAULT_SIZE = {"inceptionv3": 299, "small-cnn": 150, "tiny": 64}
 MIN_SIZE = {"inceptionv3": 75, "small-cnn": 32, "tiny": 16}
@@ -29,17 +41,48 @@ EMBEDDING_BACKBONES = ("inceptionv3", "tiny")
 DEFAULT_LR = {"inceptionv3": 1e-3, "small-cnn": 1e-3, "tiny": 1e-2}
 DROPOUT = 0.3
 FINE_TUNE_LR = 1e-5
+CLIP = 5.0  # standardised signals beyond +-5 standard deviations count as 5
+MIN_STD = 1e-6  # a signal varying less than this in training is constant: its std becomes 1
+
+
+@dataclass(frozen=True)
+class Standardizer:
+    """The training split's per-signal mean and standard deviation (what the model bakes in)."""
+
+    mean: np.ndarray
+    std: np.ndarray
+
+    @classmethod
+    def fit(cls, signals: np.ndarray) -> Standardizer:
+        """From the training rows; non-finite values are left out (the model zeroes them)."""
+        rows = np.asarray(signals, np.float64).reshape(len(signals), -1)
+        rows = np.where(np.isfinite(rows), rows, np.nan)
+        seen = np.isfinite(rows).any(axis=0)
+        safe = np.where(seen, rows, 0.0)  # an all-missing column: mean 0, std 1
+        mean, std = np.nanmean(safe, axis=0), np.nanstd(safe, axis=0)
+        std[~(std >= MIN_STD)] = 1.0  # constant columns: leave them unscaled
+        return cls(mean.astype(np.float32), std.astype(np.float32))
+
+    def describe(self, names: tuple[str, ...]) -> dict[str, list[float]]:
+        return {n: [round(float(m), 6), round(float(s), 6)]
+                for n, m, s in zip(names, self.mean, self.std, strict=True)}
 
 
 @dataclass
 class Network:
-    """The Keras models of one training run (all share layers)."""
+    """The Keras models of one training run (all share layers). With quality signals the head
+    and full models take [embedding or images, quality]."""
 
     base: Any  # backbone: float [-1, 1] pixels -> feature map
     embedder: Any  # uint8 pixels -> pooled features (what the cache stores)
-    head: Any  # pooled features -> P(discard); trained in phase 1
-    full: Any  # uint8 pixels -> P(discard); exported
+    head: Any  # pooled features (+ raw signals) -> P(discard); trained in phase 1
+    full: Any  # uint8 pixels (+ raw signals) -> P(discard); exported
     dim: int
+    standardizer: Standardizer | None = None
+
+    @property
+    def quality_dim(self) -> int:
+        return 0 if self.standardizer is None else len(self.standardizer.mean)
 
 
 def weights_id(weights: str | None, seed: int) -> str:
@@ -84,24 +127,61 @@ def build_base(backbone: str, size: int, weights: str | None) -> Any:
     return base
 
 
-def build_network(base: Any, size: int) -> Network:
-    """Wrap `base` with the uint8 input, the scaling and the shared head."""
+def _pixels_in(size: int) -> tuple[Any, Any]:
     import keras
 
     inputs = keras.Input((size, size, 3), dtype="uint8", name="images")
-    x = keras.layers.Rescaling(1.0 / 127.5, offset=-1.0, name="to_unit_range")(
+    scaled = keras.layers.Rescaling(1.0 / 127.5, offset=-1.0, name="to_unit_range")(
         keras.ops.cast(inputs, "float32")
     )
-    features = base(x, training=False)
-    pooled = keras.layers.GlobalAveragePooling2D(name="pool")(features)
+    return inputs, scaled
+
+
+def build_embedder(base: Any, size: int) -> Any:
+    """uint8 pixels -> pooled base features: what the embedding cache stores (needed before
+    the split, and so before the standardisation of the signals is known)."""
+    import keras
+
+    inputs, scaled = _pixels_in(size)
+    pooled = keras.layers.GlobalAveragePooling2D(name="pool")(base(scaled, training=False))
+    return keras.Model(inputs, pooled, name="embedder")
+
+
+def build_network(base: Any, size: int, standardizer: Standardizer | None = None) -> Network:
+    """Wrap `base` with the uint8 input, the scaling and the shared head; with a standardizer
+    the head also takes the raw quality signals."""
+    import keras
+
+    inputs, scaled = _pixels_in(size)
+    pooled = keras.layers.GlobalAveragePooling2D(name="pool")(base(scaled, training=False))
     dim = int(pooled.shape[-1])
     dropout = keras.layers.Dropout(DROPOUT, name="head_dropout")
-    dense = keras.layers.Dense(1, activation="sigmoid", name="head_dense")
+    # Zero start: a logistic unit needs no symmetry breaking, and weights of signals that
+    # never vary in training then stay exactly 0 (see the module docstring).
+    dense = keras.layers.Dense(1, activation="sigmoid", kernel_initializer="zeros",
+                               name="head_dense")
     head_in = keras.Input((dim,), name="embedding")
-    head = keras.Model(head_in, dense(dropout(head_in)), name="head")
-    full = keras.Model(inputs, dense(dropout(pooled)), name="photosieve")
     embedder = keras.Model(inputs, pooled, name="embedder")
-    return Network(base, embedder, head, full, dim)
+    if standardizer is None:
+        head = keras.Model(head_in, dense(dropout(head_in)), name="head")
+        full = keras.Model(inputs, dense(dropout(pooled)), name="photosieve")
+        return Network(base, embedder, head, full, dim)
+    q_dim = len(standardizer.mean)
+    normalize = keras.layers.Normalization(
+        mean=standardizer.mean, variance=np.square(standardizer.std), name="quality_standardize"
+    )
+    join = keras.layers.Concatenate(name="head_inputs")
+
+    def head_of(features: Any, signals: Any) -> Any:
+        z = normalize(signals)
+        z = keras.ops.where(keras.ops.not_equal(z, z), 0.0, z)  # NaN: as if average
+        return dense(dropout(join([features, keras.ops.clip(z, -CLIP, CLIP)])))
+
+    head_q = keras.Input((q_dim,), name="quality")
+    full_q = keras.Input((q_dim,), name="quality")
+    head = keras.Model([head_in, head_q], head_of(head_in, head_q), name="head")
+    full = keras.Model([inputs, full_q], head_of(pooled, full_q), name="photosieve")
+    return Network(base, embedder, head, full, dim, standardizer)
 
 
 def _block_starts(base: Any, backbone: str) -> list[int]:
@@ -133,9 +213,10 @@ def max_blocks(backbone: str) -> int:
     return 11 if backbone == "inceptionv3" else 3
 
 
-def training_model(full: Any, size: int, seed: int) -> Any:
+def training_model(full: Any, size: int, seed: int, quality_dim: int = 0) -> Any:
     """`full` behind light augmentation (flip, small rotation and zoom), for fitting only; the
-    exported model has no random layers."""
+    exported model has no random layers. Quality signals pass through unchanged: they were
+    measured on the photo itself, which the augmentation only nudges."""
     import keras
 
     inputs = keras.Input((size, size, 3), dtype="uint8", name="images")
@@ -144,12 +225,14 @@ def training_model(full: Any, size: int, seed: int) -> Any:
     x = keras.layers.RandomRotation(0.04, fill_mode="reflect", seed=seed + 1)(x)
     x = keras.layers.RandomZoom(0.1, fill_mode="reflect", seed=seed + 2)(x)
     x = keras.ops.cast(keras.ops.clip(keras.ops.round(x), 0, 255), "uint8")
-    return keras.Model(inputs, full(x), name="photosieve_train")
+    if not quality_dim:
+        return keras.Model(inputs, full(x), name="photosieve_train")
+    signals = keras.Input((quality_dim,), name="quality")
+    return keras.Model([inputs, signals], full([x, signals]), name="photosieve_train")
 
 
 def embed_fn(embedder: Any, batch_size: int) -> Any:
     """A callable turning a uint8 batch into float32 embeddings, batch_size at a time."""
-    import numpy as np
 
     def embed(pixels: np.ndarray) -> np.ndarray:
         # predict_on_batch runs a compiled function: ~25 % faster than an eager call here.

@@ -3,6 +3,8 @@
 Phase 1 fits only the head on cached embeddings (NumPy arrays in memory): seconds, no decoding.
 Phase 2 unfreezes the top blocks of the base (BatchNorm stays frozen), recompiles with a low
 learning rate and fits the whole network on augmented pixels decoded into disk-backed arrays.
+With quality signals both phases also feed each photo's cached signals (phase 2 trains the
+head's signal weights along with the unfrozen blocks; the standardisation stays fixed).
 The small-cnn baseline trains every layer from scratch the same way. Every fit is
 class-weighted and, when there is a validation set, stops early on validation loss and
 restores the best epoch's weights.
@@ -32,14 +34,21 @@ SPLITS = ("train", "val", "test")
 
 @dataclass(frozen=True)
 class Split:
-    """One split's inputs (embeddings or pixels), labels (1 = discard) and content hashes."""
+    """One split's inputs (embeddings or pixels, and raw quality signals `q` when the model
+    takes them), labels (1 = discard) and content hashes."""
 
     x: np.ndarray
     y: np.ndarray
     shas: list[str]
+    q: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.shas)
+
+    @property
+    def inputs(self) -> np.ndarray | list[np.ndarray]:
+        """What the model is fed: x alone, or [x, q] in the model's input order."""
+        return self.x if self.q is None else [self.x, self.q]
 
 
 @dataclass(frozen=True)
@@ -89,8 +98,8 @@ def fit_head(head: Any, train: Split, val: Split, s: FitSettings) -> dict[str, l
     head.compile(optimizer=keras.optimizers.Adam(s.learning_rate),
                  loss="binary_crossentropy", metrics=["accuracy"])
     result = head.fit(
-        train.x, train.y.astype(np.float32),
-        validation_data=(val.x, val.y.astype(np.float32)) if len(val) else None,
+        train.inputs, train.y.astype(np.float32),
+        validation_data=(val.inputs, val.y.astype(np.float32)) if len(val) else None,
         epochs=s.epochs, batch_size=s.batch_size, class_weight=s.class_weight,
         callbacks=_callbacks(bool(len(val)), s.patience), shuffle=True, verbose=s.verbose,
     )
@@ -107,30 +116,39 @@ def fit_pixels(
     trainable.compile(optimizer=keras.optimizers.Adam(s.learning_rate),
                       loss="binary_crossentropy", metrics=["accuracy"])
     data = batches(train.x, train.y, s.batch_size, shuffle=True, seed=s.seed,
-                   weights=s.class_weight)
-    val_data = batches(val.x, val.y, s.batch_size) if len(val) else None
+                   weights=s.class_weight, extra=train.q)
+    val_data = batches(val.x, val.y, s.batch_size, extra=val.q) if len(val) else None
     result = trainable.fit(data, validation_data=val_data, epochs=s.epochs,
                            callbacks=_callbacks(val_data is not None, s.patience),
                            verbose=s.verbose)
     return _history(result)
 
 
-def predict(model: Any, x: np.ndarray, batch_size: int) -> np.ndarray:
-    """Scores (P(discard)) as a flat float array; empty input gives an empty array."""
-    if len(x) == 0:
+def predict(model: Any, x: np.ndarray | list[np.ndarray], batch_size: int) -> np.ndarray:
+    """Scores (P(discard)) as a flat float array; `x` is one input array or a list of them
+    (the model's inputs in order); empty input gives an empty array."""
+    parts_in = x if isinstance(x, list) else [x]
+    n = len(parts_in[0])
+    if n == 0:
         return np.zeros(0, np.float32)
-    parts = [np.asarray(model.predict_on_batch(np.asarray(x[i : i + batch_size]))).reshape(-1)
-             for i in range(0, len(x), batch_size)]
+    parts = []
+    for i in range(0, n, batch_size):
+        batch = [np.asarray(a[i : i + batch_size]) for a in parts_in]
+        out = model.predict_on_batch(batch if isinstance(x, list) else batch[0])
+        parts.append(np.asarray(out).reshape(-1))
     return np.concatenate(parts).astype(np.float32)
 
 
 def _decode_split(
-    photos: list[LabeledPhoto], array: np.ndarray, size: int, run: Run, show: bool
+    photos: list[LabeledPhoto], array: np.ndarray, size: int, run: Run, show: bool,
+    signals: dict[str, np.ndarray] | None, q_dim: int,
 ) -> Split:
-    """Decode `photos` into the rows of `array`; photos that fail are skipped and recorded."""
+    """Decode `photos` into the rows of `array` (as the embeddings were: with the gray work
+    image, which sets the JPEG draft scale); photos that fail are skipped and recorded."""
     rows, ys, shas = 0, [], []
     with progress_bar(len(photos), "Decoding for fine-tuning", show) as bar:
-        for photo, decoded, reason in decode_located(photos, size, imaging.DEFAULT_FIT):
+        for photo, decoded, reason in decode_located(photos, size, imaging.DEFAULT_FIT,
+                                                     want_gray=True):
             bar.update(1)
             if decoded is None:
                 run.skipped[photo.sha256] = reason or "unusable"
@@ -139,25 +157,30 @@ def _decode_split(
             rows += 1
             ys.append(photo.y)
             shas.append(photo.sha256)
-    return Split(array[:rows], np.array(ys, np.int64), shas)
+    q = None if signals is None else np.array([signals[sha] for sha in shas],
+                                              np.float32).reshape(len(shas), q_dim)
+    return Split(array[:rows], np.array(ys, np.int64), shas, q)
 
 
 def fit_on_pixels(run: Run, settings: FitSettings, net: netlib.Network, *, backbone: str,
-                  size: int, blocks: int, workdir: Path, show: bool) -> None:
-    """Phase 2 (top `blocks` blocks) or small-cnn end to end; rescore every split."""
+                  size: int, blocks: int, workdir: Path, show: bool,
+                  signals: dict[str, np.ndarray] | None = None) -> None:
+    """Phase 2 (top `blocks` blocks) or small-cnn end to end; rescore every split.
+    `signals` (content hash -> raw signal row) feeds the quality input when the net has one."""
     with ExitStack() as stack:
         data = {}
         for name in SPLITS:
             members = run.members(name)
             array = stack.enter_context(pixel_array(len(members), size, workdir))
-            data[name] = _decode_split(members, array, size, run, show)
+            data[name] = _decode_split(members, array, size, run, show,
+                                       signals if net.quality_dim else None, net.quality_dim)
         if backbone == "small-cnn":
             net.base.trainable = True
             phase = "end-to-end"
         else:
             netlib.unfreeze_top_blocks(net.base, backbone, blocks)
             phase = "fine-tune"
-        trainable = netlib.training_model(net.full, size, settings.seed)
+        trainable = netlib.training_model(net.full, size, settings.seed, net.quality_dim)
         run.history[phase] = fit_pixels(trainable, net.full, data["train"], data["val"], settings)
-        run.scores = {name: Split(predict(net.full, s.x, settings.batch_size), s.y, s.shas)
+        run.scores = {name: Split(predict(net.full, s.inputs, settings.batch_size), s.y, s.shas)
                       for name, s in data.items()}

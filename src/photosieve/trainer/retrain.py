@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 _REUSED: dict[str, type | tuple[type, ...]] = {
     "backbone": str, "weights": (str, type(None)), "image_size": int, "epochs": int,
     "batch_size": int, "seed": int, "fine_tune_blocks": int, "learning_rate": (float, int),
-    "patience": int,
+    "patience": int, "quality": bool,
 }
 # Meaningful only for the backbone they were chosen for; dropped when --backbone changes it.
 _PER_BACKBONE = ("weights", "image_size", "learning_rate", "fine_tune_blocks")
@@ -160,7 +160,7 @@ def training_options(
     recorded.setdefault("backbone", (meta or {}).get("backbone"))
     values = {k: recorded[k] for k, kind in _REUSED.items()
               if k in recorded and isinstance(recorded[k], kind)
-              and not isinstance(recorded[k], bool)}
+              and (kind is bool or not isinstance(recorded[k], bool))}
     backbone = overrides.backbone or values.get("backbone") or TrainOptions.backbone
     if backbone != values.get("backbone"):
         for key in _PER_BACKBONE:
@@ -179,7 +179,8 @@ def training_options(
 def describe_options(options: TrainOptions) -> str:
     weights = "none" if options.weights is None else options.weights
     return (f"backbone={options.backbone} weights={weights} image_size={options.size()} "
-            f"epochs={options.epochs} fine_tune_blocks={options.fine_tune_blocks}")
+            f"epochs={options.epochs} fine_tune_blocks={options.fine_tune_blocks}"
+            + ("" if options.quality else " quality=no"))
 
 
 def _lost(scores: Mapping[str, float], threshold: float, keeps: Collection[str]) -> int:

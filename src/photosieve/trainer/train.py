@@ -4,10 +4,12 @@
 install=False it leaves the new version beside the current one without switching, so a caller
 can compare it first and then call `photosieve.trainer.export.install`.
 
-Order of work: make sure every labelled photo has cached facts (and, for embedding backbones,
-an embedding), split by near-duplicate group, cache pixels of the test photos for the export
-check, fit (phase 1 on embeddings; phase 2 / small-cnn on pixels), choose the threshold on
-validation, measure on test, export, report, install.
+Order of work: make sure every labelled photo has cached facts and quality signals (and, for
+embedding backbones, an embedding), split by near-duplicate group, cache pixels of the test
+photos for the export check, standardise the signals on the training split, fit (phase 1 on
+embeddings + signals; phase 2 / small-cnn on pixels + signals), choose the threshold on
+validation, measure on test, export, report, install. `quality=False` trains the
+embedding-only head of before (for comparison); its model takes pixels alone.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from photosieve import __version__, imaging, modelstore
+from photosieve import __version__, imaging, modelstore, quality
 from photosieve.config import Config
 from photosieve.errors import PhotosieveError
 from photosieve.state import State
@@ -54,6 +56,7 @@ class TrainOptions:
     verbose: int = 2  # Keras: 0 silent, 1 progress bar, 2 one line per epoch
     progress: bool = True  # the decoding progress bar
     threads: int | None = None  # TensorFlow intra-op threads (None: TensorFlow decides)
+    quality: bool = True  # the head also learns from the quality signals
 
     def size(self) -> int:
         return self.image_size or netlib.DEFAULT_SIZE[self.backbone]
@@ -120,17 +123,26 @@ def configure_tensorflow(options: TrainOptions) -> None:
     keras.utils.set_random_seed(options.seed)
 
 
-def build(options: TrainOptions, cache: embeddings.EmbeddingCache, key: str) -> netlib.Network:
-    """The network; a random base is saved once per key so later runs rebuild the same one."""
+def build_base(options: TrainOptions, cache: embeddings.EmbeddingCache, key: str) -> Any:
+    """The backbone; a random base is saved once per key so later runs rebuild the same one."""
     size = options.size()
     if options.weights is not None or options.backbone == "small-cnn":
-        return netlib.build_network(netlib.build_base(options.backbone, size, options.weights),
-                                    size)
+        return netlib.build_base(options.backbone, size, options.weights)
     saved = cache.base_weights_path(key)
     base = netlib.build_base(options.backbone, size, str(saved) if saved.is_file() else None)
     if not saved.is_file():
         netlib.save_base(base, saved)
-    return netlib.build_network(base, size)
+    return base
+
+
+def _network(options: TrainOptions, base: Any, run: Run,
+             signals: dict[str, np.ndarray]) -> netlib.Network:
+    """The full network; with quality, standardised on the training split's signals."""
+    if not options.quality:
+        return netlib.build_network(base, options.size())
+    train = [signals[p.sha256] for p in run.members("train")]
+    return netlib.build_network(base, options.size(),
+                                netlib.Standardizer.fit(np.stack(train)))
 
 
 def _check_counts(photos: list[LabeledPhoto]) -> None:
@@ -152,16 +164,18 @@ def _split(cache: embeddings.EmbeddingCache, photos: list[LabeledPhoto],
 
 
 def _embedding_splits(
-    cache: embeddings.EmbeddingCache, key: str, run: Run, dim: int
+    cache: embeddings.EmbeddingCache, key: str, run: Run, net: netlib.Network,
+    signals: dict[str, np.ndarray],
 ) -> dict[str, Split]:
     vectors = cache.vectors(key, [p.sha256 for p in run.photos])
     out = {}
     for name in split.SPLITS:
         members = run.members(name)
-        x = (np.stack([vectors[p.sha256] for p in members]) if members
-             else np.zeros((0, dim), np.float32))
+        x = np.array([vectors[p.sha256] for p in members], np.float32).reshape(-1, net.dim)
+        q = (np.array([signals[p.sha256] for p in members], np.float32)
+             .reshape(-1, net.quality_dim) if net.quality_dim else None)
         out[name] = Split(x, np.array([p.y for p in members], np.int64),
-                          [p.sha256 for p in members])
+                          [p.sha256 for p in members], q)
     return out
 
 
@@ -172,14 +186,16 @@ def _settings(options: TrainOptions, train_y: np.ndarray, lr: float, patience: i
 
 
 def _prepare(
-    labelled: list[LabeledPhoto], options: TrainOptions, net: netlib.Network,
+    labelled: list[LabeledPhoto], options: TrainOptions, base: Any,
     cache: embeddings.EmbeddingCache, key: str, pinned_test: Collection[str],
 ) -> Run:
-    """Fill the cache (embeddings, facts), split, then cache the test photos' check pixels."""
+    """Fill the cache (embeddings, signals, facts), split, then cache the test photos' check
+    pixels."""
     uses_cache = options.backbone in netlib.EMBEDDING_BACKBONES
+    embedder = netlib.build_embedder(base, options.size()) if uses_cache else None
     fill = functools.partial(
         embeddings.fill, cache, key=key, size=options.size(), fit=imaging.DEFAULT_FIT,
-        embed=netlib.embed_fn(net.embedder, options.batch_size) if uses_cache else None,
+        embed=netlib.embed_fn(embedder, options.batch_size) if uses_cache else None,
         show_progress=options.progress,
     )
     skipped = fill(labelled)
@@ -199,8 +215,9 @@ def _prepare(
 def run_training(
     config: Config, state: State, options: TrainOptions, echo: Callable[[str], None],
     pinned_test: Collection[str] = (),
-) -> tuple[Run, netlib.Network, np.ndarray]:
-    """Everything before export; returns the run, the network and the check pixels."""
+) -> tuple[Run, netlib.Network, Split]:
+    """Everything before export; returns the run, the network and the export check's inputs
+    (a Split of check pixels and, with quality, their signals; y is unused)."""
     size = options.size()
     labelled = labeled_photos(state)
     _check_counts(labelled)
@@ -209,33 +226,47 @@ def run_training(
                                    netlib.weights_id(options.weights, options.seed))
     cache = embeddings.EmbeddingCache(config.state_dir / "cache")
     try:
-        net = build(options, cache, key)
-        echo(f"{len(labelled)} labelled photos; {options.backbone} at {size}x{size}")
-        run = _prepare(labelled, options, net, cache, key, pinned_test)
+        base = build_base(options, cache, key)
+        echo(f"{len(labelled)} labelled photos; {options.backbone} at {size}x{size}"
+             + ("" if options.quality else "; without quality signals"))
+        run = _prepare(labelled, options, base, cache, key, pinned_test)
+        signals = cache.signals(embeddings.signals_key(size, imaging.DEFAULT_FIT),
+                                [p.sha256 for p in run.photos])
+        net = _network(options, base, run, signals)
         if options.backbone in netlib.EMBEDDING_BACKBONES:
-            data = _embedding_splits(cache, key, run, net.dim)
+            data = _embedding_splits(cache, key, run, net, signals)
             settings = _settings(options, data["train"].y, options.lr(), options.patience)
             run.history["head"] = fit_head(net.head, data["train"], data["val"], settings)
-            run.scores = {name: Split(predict(net.head, s.x, options.batch_size), s.y, s.shas)
-                          for name, s in data.items()}
+            run.scores = {name: Split(predict(net.head, s.inputs, options.batch_size), s.y,
+                                      s.shas) for name, s in data.items()}
         if options.fine_tune_blocks or options.backbone not in netlib.EMBEDDING_BACKBONES:
-            _fit_pixels(run, options, net, config.state_dir / "cache" / "tmp")
-        check = sorted(run.scores["test"].shas)[:CHECK_MAX]
-        pixels = cache.pixels(size, imaging.DEFAULT_FIT, check)
-        check_pixels = (np.stack([pixels[s] for s in check if s in pixels]) if pixels
-                        else np.zeros((0, size, size, 3), np.uint8))
-        return run, net, check_pixels
+            _fit_pixels(run, options, net, config.state_dir / "cache" / "tmp", signals)
+        return run, net, _check_inputs(cache, run, net, signals, size)
     finally:
         cache.close()
 
 
-def _fit_pixels(run: Run, options: TrainOptions, net: netlib.Network, workdir: Path) -> None:
+def _check_inputs(cache: embeddings.EmbeddingCache, run: Run, net: netlib.Network,
+                  signals: dict[str, np.ndarray], size: int) -> Split:
+    """The cached test photos the export check runs both models on."""
+    wanted = sorted(run.scores["test"].shas)[:CHECK_MAX]
+    pixels = cache.pixels(size, imaging.DEFAULT_FIT, wanted)
+    shas = [s for s in wanted if s in pixels]
+    x = np.array([pixels[s] for s in shas], np.uint8).reshape(-1, size, size, 3)
+    q = (np.array([signals[s] for s in shas], np.float32).reshape(-1, net.quality_dim)
+         if net.quality_dim else None)
+    return Split(x, np.zeros(len(shas), np.int64), shas, q)
+
+
+def _fit_pixels(run: Run, options: TrainOptions, net: netlib.Network, workdir: Path,
+                signals: dict[str, np.ndarray]) -> None:
     fine_tune = options.backbone != "small-cnn"
     train_y = np.array([p.y for p in run.members("train")], np.int64)
     settings = _settings(options, train_y, netlib.FINE_TUNE_LR if fine_tune else options.lr(),
                          3 if fine_tune else options.patience)
     fit_on_pixels(run, settings, net, backbone=options.backbone, size=options.size(),
-                  blocks=options.fine_tune_blocks, workdir=workdir, show=options.progress)
+                  blocks=options.fine_tune_blocks, workdir=workdir, show=options.progress,
+                  signals=signals)
     run.photos = [p for p in run.photos if p.sha256 not in run.skipped]
     run.assignment = {s: w for s, w in run.assignment.items() if s not in run.skipped}
 
@@ -252,7 +283,8 @@ def _threshold(run: Run, max_keep_loss: float) -> metrics.ThresholdChoice:
 
 
 def _meta(version: str, options: TrainOptions, run: Run, choice: metrics.ThresholdChoice,
-          test_metrics: dict[str, Any], max_keep_loss: float) -> dict[str, Any]:
+          test_metrics: dict[str, Any], max_keep_loss: float,
+          net: netlib.Network) -> dict[str, Any]:
     labels = {p.sha256: p.label for p in run.photos}
     counts = split.split_counts(run.assignment, labels)
     training = {k: v for k, v in asdict(options).items()
@@ -264,9 +296,12 @@ def _meta(version: str, options: TrainOptions, run: Run, choice: metrics.Thresho
                  "validation_discard_catch": choice.discard_catch,
                  "epochs_run": {k: len(v.get("loss", [])) for k, v in run.history.items()},
                  "skipped": len(run.skipped)}
+    if net.standardizer is not None:  # for the curious: what "standardised" meant
+        training["quality_mean_std"] = net.standardizer.describe(quality.SIGNAL_NAMES)
     return {
         "version": version, "backbone": options.backbone, "input_size": options.size(),
         "fit": imaging.DEFAULT_FIT, "threshold": choice.threshold, "metrics": test_metrics,
+        "quality_features": list(quality.SIGNAL_NAMES) if net.quality_dim else [],
         "label_counts": {"keep": sum(v == "keep" for v in labels.values()),
                          "discard": sum(v == "discard" for v in labels.values())},
         "training": training, "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -286,16 +321,16 @@ def train_from_state(
     validate(options)
     max_keep_loss = (config.training.max_keep_loss if options.max_keep_loss is None
                      else options.max_keep_loss)
-    run, net, check_pixels = run_training(config, state, options, echo, test_hashes)
+    run, net, check = run_training(config, state, options, echo, test_hashes)
     choice = _threshold(run, max_keep_loss)
     test = run.scores["test"]
     models_dir = config.models_dir
     models_dir.mkdir(parents=True, exist_ok=True)
     version = modelstore.new_version_name(models_dir)
     meta = _meta(version, options, run, choice,
-                 metrics.summarize(test.x, test.y, choice.threshold), max_keep_loss)
+                 metrics.summarize(test.x, test.y, choice.threshold), max_keep_loss, net)
     staging = export.staging_dir(models_dir, version)
-    text = _write_version(staging, meta, run, net, check_pixels, choice, options)
+    text = _write_version(staging, meta, run, net, check, choice, options)
     path = export.publish(staging, models_dir, version)
     if install:
         export.install(models_dir, version, state, config.training.keep_versions)
@@ -304,14 +339,14 @@ def train_from_state(
 
 
 def _write_version(
-    staging: Path, meta: dict[str, Any], run: Run, net: netlib.Network, check_pixels: np.ndarray,
+    staging: Path, meta: dict[str, Any], run: Run, net: netlib.Network, check: Split,
     choice: metrics.ThresholdChoice, options: TrainOptions,
 ) -> str:
     """SavedModel, checked TFLite, report and plots, then model.json; returns the report."""
     saved = export.save_model(net.full, staging)
-    reference = predict(net.full, check_pixels, options.batch_size)
-    meta["tflite"] = export.write_tflite(staging, saved, reference, check_pixels,
-                                         choice.threshold)
+    reference = predict(net.full, check.inputs, options.batch_size)
+    meta["tflite"] = export.write_tflite(staging, saved, reference, check.x, choice.threshold,
+                                         check.q)
     if not meta["tflite"]["quantized"]:
         run.notes.append("the quantised TFLite model failed the export check; "
                          "the float TFLite model was exported instead")

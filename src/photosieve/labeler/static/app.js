@@ -6,7 +6,8 @@
   const token = new URLSearchParams(location.search).get("token") || "";
   const query = token ? "?token=" + encodeURIComponent(token) : "";
   const grid = $("grid");
-  // id -> {id, name, taken, folder, label, score, burst, burst_size, kept, kept_name, el, pending}
+  // id -> {id, name, taken, folder, label, score, reasons, burst, burst_size, kept, kept_name,
+  //        el, pending}
   const photos = new Map();
   let fileOrder = []; // ids in the server's order (folder, then name)
   let order = []; // ids as shown
@@ -60,6 +61,11 @@
     return p.score === null || p.score === undefined ? "" : "score " + p.score.toFixed(2);
   }
 
+  // Why the service quarantined it, as recorded then (review only): "blurred, model 0.93".
+  function reasonsText(p) {
+    return p.reasons && p.reasons.length ? p.reasons.join(", ") : "";
+  }
+
   // A burst (near-identical frames of one moment) is shown together; say so on each frame.
   function burstText(p) {
     if (!p.burst) return "";
@@ -86,7 +92,7 @@
       src: "/thumb/" + p.id + query,
     });
     img.addEventListener("error", () => el.classList.add("broken"));
-    el.append(img, span("badge"), span("name"), span("meta"), span("burst"));
+    el.append(img, span("badge"), span("name"), span("meta"), span("meta reasons"), span("burst"));
     el.addEventListener("click", () => {
       moveTo(order.indexOf(p.id));
       grid.focus();
@@ -106,10 +112,14 @@
     name.title = p.folder + "/" + p.name;
     el.querySelector(".meta").textContent = [scoreText(p), p.pending ? "saving…" : ""]
       .filter(Boolean).join(" · ");
+    const reasons = el.querySelector(".reasons");
+    reasons.textContent = reasonsText(p);
+    reasons.hidden = !reasons.textContent;
     el.querySelector(".burst").textContent = burstText(p);
     if (p.burst) el.dataset.burst = p.id === p.kept ? "kept" : "member";
     else delete el.dataset.burst;
-    const words = [p.name, labelWord(p.label) || "not labelled", scoreText(p), burstText(p)];
+    const words = [p.name, labelWord(p.label) || "not labelled", scoreText(p), reasonsText(p),
+      burstText(p)];
     el.setAttribute("aria-label", words.filter(Boolean).join(", "));
   }
 
@@ -195,7 +205,7 @@
         const label = p.pending ? p.label : item.label;
         if (p.score !== item.score || p.label !== label || p.taken !== item.taken ||
             p.burst !== item.burst || p.burst_size !== item.burst_size ||
-            p.kept_name !== item.kept_name) {
+            p.kept_name !== item.kept_name || reasonsText(p) !== reasonsText(item)) {
           regrouped = regrouped || p.burst !== item.burst;
           Object.assign(p, item, { label });
           updateTile(p);
@@ -327,7 +337,8 @@
     img.alt = p.name;
     $("viewer-name").textContent = p.name;
     $("viewer-date").textContent = dateText(p.taken);
-    $("viewer-score").textContent = [scoreText(p), burstText(p)].filter(Boolean).join(" · ");
+    $("viewer-score").textContent = [scoreText(p), reasonsText(p), burstText(p)]
+      .filter(Boolean).join(" · ");
     const badge = $("viewer-label");
     badge.textContent = badgeText(p.label) || "Not labelled";
     badge.dataset.label = p.label || "none";

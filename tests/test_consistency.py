@@ -1,0 +1,207 @@
+"""The service, `classify` and the trainer give the same score for the same photo.
+
+One tiny model is trained through the CLI on generated photos (quality signals on, as by
+default); then every held-out test photo is scored five ways:
+
+  (a) the trainer itself: its Keras head on the cached embedding and cached signals;
+  (a') the exported SavedModel fed the trainer's own cached inputs (check pixels + signals);
+  (t) `photosieve classify --json --device tf-cpu`: the same SavedModel through the runtime,
+      on a fresh decode with fresh signals;
+  (b) `photosieve classify --json` on LiteRT (the int8 TFLite model), as on a CPU machine;
+  (c) the service: pipeline.Pipeline over an inbox holding the photos, with the classifier
+      `runtime.load_classifier` gives it, the score read back from the decisions table.
+
+Bounds, and why:
+- a, a', t agree within 1e-4: one float model, so only float32 rounding may differ; this
+  proves the runtime decodes and computes signals exactly as the trainer did.
+- b and c agree within 1e-6: the same LiteRT model on the same pixels and signals (classify
+  batches differently from the service, so this also shows a photo's score does not depend on
+  its batch); 1e-6 is the JSON output's rounding.
+- a and b within 0.02, the export check's bound for int8 weights (trainer/export.py), with the
+  same decision wherever the float score is more than 0.02 from the threshold.
+The inputs themselves are checked too: the signals the service records are the trainer's.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from click.testing import CliRunner, Result
+from PIL import Image, ImageDraw, ImageFilter
+
+from photosieve import imaging, quality, runtime
+from photosieve.cli import group
+from photosieve.config import load_config
+from photosieve.daemon import pipeline
+from photosieve.mover import Mover
+from photosieve.state import open_state
+from photosieve.trainer import embeddings
+from photosieve.trainer import train as trainer
+
+pytestmark = pytest.mark.tf
+
+TRAIN = ["train", "--backbone", "tiny", "--weights", "none", "--image-size", "48",
+         "--epochs", "15", "--batch-size", "8"]
+FLOAT_TOLERANCE = 1e-4
+SAME_RUNTIME_TOLERANCE = 1e-6
+INT8_TOLERANCE = 0.02
+
+
+def _sharp(rng: np.random.Generator) -> Image.Image:
+    img = Image.new("RGB", (160, 120), tuple(int(v) for v in rng.integers(120, 240, 3)))
+    draw = ImageDraw.Draw(img)
+    for _ in range(25):
+        x, y = int(rng.integers(0, 160)), int(rng.integers(0, 120))
+        w, h = int(rng.integers(5, 60)), int(rng.integers(5, 60))
+        draw.rectangle([x, y, x + w, y + h], fill=tuple(int(v) for v in rng.integers(0, 256, 3)))
+    noisy = np.asarray(img).astype(np.int16) + rng.integers(-25, 26, (120, 160, 3))
+    return Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8))
+
+
+def _pocket(rng: np.random.Generator) -> Image.Image:
+    img = Image.new("RGB", (160, 120), tuple(int(v) for v in rng.integers(5, 40, 3)))
+    draw = ImageDraw.Draw(img)
+    for _ in range(4):
+        x, y, r = int(rng.integers(0, 160)), int(rng.integers(0, 120)), int(rng.integers(15, 50))
+        draw.ellipse([x - r, y - r, x + r, y + r],
+                     fill=tuple(int(v) for v in rng.integers(20, 90, 3)))
+    return img.filter(ImageFilter.GaussianBlur(8))
+
+
+def _sorted_folder(root: Path, n: int = 25) -> dict[str, Path]:
+    """Generated photos in keep_it/ and dont_keep_it/; returns content hash -> path."""
+    from photosieve.mover import sha256_file
+
+    rng = np.random.default_rng(21)
+    found = {}
+    for folder, draw in (("keep_it", _sharp), ("dont_keep_it", _pocket)):
+        (root / folder).mkdir(parents=True)
+        for i in range(n):
+            path = root / folder / f"IMG_{i:04d}.jpg"
+            draw(rng).save(path, quality=90)
+            found[sha256_file(path)] = path
+    return found
+
+
+def _cli(config: Path, *args: str) -> Result:
+    result = CliRunner().invoke(group, ["--config", str(config), *args])
+    assert result.exit_code == 0, f"{args}: {result.output}\n{result.exception!r}"
+    return result
+
+
+def _classify(config: Path, folder: Path, *extra: str) -> dict[str, float]:
+    """`photosieve classify --json` over a folder: file name -> score."""
+    out = _cli(config, "classify", "--json", *extra, str(folder)).stdout
+    records = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert all(r["error"] is None for r in records)
+    return {Path(r["path"]).name: float(r["score"]) for r in records}
+
+
+def _savedmodel(model_dir: Path, pixels: np.ndarray, signals: np.ndarray) -> np.ndarray:
+    import tensorflow as tf
+
+    serve = tf.saved_model.load(str(model_dir / "model.export")).signatures["serving_default"]
+    out = serve(images=tf.constant(pixels), quality=tf.constant(signals))
+    return np.asarray(next(iter(out.values()))).reshape(-1)
+
+
+def _service_scores(config_file: Path, inbox: Path) -> tuple[dict[str, float], Any]:
+    """Run the service's pipeline once over the inbox; content hash -> recorded score."""
+    config = load_config(config_file, required=True)
+    state = open_state(config.state_dir)
+    classifier = runtime.load_classifier(config)
+    assert isinstance(classifier, runtime.LiteRTClassifier) and classifier.uses_quality
+    pipe = pipeline.Pipeline(config, state, Mover(state, roots=config.roots), classifier)
+    photos = pipe.run([(p, inbox) for p in sorted(inbox.iterdir())])
+    assert all(p.outcome in ("filed", "quarantined") for p in photos), [p.reason for p in photos]
+    scores = {}
+    for photo in photos:
+        assert photo.sha256 is not None
+        row = state.last_decision(photo.sha256)
+        assert row is not None and row["model_version"] == classifier.version
+        scores[photo.sha256] = float(row["score"])
+    return scores, state
+
+
+def test_service_classify_and_trainer_give_the_same_score(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "2")
+    for name in ("inbox", "library", "quarantine"):
+        (tmp_path / name).mkdir()
+    config = tmp_path / "config.yaml"
+    state_dir = tmp_path / "state"
+    config.write_text(
+        f"state_dir: {state_dir}\ninboxes: [{tmp_path / 'inbox'}]\n"
+        f"library: {{path: {tmp_path / 'library'}}}\n"
+        f"quarantine: {{path: {tmp_path / 'quarantine'}}}\n"
+        "classifier: {device: cpu, batch_size: 3}\n"
+    )
+    photos = _sorted_folder(tmp_path / "sorted")
+    _cli(config, "label", "import", str(tmp_path / "sorted"))
+    results: list[trainer.TrainResult] = []
+    real_train = trainer.train_from_state
+
+    def keep_result(*args: Any, **kwargs: Any) -> trainer.TrainResult:
+        results.append(real_train(*args, **kwargs))
+        return results[-1]
+
+    monkeypatch.setattr(trainer, "train_from_state", keep_result)
+    _cli(config, *TRAIN)
+    result = results[0]
+    meta = result.meta
+    assert meta["quality_features"] == list(quality.SIGNAL_NAMES)
+    test = sorted(result.test_hashes)
+    assert len(test) >= 5
+    held_out = tmp_path / "held_out"
+    held_out.mkdir()
+    for sha in test:
+        shutil.copy2(photos[sha], held_out / f"{sha[:12]}.jpg")  # unique names across classes
+        shutil.copy2(photos[sha], tmp_path / "inbox" / f"{sha[:12]}.jpg")
+
+    # (a) the trainer's own scores, and (a') the SavedModel on the trainer's cached inputs.
+    trained = np.array([result.test_scores[sha] for sha in test])
+    cache = embeddings.EmbeddingCache(state_dir / "cache")
+    try:
+        size, fit = meta["input_size"], meta["fit"]
+        cached_pixels = cache.pixels(size, fit, test)
+        cached_signals = cache.signals(embeddings.signals_key(size, fit), test)
+    finally:
+        cache.close()
+    pixels = np.stack([cached_pixels[sha] for sha in test])
+    signals = np.stack([cached_signals[sha] for sha in test])
+    np.testing.assert_allclose(_savedmodel(result.path, pixels, signals), trained,
+                               atol=FLOAT_TOLERANCE)
+    for sha, row in zip(test, pixels, strict=True):  # the cached pixels are the service's
+        fresh = imaging.load(photos[sha], size, fit=fit, want_gray=True)
+        np.testing.assert_array_equal(row, fresh.pixels)
+
+    # (t) and (b): classify with the SavedModel and with LiteRT, on fresh decodes.
+    by_file = {f"{sha[:12]}.jpg": i for i, sha in enumerate(test)}
+    tf_scores = _classify(config, held_out, "--device", "tf-cpu")
+    lite_scores = _classify(config, held_out)
+    assert set(tf_scores) == set(lite_scores) == set(by_file)
+    tf_runtime = np.array([tf_scores[name] for name in sorted(by_file, key=by_file.get)])
+    classify = np.array([lite_scores[name] for name in sorted(by_file, key=by_file.get)])
+    np.testing.assert_allclose(tf_runtime, trained, atol=FLOAT_TOLERANCE)
+
+    # (c) the service, on the same photos in its inbox.
+    service_by_sha, state = _service_scores(config, tmp_path / "inbox")
+    service = np.array([service_by_sha[sha] for sha in test])
+    np.testing.assert_allclose(classify, service, atol=SAME_RUNTIME_TOLERANCE)
+    for sha, row in zip(test, signals, strict=True):  # the service's signals are the trainer's
+        recorded = state.get_quality(sha)
+        assert recorded is not None
+        np.testing.assert_array_equal(quality.signal_vector(recorded), row)
+    state.close()
+
+    np.testing.assert_allclose(service, trained, atol=INT8_TOLERANCE)
+    threshold = meta["threshold"]
+    clear = np.abs(trained - threshold) > INT8_TOLERANCE
+    assert np.array_equal((service >= threshold)[clear], (trained >= threshold)[clear])
+    assert np.ptp(trained) > 0.1  # the photos really score differently
