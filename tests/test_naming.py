@@ -222,7 +222,13 @@ def test_validate_template_rejects(template: str, folders: bool, message: str) -
     ],
 )
 def test_validate_template_accepts(template: str, folders: bool) -> None:
-    validate_template(template, folders=folders)
+    assert validate_template(template, folders=folders) is None
+    if folders:  # an accepted template also renders to a safe relative path
+        folder = render_folder(template, TAKEN, {"Make": "Cam", "Model": "X"})
+        assert not folder.is_absolute() and ".." not in folder.parts
+    else:
+        name = render_name(template, TAKEN, "IMG_1.jpg")
+        assert name.endswith(".jpg") and "/" not in name
 
 
 def test_render_name_rejects_bad_template() -> None:

@@ -107,4 +107,5 @@ def test_the_model_store_never_imports_tensorflow() -> None:
             "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules")
     src = Path(__file__).resolve().parents[2] / "src"
     env = dict(os.environ, PYTHONPATH=str(src))
-    subprocess.run([sys.executable, "-c", code], check=True, env=env)
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
