@@ -90,6 +90,25 @@ def _bokeh_night(seed: int = 6) -> Image.Image:
     return img.filter(ImageFilter.GaussianBlur(2.5))
 
 
+def _sky(size: tuple[int, int] = (512, 384)) -> Image.Image:
+    """A clear evening sky: a smooth vertical blue-to-orange gradient, nothing to focus on."""
+    width, height = size
+    y = np.linspace(0, 1, height, dtype=np.float32)[:, None, None]
+    sky = np.array([70, 120, 210]) * (1 - y) + np.array([250, 170, 120]) * y
+    return Image.fromarray(np.broadcast_to(sky, (height, width, 3)).astype(np.uint8))
+
+
+def _motion(img: Image.Image, length: int, axis: int) -> Image.Image:
+    """A camera shake of `length` px along one axis (0: vertical, 1: horizontal)."""
+    pixels = np.asarray(img, np.float64)
+    pad = [(0, 0)] * 3
+    pad[axis] = (length // 2 + 1, length // 2)
+    run = np.cumsum(np.pad(pixels, pad, mode="edge"), axis=axis)
+    size = run.shape[axis]
+    smeared = (np.take(run, range(length, size), axis) - np.take(run, range(size - length), axis))
+    return Image.fromarray(np.clip(smeared / length, 0, 255).astype(np.uint8))
+
+
 def _pocket_shot(seed: int = 4) -> Image.Image:
     """Inside a pocket: near-black, smooth, noise-free fabric shading."""
     rng = np.random.default_rng(seed)
@@ -199,6 +218,110 @@ def test_small_originals_are_not_called_blurred() -> None:
     assert "blurred" not in quality.explain(_signals(soft, width=320, height=240))
 
 
+# ---------------------------------------------------------------- reblur and edge_contrast
+
+FIRST_SIGNALS = (  # the original 17, whose positions trained heads and stored vectors rely on
+    "sharpness_global", "sharpness_tile_max", "gradient_energy", "edge_density",
+    "flat_fraction", "dark_fraction", "bright_fraction", "lit_fraction", "brightness_mean",
+    "brightness_std", "colourfulness", "text_likeness", "megapixels", "no_camera",
+    "screen_sized", "png", "aspect",
+)
+
+
+def test_new_signals_come_after_the_original_ones() -> None:
+    assert quality.SIGNAL_NAMES[: len(FIRST_SIGNALS)] == FIRST_SIGNALS
+    assert quality.SIGNAL_NAMES[len(FIRST_SIGNALS) :] == ("reblur", "edge_contrast")
+
+
+def test_blurring_more_raises_reblur_and_lowers_edge_contrast() -> None:
+    scene = _scene()
+    steps = [_signals(scene)] + [_signals(scene.filter(ImageFilter.BoxBlur(r))) for r in (1, 2, 4)]
+    reblur = [s["reblur"] for s in steps]
+    contrast = [s["edge_contrast"] for s in steps]
+    assert reblur == sorted(reblur) and len(set(reblur)) == len(reblur)
+    assert contrast == sorted(contrast, reverse=True) and len(set(contrast)) == len(contrast)
+    assert reblur[0] < quality.BLUR_REBLUR < reblur[-1]
+    assert contrast[0] - contrast[-1] > 1.0
+
+
+def test_a_shake_along_either_axis_raises_reblur() -> None:
+    scene = _scene(seed=7)
+    sharp = _signals(scene)
+    for axis in (0, 1):
+        shaken = _signals(_motion(scene, 15, axis))
+        assert shaken["reblur"] > sharp["reblur"] + 0.3, axis
+        assert shaken["edge_contrast"] < sharp["edge_contrast"] - 0.3, axis
+
+
+def test_edge_contrast_measures_steepness_for_the_tonal_range() -> None:
+    scene = np.asarray(_scene(), np.float32)
+    faint = _signals(Image.fromarray((128 + 0.4 * (scene - 128)).astype(np.uint8)))
+    normal = _signals(Image.fromarray(scene.astype(np.uint8)))
+    # Lower contrast: far less gradient energy, but the edges are as steep for their range...
+    assert faint["gradient_energy"] < normal["gradient_energy"] - math.log(4)
+    assert abs(faint["edge_contrast"] - normal["edge_contrast"]) < 0.15
+    # ...whereas blur makes them shallow.
+    soft = _signals(Image.fromarray(scene.astype(np.uint8)).filter(ImageFilter.BoxBlur(2)))
+    assert soft["edge_contrast"] < normal["edge_contrast"] - 0.5
+
+
+def test_reblur_and_edge_contrast_of_flat_and_noisy_frames() -> None:
+    flat = _signals(Image.new("RGB", (512, 384), (120, 120, 120)))
+    assert (flat["reblur"], flat["edge_contrast"]) == (1.0, 0.0)
+    rng = np.random.default_rng(0)
+    noise = _signals(Image.fromarray(rng.integers(0, 256, (384, 512, 3), dtype=np.uint8)))
+    assert noise["reblur"] < 0.2  # every pixel differs from its neighbours: a re-blur wipes that
+
+
+@pytest.mark.parametrize("blur", [0, 4, 12, -1])  # sharp, soft, very soft, a sky (all ties)
+def test_reblur_and_edge_contrast_match_a_direct_computation(blur: int) -> None:
+    img = _sky() if blur < 0 else _scene(seed=8).filter(ImageFilter.GaussianBlur(blur))
+    signals = _signals(img)
+    g = np.asarray(img.convert("L"), np.float64)
+    shares = []
+    for axis in (0, 1):  # where a 9-tap box fits: d at i = 4 .. n-6, box d = g[i+5] - g[i-4]
+        d = np.abs(np.diff(g, axis=axis)).take(range(4, g.shape[axis] - 5), axis)
+        box = np.abs(g.take(range(9, g.shape[axis]), axis)
+                     - g.take(range(g.shape[axis] - 9), axis)) / 9
+        shares += [np.minimum(d, box).sum() / d.sum()] if d.sum() > 0 else []  # sky: 1 axis
+    assert signals["reblur"] == pytest.approx(max(shares), abs=1e-4)
+    grad = 0.5 * np.hypot(g[1:-1, 2:] - g[1:-1, :-2], g[2:, 1:-1] - g[:-2, 1:-1])
+    steep = np.sort(grad.ravel())[-int(0.001 * grad.size)]
+    low, high = np.percentile(g, [1, 99], method="inverted_cdf")
+    expected = math.log((steep + 1) / (high - low + 1))
+    assert signals["edge_contrast"] == pytest.approx(expected, abs=1e-3)
+
+
+@pytest.mark.parametrize("path", ["edges", "sampled bound", "ties", "sample misses"])
+def test_the_steepest_gradients_are_exact_whatever_the_shortcut(path: str) -> None:
+    rng = np.random.default_rng(1)
+    mag4 = rng.integers(0, 100, (510, 510)).astype(np.float32)  # many ties
+    if path == "edges":
+        mag4[rng.random(mag4.shape) < 0.01] = 9000.0 + rng.integers(0, 999)
+    elif path == "sampled bound":
+        mag4 += rng.random(mag4.shape, dtype=np.float32)
+    elif path == "sample misses":  # only the sampled pixels are steep: the bound is too high
+        mag4[:] = 0.0
+        mag4[::4, ::4] = np.linspace(1, 2000, 128 * 128, dtype=np.float32).reshape(128, 128)
+    top = int(quality.STEEP_SHARE * mag4.size)
+    n_edges = int(np.count_nonzero(mag4 > 4 * quality.EDGE_LEVEL**2))
+    assert quality._top_value(mag4, n_edges) == np.sort(mag4, axis=None)[-top]
+
+
+def test_a_smooth_sky_is_not_called_blurred() -> None:
+    sky = _signals(_sky())
+    assert sky["sharpness_tile_max"] < math.log1p(quality.BLUR_TILE_VAR)  # no detail anywhere...
+    assert sky["reblur"] < quality.BLUR_REBLUR  # ...but nothing was smeared
+    assert "blurred" not in quality.explain(sky)
+
+
+def test_signals_stored_before_reblur_are_still_explained() -> None:
+    soft = _signals(_scene().filter(ImageFilter.BoxBlur(4)))
+    old = {k: v for k, v in soft.items() if k not in ("reblur", "edge_contrast")}
+    assert "blurred" in quality.explain(old)
+    assert "blurred" not in quality.explain({**old, "reblur": 0.2})
+
+
 # ---------------------------------------------------------------- cold start
 
 
@@ -225,11 +348,7 @@ def test_cold_start_flags_a_pocket_shot_as_near_black() -> None:
 def test_cold_start_flags_extreme_blur_but_not_a_plain_sky() -> None:
     smeared = _signals(_scene(seed=5).filter(ImageFilter.GaussianBlur(10)))
     assert quality.unmistakable_defect(smeared) == "extreme blur"
-    y = np.linspace(0, 1, 384, dtype=np.float32)[:, None, None]
-    sky = np.broadcast_to(np.array([70, 120, 210]) * (1 - y) + np.array([250, 170, 120]) * y,
-                          (384, 512, 3))
-    sky_signals = _signals(Image.fromarray(sky.astype(np.uint8)))
-    assert quality.unmistakable_defect(sky_signals) is None
+    assert quality.unmistakable_defect(_signals(_sky())) is None
 
 
 def test_cold_start_leaves_ordinary_photos_alone() -> None:

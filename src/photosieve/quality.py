@@ -2,10 +2,10 @@
 
 Computed once per photo from the pixels `imaging.load` already decoded (no second decode): the
 gray work image (float32 [0, 1], long side 512) and the model's small RGB input. Pure numpy,
-2-3 ms a photo on one core (512x512 work image; up to ~7 ms on a busy machine). The service
-stores them (`State.set_quality`); the trainer feeds `signal_vector` to the model head;
-`explain` turns them into human reasons; and `unmistakable_defect` is the cold-start rule used
-before any model exists.
+4-6 ms a photo on one core (512x512; reblur and edge_contrast ~1 ms of it). The service stores
+them (`State.set_quality`); the trainer feeds `signal_vector` to the model head; `explain`
+turns them into human reasons; and `unmistakable_defect` is the cold-start rule used before
+any model exists.
 
 Signals (all floats; "log1p" ones are log1p of a heavy-tailed raw value so that standardising
 works; "8-bit units" means gray levels 0..255 at the 512-px work size):
@@ -44,6 +44,19 @@ works; "8-bit units" means gray levels 0..255 at the 512-px work size):
   screen resolution (SCREEN_SIZES), else 0.
 - png: 1 if the file is a PNG, else 0.
 - aspect: long side / short side of the original, >= 1 (phone screenshots ~2.0-2.2).
+- reblur: [0, 1], Crete et al. (2007) no-reference blur: how little a 9-tap box blur along an
+  axis changes the neighbour differences d along it, sum(min(|d|, |d_box|)) / sum(|d|) where
+  the box fits in the frame; the worse axis, so a one-way motion blur shows. Crisp photos
+  ~0.15-0.5, defocused or shaken ones ~0.5-0.8, a flat frame 1. Whole-frame: a sharp subject
+  on a blurred background reads high (sharpness_tile_max tells). Pixel-level differences
+  count as detail even in a soft scene: noise, grain and a smooth sky's 8-bit steps (~0.2)
+  lower it, as a scene with little to resolve is not a blurred one.
+- edge_contrast: ln((steep + 1) / (p99 - p1 + 1)): how steep the steepest edges are for the
+  tonal range. steep is the gradient (central differences / 2, levels per pixel) the steepest
+  0.1 % of pixels reach; p1, p99 the 1st and 99th percentile levels. Crisp ~-1.3 to -0.4,
+  defocused ~-2.7 to -1.7, shaken in between; contrast scaling barely moves it. Within
+  ln(1/256) and ln(181.3); ~0 for a flat frame or pure noise (nothing to tell), above 0 for
+  lights on black; a sharp subject with fewer edge pixels than 0.1 % of the frame reads low.
 """
 
 from __future__ import annotations
@@ -71,6 +84,8 @@ SIGNAL_NAMES: tuple[str, ...] = (
     "screen_sized",
     "png",
     "aspect",
+    "reblur",
+    "edge_contrast",
 )
 
 TILES = 4
@@ -81,6 +96,9 @@ BRIGHT_LEVEL = 240  # > 0.94
 LIT_LEVEL = 64  # >= 0.25
 _BLANK_ROW = 0.004  # a row of the edge map with fewer edge pixels than this is "blank"
 _BIG = 1 << 20  # the image border counts as a wide blank gap
+REBLUR_TAPS = 9  # Crete et al.'s re-blur: a 9-tap box along each axis
+STEEP_SHARE = 0.001  # edge_contrast's "steepest gradients": the top 0.1 % of pixels
+_BLOCK_ROWS = 32  # 32 x 512 float32 = 64 KiB: below malloc's mmap threshold, reused
 
 # (short, long) screen resolutions: phones (Android, iPhone), tablets (iPad), desktops.
 SCREEN_SIZES: frozenset[tuple[int, int]] = frozenset({
@@ -99,6 +117,7 @@ SCREEN_SIZES: frozenset[tuple[int, int]] = frozenset({
 BLUR_TILE_VAR = 40.0  # explain "blurred": even the sharpest tile is soft (crisp: 500+)
 EXTREME_BLUR_TILE_VAR = 6.0  # cold start: nothing anywhere above quantisation-level detail
 EXTREME_BLUR_MIN_GRADIENT = 2.5  # ...yet there is a scene (a smooth sky gradient: < 1)
+BLUR_REBLUR = 0.5  # explain "blurred" also needs the softness to be smear (crisp: 0.15-0.5)
 
 
 def compute_signals(
@@ -122,6 +141,9 @@ def compute_signals(
     signals.update(_tones(levels))
     signals["colourfulness"] = colourfulness(rgb)
     signals["text_likeness"] = _text_likeness(signals)
+    signals["reblur"] = _reblur(levels)
+    span = signals["_p99"] - signals["_p1"]
+    signals["edge_contrast"] = math.log((signals["_steep"] + 1.0) / (span + 1.0))
     signals.update(_screenshot_cues(width, height, fmt, metadata))
     return {name: float(signals[name]) for name in SIGNAL_NAMES}
 
@@ -154,12 +176,65 @@ def _gradients(levels: np.ndarray) -> dict[str, float]:
     mag4 += gy * gy
     edges = mag4 > 4.0 * EDGE_LEVEL**2
     busy_rows = np.count_nonzero(edges, axis=1) >= _BLANK_ROW * edges.shape[1]
+    n_edges = int(np.count_nonzero(edges))
     return {
         "gradient_energy": math.log1p(0.25 * float(mag4.mean())),
-        "edge_density": float(np.count_nonzero(edges)) / edges.size,
+        "edge_density": float(n_edges) / edges.size,
         "flat_fraction": float(np.count_nonzero(mag4 == 0.0)) / mag4.size,
         "_lines": _line_bands(busy_rows),
+        "_steep": 0.5 * math.sqrt(_top_value(mag4, n_edges)),
     }
+
+
+def _top_value(mag4: np.ndarray, n_edges: int) -> float:
+    """The smallest of the STEEP_SHARE largest values of `mag4`, from the pool at or above a
+    bound: the edge level when the edge pixels are enough, else where a 1/16 sample puts about
+    twice the share. (Partitioning the whole frame costs 1-4 ms: it is full of ties.)"""
+    top = max(1, int(STEEP_SHARE * mag4.size))
+    bound = 4.0 * EDGE_LEVEL**2
+    if n_edges < top:
+        sample = mag4[::4, ::4].ravel()
+        bound = float(np.partition(sample, sample.size - 1 - 2 * top // 16)[-1 - 2 * top // 16])
+    pool = mag4[mag4 >= bound]
+    if pool.size >= top > np.count_nonzero(mag4 > bound):
+        return bound  # ties: the top-th largest is the bound itself
+    pool = pool if pool.size >= top else mag4.ravel()
+    return float(np.partition(pool, pool.size - top)[pool.size - top])
+
+
+def _reblur(levels: np.ndarray) -> float:
+    """reblur (see the module docstring). The box-blurred image's differences telescope to
+    (g[i + 5] - g[i - 4]) / 9. Row blocks keep the temporaries small: big ones cost a page
+    fault per 4 KiB, every call."""
+    rows, cols = levels.shape
+    n, half = REBLUR_TAPS, REBLUR_TAPS // 2
+    sums = np.zeros(4)  # horizontal total, kept; vertical total, kept
+    for r0 in range(0, rows, _BLOCK_ROWS):
+        r1 = min(rows, r0 + _BLOCK_ROWS)
+        block = levels[r0:r1]
+        if cols > n:
+            sums[:2] += _reblur_sums(block[:, half + 1 : cols - half],
+                                     block[:, half : cols - half - 1],
+                                     block[:, n:], block[:, : cols - n])
+        i0, i1 = max(r0, half), min(r1, rows - half - 1)
+        if i1 > i0:
+            sums[2:] += _reblur_sums(levels[i0 + 1 : i1 + 1], levels[i0:i1],
+                                     levels[i0 + half + 1 : i1 + half + 1],
+                                     levels[i0 - half : i1 - half])
+    shares = [kept / total for total, kept in (sums[:2], sums[2:]) if total > 0.0]
+    return float(max(shares, default=1.0))
+
+
+def _reblur_sums(after: np.ndarray, here: np.ndarray, box_after: np.ndarray,
+                 box_before: np.ndarray) -> tuple[float, float]:
+    """sum(|d|), sum(min(|d|, |d_box|)) of a block: d = after - here, 9 d_box = the box pair."""
+    diff = np.subtract(after, here)
+    np.abs(diff, out=diff)
+    box = np.subtract(box_after, box_before)
+    np.abs(box, out=box)
+    box *= np.float32(1.0 / REBLUR_TAPS)
+    np.minimum(box, diff, out=box)
+    return float(diff.sum()), float(box.sum())
 
 
 def _line_bands(busy: np.ndarray) -> float:
@@ -184,6 +259,7 @@ def _tones(levels: np.ndarray) -> dict[str, float]:
     hist /= hist.sum()
     values = np.arange(256, dtype=np.float64) / 255.0
     mean = float(hist @ values)
+    cdf = np.cumsum(hist)
     return {
         "dark_fraction": float(hist[:DARK_LEVEL + 1].sum()),
         "bright_fraction": float(hist[BRIGHT_LEVEL:].sum()),
@@ -191,6 +267,8 @@ def _tones(levels: np.ndarray) -> dict[str, float]:
         "brightness_mean": mean,
         "brightness_std": math.sqrt(max(0.0, float(hist @ (values - mean) ** 2))),
         "_top_bins": float(np.sort(hist.reshape(32, 8).sum(axis=1))[-3:].sum()),
+        "_p1": float(np.searchsorted(cdf, 0.01)),
+        "_p99": float(np.searchsorted(cdf, 0.99)),
     }
 
 
@@ -239,7 +317,9 @@ def explain(signals: Mapping[str, float]) -> list[str]:
     """Human reasons the signals give, most telling first; only what is clearly so.
 
     "blurred" is given only when nothing else explains low detail (a dark, flat or rendered
-    image has little fine detail whatever its focus) and only for originals big enough to judge.
+    image has little fine detail whatever its focus), only for originals big enough to judge,
+    and only when the softness is smear (reblur): a sky, mist or a soft but grainy scene has
+    little detail without being out of focus.
     """
     reasons: list[str] = []
     if _near_black(signals):
@@ -253,7 +333,7 @@ def explain(signals: Mapping[str, float]) -> list[str]:
     uniform = signals["brightness_std"] < 0.03 and signals["edge_density"] < 0.002
     if uniform and not reasons:
         reasons.append("flat")
-    if not (reasons or uniform) and _blurred(signals, BLUR_TILE_VAR):
+    if not (reasons or uniform) and _blurred(signals, BLUR_TILE_VAR) and _smeared(signals):
         reasons.append("blurred")
     if (
         signals["bright_fraction"] > 0.4
@@ -301,6 +381,12 @@ def _blurred(signals: Mapping[str, float], tile_var: float) -> bool:
     """Even the sharpest tile is soft, on an image big enough to judge at the work size."""
     long_side = math.sqrt(math.expm1(signals["megapixels"]) * 1e6 * signals["aspect"])
     return signals["sharpness_tile_max"] < math.log1p(tile_var) and long_side >= 0.95 * WORK_SIZE
+
+
+def _smeared(signals: Mapping[str, float]) -> bool:
+    """A re-blur barely changes the neighbour differences. Signals stored before reblur existed
+    lack it and are judged on sharpness alone."""
+    return signals.get("reblur", 1.0) >= BLUR_REBLUR
 
 
 def _looks_screenshot(signals: Mapping[str, float], *, strict: bool) -> bool:

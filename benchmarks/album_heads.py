@@ -1,0 +1,171 @@
+"""Heads and evaluation of the real-photo quality benchmark (benchmarks/quality_album.py):
+L2 logistic regression (numpy, Newton's method) on standardised quality signals, PCA-whitened
+embeddings or both, scored with group k-fold cross-validation by source photo. Per outer fold
+one fold is the test set, the next is validation (design and lambda by validation log-loss,
+discard threshold at <= KEEP_LOSS validation keepers lost), the rest train: nothing is chosen
+on a test fold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+KEEP_LOSS = 0.01
+LAMBDAS = (1e-3, 1e-2, 1e-1, 1.0, 10.0)
+PCA_DIMS = (8, 16, 32, 64, 128)
+Q_WEIGHTS = (1.0, 2.0, 4.0)  # combined head: quality block scale (= a lighter penalty on it)
+NEW_SIGNALS = ("reblur", "edge_contrast")  # added to photosieve.quality after the first runs
+
+
+@dataclass(frozen=True)
+class Inputs:
+    labels: np.ndarray  # (n,) 1 = discard
+    sources: np.ndarray  # (n,) source photo of each image: the cross-validation groups
+    quality: np.ndarray  # (n, q) quality.signal_vector rows
+    names: tuple[str, ...]  # the quality columns: quality.SIGNAL_NAMES
+    embeddings: np.ndarray  # (n, 2048) InceptionV3 pooled
+
+
+@dataclass(frozen=True)
+class Head:
+    label: str
+    quality: bool  # the quality signals, standardised
+    embedding: bool  # PCA of the standardised embeddings
+    spline: bool = False  # hinge basis on the quality block
+    without: tuple[str, ...] = ()  # quality signals left out
+
+
+HEADS = (
+    Head("embedding only", False, True),
+    Head("quality only", True, False),
+    Head("combined", True, True),
+    Head("quality, spline", True, False, spline=True),
+    Head("combined, spline", True, True, spline=True),
+    Head("quality only, without reblur/edge_contrast", True, False, without=NEW_SIGNALS),
+    Head("quality, spline, without reblur/edge_contrast", True, False, spline=True,
+         without=NEW_SIGNALS),
+)
+MAIN = 3  # the first three are the issue's heads; the rest are the improvements tried
+
+
+def fit_logreg(x: np.ndarray, y: np.ndarray, lam: float) -> np.ndarray:
+    """Newton's method on mean log-loss + lam/2 |w|^2 (bias unpenalised); returns [w, b]."""
+    xb = np.hstack([x, np.ones((len(x), 1))])
+    reg = np.full(xb.shape[1], lam)
+    reg[-1] = 1e-9
+    w = np.zeros(xb.shape[1])
+    for _ in range(100):
+        p = 1 / (1 + np.exp(-np.clip(xb @ w, -30, 30)))
+        grad = xb.T @ (p - y) / len(y) + reg * w
+        hess = (xb.T * (p * (1 - p))) @ xb / len(y) + np.diag(reg)
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-7:
+            break
+    return w
+
+
+def predict(w: np.ndarray, x: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-np.clip(x @ w[:-1] + w[-1], -30, 30)))
+
+
+def _standardise(x: np.ndarray, train: np.ndarray) -> np.ndarray:
+    mean, std = x[train].mean(0), x[train].std(0)
+    return (x - mean) / np.where(std > 1e-9, std, 1.0)
+
+
+def _pca(z: np.ndarray, train: np.ndarray) -> np.ndarray:
+    """All rows projected on the train rows' principal axes, each scaled to unit variance."""
+    _, sv, vt = np.linalg.svd(z[train] - z[train].mean(0), full_matrices=False)
+    keep = sv > 1e-6 * sv[0]
+    return (z @ vt[keep].T) / (sv[keep] / np.sqrt(len(train)))
+
+
+def _spline(z: np.ndarray) -> np.ndarray:
+    """Each standardised column plus hinges max(0, z - c) at c = -1, 0, +1 sd: a per-signal
+    piecewise-linear response, so one extreme signal (a blown sky) can outweigh the others."""
+    return np.hstack([z] + [np.maximum(0.0, z - c) for c in (-1.0, 0.0, 1.0)])
+
+
+def _log_loss(p: np.ndarray, y: np.ndarray) -> float:
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+
+def threshold(scores: np.ndarray, y: np.ndarray) -> float:
+    """Smallest threshold (flag when score > it) losing at most KEEP_LOSS of the keepers."""
+    keep = np.sort(scores[y == 0])[::-1]
+    return float(keep[int(np.floor(KEEP_LOSS * len(keep)))]) if len(keep) else 0.5
+
+
+def _grid(head: Head, data: Inputs, tr: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """The head's candidate designs (all rows), fitted on the train rows only."""
+    q = np.zeros((len(data.labels), 0))
+    if head.quality:
+        keep = [i for i, name in enumerate(data.names) if name not in head.without]
+        q = _standardise(data.quality[:, keep], tr)
+        q = _standardise(_spline(q), tr) if head.spline else q
+    if not head.embedding:
+        return [("", q)]
+    e = _pca(_standardise(data.embeddings, tr), tr)
+    if not head.quality:
+        return [(f"k={k}", e[:, :k]) for k in PCA_DIMS]
+    return [(f"k={k} a={a:g}", np.hstack([a * q, e[:, :k]])) for k in PCA_DIMS for a in Q_WEIGHTS]
+
+
+def run_fold(head: Head, data: Inputs, tr: np.ndarray, va: np.ndarray,
+             te: np.ndarray) -> tuple[np.ndarray, float, str]:
+    """Fit on train, choose the design, lambda and threshold on validation; test scores."""
+    y = data.labels
+    best = (np.inf, "", np.zeros(0), np.zeros(0))
+    for name, x in _grid(head, data, tr):
+        for lam in LAMBDAS:
+            w = fit_logreg(x[tr], y[tr], lam)
+            loss = _log_loss(predict(w, x[va]), y[va])
+            if loss < best[0]:
+                best = (loss, f"{name} l={lam:g}".strip(), w, x)
+    _, chosen, w, x = best
+    return predict(w, x[te]), threshold(predict(w, x[va]), y[va]), chosen
+
+
+def auc(scores: np.ndarray, y: np.ndarray) -> float:
+    """ROC AUC as the Mann-Whitney statistic (ties count half)."""
+    pos, neg = scores[y == 1], scores[y == 0]
+    greater = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
+    return float(greater / (len(pos) * len(neg)))
+
+
+def folds(n_sources: int, k: int, seed: int) -> np.ndarray:
+    """Fold of each source photo: a seeded shuffle dealt round-robin (equal-sized folds)."""
+    order = np.random.default_rng(seed).permutation(n_sources)
+    fold = np.empty(n_sources, np.int64)
+    fold[order] = np.arange(n_sources) % k
+    return fold
+
+
+@dataclass
+class Result:
+    scores: list[np.ndarray]  # per repeat: every photo's score from the model it was test for
+    thresholds: list[np.ndarray]  # per repeat: that model's validation threshold
+    chosen: list[str]
+
+
+def evaluate(data: Inputs, seed: int, repeats: int, k: int = 5) -> list[Result]:
+    """Out-of-fold test scores for each head: per outer fold t, test = fold t, validation =
+    fold t+1, train = the other three; `repeats` different fold assignments."""
+    source = data.sources
+    out = [Result([], [], []) for _ in HEADS]
+    for r in range(repeats):
+        fold_of = folds(int(source.max()) + 1, k, seed + r)[source]
+        for head, res in zip(HEADS, out, strict=True):
+            scores, thresholds = np.zeros(len(source)), np.zeros(len(source))
+            for t in range(k):
+                te, va = np.flatnonzero(fold_of == t), np.flatnonzero(fold_of == (t + 1) % k)
+                tr = np.flatnonzero((fold_of != t) & (fold_of != (t + 1) % k))
+                scores[te], thresholds[te], chosen = run_fold(head, data, tr, va, te)
+                res.chosen.append(chosen)
+            res.scores.append(scores)
+            res.thresholds.append(thresholds)
+    return out
