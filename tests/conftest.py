@@ -1,13 +1,22 @@
-"""Shared fixtures: a pinned time zone, isolated XDG folders, photos generated in code."""
+"""Shared fixtures: a pinned time zone, isolated XDG folders, photos generated in code, a config
+with its state and quarantine, and two classes of photos to train the tiny backbone on."""
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
+from click.testing import CliRunner, Result
+from PIL import Image, ImageDraw, ImageFilter
+
+from photosieve.cli import group
+from photosieve.config import Config, load_config
+from photosieve.mover import Mover, sha256_file
+from photosieve.state import State
 
 os.environ["TZ"] = "UTC"
 time.tzset()
@@ -32,8 +41,7 @@ def _photo_bytes(taken: str | None, seed: int, size: tuple[int, int], fmt: str) 
     """A small, unique photo (noise seeded by `seed`) with EXIF DateTimeOriginal `taken`."""
     import io
 
-    import numpy as np
-    from PIL import ExifTags, Image
+    from PIL import ExifTags
 
     rng = np.random.default_rng(seed)
     pixels = rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
@@ -65,3 +73,165 @@ def make_photo() -> object:
 
     make.bytes = _photo_bytes  # type: ignore[attr-defined]
     return make
+
+
+# --- a config in tmp_path, its state, and photos put in the quarantine as the service does -------
+
+
+def _write_config(path: Path, extra: str = "", *, retention_days: int = 30) -> Path:
+    """A config file whose inbox, library, quarantine and state folders sit next to it."""
+    root = path.parent
+    for name in ("inbox", "library", "quarantine"):
+        (root / name).mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        f"state_dir: {root / 'state'}\ninboxes: [{root / 'inbox'}]\n"
+        f"library: {{path: {root / 'library'}}}\n"
+        f"quarantine: {{path: {root / 'quarantine'}, retention_days: {retention_days}}}\n"
+        + extra
+    )
+    return path
+
+
+@pytest.fixture(scope="session")
+def write_config() -> Callable[..., Path]:
+    """write_config(path, extra="", retention_days=30) -> path: inbox/, library/, quarantine/
+    and state/ beside it (the first three created); `extra` is appended YAML."""
+    return _write_config
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    """The config of tmp_path/photosieve.yaml (quarantine retention 30 days)."""
+    return load_config(_write_config(tmp_path / "photosieve.yaml"), required=True)
+
+
+@pytest.fixture
+def state(config: Config) -> Iterator[State]:
+    db = State(config.db_path)
+    yield db
+    db.close()
+
+
+@pytest.fixture
+def quarantine_photo(
+    config: Config, state: State, make_photo: Callable[..., Path]
+) -> Callable[..., Path]:
+    """quarantine_photo(name, age_days=0, sidecar=False) -> its path in the quarantine.
+
+    A new photo (and an .xmp sidecar) made in the inbox, quarantined as the service does: a
+    journaled move, then its `files` row; `age_days` back-dates the move."""
+    seeds = iter(range(1, 1000))
+
+    def put(name: str, *, age_days: float = 0.0, sidecar: bool = False) -> Path:
+        src = make_photo(config.inboxes[0] / name, seed=next(seeds))
+        cars = [src.with_suffix(".xmp")] if sidecar else []
+        for car in cars:
+            car.write_text("<xmp/>")
+        result = Mover(state, config.roots).move_group(
+            src, cars, config.quarantine.path, name, kind="quarantine"
+        )
+        assert result.status == "moved" and result.dst is not None
+        st = result.dst.stat()
+        state.put_file(
+            result.dst, size=st.st_size, mtime_ns=st.st_mtime_ns, status="quarantined",
+            sha256=sha256_file(result.dst), taken="2024-05-03T14:22:10",
+            taken_source="exif:DateTimeOriginal", origin=src,
+        )  # fmt: skip
+        if age_days:
+            then = time.time() - age_days * 86400.0
+            state.execute("UPDATE moves SET created = ?, updated = ? WHERE dst = ?",
+                          (then, then, str(result.dst)))  # fmt: skip
+        return result.dst
+
+    return put
+
+
+@pytest.fixture
+def trash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A freedesktop trash under tmp_path, where send2trash puts files from tmp_path."""
+    plat = pytest.importorskip("send2trash.plat_other")
+    import send2trash
+
+    if send2trash.send2trash is not plat.send2trash:
+        pytest.skip("send2trash uses another trash implementation on this platform")
+    data = tmp_path / "xdg-data"
+    monkeypatch.setenv("XDG_DATA_HOME", str(data))
+    # send2trash reads XDG_DATA_HOME once, at import: point its copies at this test's folder.
+    monkeypatch.setattr(plat, "XDG_DATA_HOME", os.fsencode(data))
+    monkeypatch.setattr(plat, "HOMETRASH_B", os.fsencode(data / "Trash"))
+    monkeypatch.setattr(plat, "HOMETRASH", str(data / "Trash"))
+    # It uses the home trash for files on the home's device, and the home is below tmp too.
+    assert os.stat(tmp_path).st_dev == os.stat(Path.home()).st_dev
+    return data / "Trash"
+
+
+# --- two visually distinct classes of photos, labelled and trained on through the CLI ----------
+
+TINY_TRAIN = ("train", "--backbone", "tiny", "--weights", "none", "--image-size", "48",
+              "--epochs", "15", "--batch-size", "8")  # fmt: skip
+
+
+def _sharp_scene(rng: np.random.Generator) -> Image.Image:
+    """A keeper: bright, colourful, full of hard edges and fine grain."""
+    img = Image.new("RGB", (160, 120), tuple(int(v) for v in rng.integers(120, 240, 3)))
+    draw = ImageDraw.Draw(img)
+    for _ in range(25):
+        x, y = int(rng.integers(0, 160)), int(rng.integers(0, 120))
+        w, h = int(rng.integers(5, 60)), int(rng.integers(5, 60))
+        draw.rectangle([x, y, x + w, y + h], fill=tuple(int(v) for v in rng.integers(0, 256, 3)))
+    noisy = np.asarray(img).astype(np.int16) + rng.integers(-25, 26, (120, 160, 3))
+    return Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8))
+
+
+def _pocket_shot(rng: np.random.Generator) -> Image.Image:
+    """A discard: dark and blurred, a few vague blobs."""
+    img = Image.new("RGB", (160, 120), tuple(int(v) for v in rng.integers(5, 40, 3)))
+    draw = ImageDraw.Draw(img)
+    for _ in range(4):
+        x, y, r = int(rng.integers(0, 160)), int(rng.integers(0, 120)), int(rng.integers(15, 50))
+        draw.ellipse([x - r, y - r, x + r, y + r],
+                     fill=tuple(int(v) for v in rng.integers(20, 90, 3)))
+    return img.filter(ImageFilter.GaussianBlur(8))
+
+
+def _two_classes(
+    root: Path, n: int, *, seed: int = 0, name: str = "IMG_{i:04d}.jpg"
+) -> list[Path]:
+    """n sharp scenes in root/keep_it/ then n pocket shots in root/dont_keep_it/, drawn from one
+    generator seeded `seed`; file names are `name` formatted with i and seed."""
+    rng = np.random.default_rng(seed)
+    paths = []
+    for folder, draw in (("keep_it", _sharp_scene), ("dont_keep_it", _pocket_shot)):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+        for i in range(n):
+            path = root / folder / name.format(i=i, seed=seed)
+            draw(rng).save(path, quality=90)
+            paths.append(path)
+    return paths
+
+
+@pytest.fixture(scope="session")
+def two_classes() -> Callable[..., list[Path]]:
+    """two_classes(root, n, seed=0, name="IMG_{i:04d}.jpg") -> the paths, keepers first:
+    sharp, bright, textured scenes (keep_it/) and dark, blurred pocket shots (dont_keep_it/)."""
+    return _two_classes
+
+
+def _cli(config: Path, *args: str) -> Result:
+    result = CliRunner().invoke(group, ["--config", str(config), *args])
+    assert result.exit_code == 0, f"{args}: {result.output}\n{result.exception!r}"
+    return result
+
+
+@pytest.fixture(scope="session")
+def cli() -> Callable[..., Result]:
+    """cli(config_file, *args) -> the click Result of `photosieve --config FILE ARGS`, which
+    must exit 0."""
+    return _cli
+
+
+@pytest.fixture(scope="session")
+def train_tiny() -> Callable[..., Result]:
+    """train_tiny(config_file, *extra): `photosieve train` on the tiny backbone (no downloaded
+    weights, 48 px, 15 epochs, batches of 8), which must exit 0."""
+    return lambda config, *extra: _cli(config, *TINY_TRAIN, *extra)

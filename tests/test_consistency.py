@@ -26,77 +26,33 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from click.testing import CliRunner, Result
-from PIL import Image, ImageDraw, ImageFilter
+from click.testing import Result
 
 from photosieve import imaging, quality, runtime
-from photosieve.cli import group
 from photosieve.config import load_config
 from photosieve.daemon import pipeline
-from photosieve.mover import Mover
+from photosieve.mover import Mover, sha256_file
 from photosieve.state import open_state
 from photosieve.trainer import embeddings
 from photosieve.trainer import train as trainer
 
 pytestmark = pytest.mark.tf
 
-TRAIN = ["train", "--backbone", "tiny", "--weights", "none", "--image-size", "48",
-         "--epochs", "15", "--batch-size", "8"]
 FLOAT_TOLERANCE = 1e-4
 SAME_RUNTIME_TOLERANCE = 1e-6
 INT8_TOLERANCE = 0.02
+Cli = Callable[..., Result]
 
 
-def _sharp(rng: np.random.Generator) -> Image.Image:
-    img = Image.new("RGB", (160, 120), tuple(int(v) for v in rng.integers(120, 240, 3)))
-    draw = ImageDraw.Draw(img)
-    for _ in range(25):
-        x, y = int(rng.integers(0, 160)), int(rng.integers(0, 120))
-        w, h = int(rng.integers(5, 60)), int(rng.integers(5, 60))
-        draw.rectangle([x, y, x + w, y + h], fill=tuple(int(v) for v in rng.integers(0, 256, 3)))
-    noisy = np.asarray(img).astype(np.int16) + rng.integers(-25, 26, (120, 160, 3))
-    return Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8))
-
-
-def _pocket(rng: np.random.Generator) -> Image.Image:
-    img = Image.new("RGB", (160, 120), tuple(int(v) for v in rng.integers(5, 40, 3)))
-    draw = ImageDraw.Draw(img)
-    for _ in range(4):
-        x, y, r = int(rng.integers(0, 160)), int(rng.integers(0, 120)), int(rng.integers(15, 50))
-        draw.ellipse([x - r, y - r, x + r, y + r],
-                     fill=tuple(int(v) for v in rng.integers(20, 90, 3)))
-    return img.filter(ImageFilter.GaussianBlur(8))
-
-
-def _sorted_folder(root: Path, n: int = 25) -> dict[str, Path]:
-    """Generated photos in keep_it/ and dont_keep_it/; returns content hash -> path."""
-    from photosieve.mover import sha256_file
-
-    rng = np.random.default_rng(21)
-    found = {}
-    for folder, draw in (("keep_it", _sharp), ("dont_keep_it", _pocket)):
-        (root / folder).mkdir(parents=True)
-        for i in range(n):
-            path = root / folder / f"IMG_{i:04d}.jpg"
-            draw(rng).save(path, quality=90)
-            found[sha256_file(path)] = path
-    return found
-
-
-def _cli(config: Path, *args: str) -> Result:
-    result = CliRunner().invoke(group, ["--config", str(config), *args])
-    assert result.exit_code == 0, f"{args}: {result.output}\n{result.exception!r}"
-    return result
-
-
-def _classify(config: Path, folder: Path, *extra: str) -> dict[str, float]:
+def _classify(cli: Cli, config: Path, folder: Path, *extra: str) -> dict[str, float]:
     """`photosieve classify --json` over a folder: file name -> score."""
-    out = _cli(config, "classify", "--json", *extra, str(folder)).stdout
+    out = cli(config, "classify", "--json", *extra, str(folder)).stdout
     records = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     assert all(r["error"] is None for r in records)
     return {Path(r["path"]).name: float(r["score"]) for r in records}
@@ -129,21 +85,14 @@ def _service_scores(config_file: Path, inbox: Path) -> tuple[dict[str, float], A
 
 
 def test_service_classify_and_trainer_give_the_same_score(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, write_config: Callable[..., Path],
+    two_classes: Callable[..., list[Path]], cli: Cli, train_tiny: Cli,
+) -> None:  # fmt: skip
     monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "2")
-    for name in ("inbox", "library", "quarantine"):
-        (tmp_path / name).mkdir()
-    config = tmp_path / "config.yaml"
+    config = write_config(tmp_path / "config.yaml", "classifier: {device: cpu, batch_size: 3}\n")
     state_dir = tmp_path / "state"
-    config.write_text(
-        f"state_dir: {state_dir}\ninboxes: [{tmp_path / 'inbox'}]\n"
-        f"library: {{path: {tmp_path / 'library'}}}\n"
-        f"quarantine: {{path: {tmp_path / 'quarantine'}}}\n"
-        "classifier: {device: cpu, batch_size: 3}\n"
-    )
-    photos = _sorted_folder(tmp_path / "sorted")
-    _cli(config, "label", "import", str(tmp_path / "sorted"))
+    photos = {sha256_file(p): p for p in two_classes(tmp_path / "sorted", 25, seed=21)}
+    cli(config, "label", "import", str(tmp_path / "sorted"))
     results: list[trainer.TrainResult] = []
     real_train = trainer.train_from_state
 
@@ -152,7 +101,7 @@ def test_service_classify_and_trainer_give_the_same_score(
         return results[-1]
 
     monkeypatch.setattr(trainer, "train_from_state", keep_result)
-    _cli(config, *TRAIN)
+    train_tiny(config)
     result = results[0]
     meta = result.meta
     assert meta["quality_features"] == list(quality.SIGNAL_NAMES)
@@ -183,8 +132,8 @@ def test_service_classify_and_trainer_give_the_same_score(
 
     # (t) and (b): classify with the SavedModel and with LiteRT, on fresh decodes.
     by_file = {f"{sha[:12]}.jpg": i for i, sha in enumerate(test)}
-    tf_scores = _classify(config, held_out, "--device", "tf-cpu")
-    lite_scores = _classify(config, held_out)
+    tf_scores = _classify(cli, config, held_out, "--device", "tf-cpu")
+    lite_scores = _classify(cli, config, held_out)
     assert set(tf_scores) == set(lite_scores) == set(by_file)
     tf_runtime = np.array([tf_scores[name] for name in sorted(by_file, key=by_file.get)])
     classify = np.array([lite_scores[name] for name in sorted(by_file, key=by_file.get)])

@@ -7,85 +7,19 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from photosieve import quarantine
-from photosieve.config import Config, LibraryConfig, QuarantineConfig
+from photosieve.config import Config
 from photosieve.mover import Mover, sha256_file
 from photosieve.quarantine import MARKER, purge, quarantined_at, reconcile
 from photosieve.state import State
 
 Quarantine = Callable[..., Path]
 DAY = 86400.0
-
-
-@pytest.fixture
-def config(tmp_path: Path) -> Config:
-    for name in ("inbox", "library", "quarantine"):
-        (tmp_path / name).mkdir()
-    return Config(
-        inboxes=(tmp_path / "inbox",),
-        library=LibraryConfig(path=tmp_path / "library"),
-        quarantine=QuarantineConfig(path=tmp_path / "quarantine", retention_days=30),
-        state_dir=tmp_path / "state",
-    )
-
-
-@pytest.fixture
-def state(config: Config) -> Iterator[State]:
-    db = State(config.db_path)
-    yield db
-    db.close()
-
-
-@pytest.fixture
-def put(config: Config, state: State, make_photo: Callable[..., Path]) -> Quarantine:
-    """Quarantine a new photo as the service does: a journaled move, then its `files` row."""
-    seeds = iter(range(1, 1000))
-
-    def put_one(name: str, *, age_days: float = 0.0, sidecar: bool = False) -> Path:
-        src = make_photo(config.inboxes[0] / name, seed=next(seeds))
-        if sidecar:
-            src.with_suffix(".xmp").write_text("<xmp/>")
-        cars = [src.with_suffix(".xmp")] if sidecar else []
-        result = Mover(state, config.roots).move_group(
-            src, cars, config.quarantine.path, name, kind="quarantine"
-        )
-        assert result.status == "moved" and result.dst is not None
-        st = result.dst.stat()
-        state.put_file(
-            result.dst, size=st.st_size, mtime_ns=st.st_mtime_ns, status="quarantined",
-            sha256=sha256_file(result.dst), taken="2024-05-03T14:22:10",
-            taken_source="exif:DateTimeOriginal", origin=src,
-        )  # fmt: skip
-        if age_days:
-            then = time.time() - age_days * DAY
-            state.execute("UPDATE moves SET updated = ? WHERE dst = ?", (then, str(result.dst)))
-        return result.dst
-
-    return put_one
-
-
-@pytest.fixture
-def trash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A freedesktop trash under tmp_path, where send2trash puts files from tmp_path."""
-    plat = pytest.importorskip("send2trash.plat_other")
-    import send2trash
-
-    if send2trash.send2trash is not plat.send2trash:
-        pytest.skip("send2trash uses another trash implementation on this platform")
-    data = tmp_path / "xdg-data"
-    monkeypatch.setenv("XDG_DATA_HOME", str(data))
-    # send2trash reads XDG_DATA_HOME once, at import: point its copies at this test's folder.
-    monkeypatch.setattr(plat, "XDG_DATA_HOME", os.fsencode(data))
-    monkeypatch.setattr(plat, "HOMETRASH_B", os.fsencode(data / "Trash"))
-    monkeypatch.setattr(plat, "HOMETRASH", str(data / "Trash"))
-    # It uses the home trash for files on the home's device, and the home is below tmp too.
-    assert os.stat(tmp_path).st_dev == os.stat(Path.home()).st_dev
-    return data / "Trash"
 
 
 def tree_digest(*roots: Path) -> str:
@@ -107,9 +41,9 @@ def label(state: State, sha: str) -> tuple[str, str] | None:
 
 
 def test_a_photo_moved_into_the_library_by_hand_is_a_keep(
-    config: Config, state: State, put: Quarantine
+    config: Config, state: State, quarantine_photo: Quarantine
 ) -> None:
-    path = put("a.jpg")
+    path = quarantine_photo("a.jpg")
     assert reconcile(config, state).findings == []  # seen in place: the marker is written
     assert (config.quarantine.path / MARKER).exists()
     sha = sha256_file(path)
@@ -128,9 +62,9 @@ def test_a_photo_moved_into_the_library_by_hand_is_a_keep(
 
 
 def test_a_photo_moved_into_an_inbox_is_a_keep_left_for_the_service_to_file(
-    config: Config, state: State, put: Quarantine
+    config: Config, state: State, quarantine_photo: Quarantine
 ) -> None:
-    path = put("b.jpg")
+    path = quarantine_photo("b.jpg")
     reconcile(config, state)
     sha = sha256_file(path)
     back = config.inboxes[0] / "back.jpg"
@@ -143,9 +77,9 @@ def test_a_photo_moved_into_an_inbox_is_a_keep_left_for_the_service_to_file(
 
 
 def test_a_photo_the_service_already_filed_is_found_through_its_row(
-    config: Config, state: State, put: Quarantine
+    config: Config, state: State, quarantine_photo: Quarantine
 ) -> None:
-    path = put("c.jpg")
+    path = quarantine_photo("c.jpg")
     reconcile(config, state)
     sha = sha256_file(path)
     assert config.library.path is not None
@@ -160,9 +94,9 @@ def test_a_photo_the_service_already_filed_is_found_through_its_row(
 
 
 def test_a_photo_deleted_by_hand_is_a_discard(
-    config: Config, state: State, put: Quarantine
+    config: Config, state: State, quarantine_photo: Quarantine
 ) -> None:
-    keep, gone = put("d.jpg"), put("e.jpg")
+    keep, gone = quarantine_photo("d.jpg"), quarantine_photo("e.jpg")
     reconcile(config, state)
     sha = sha256_file(gone)
     gone.unlink()  # the owner deleted it
@@ -175,9 +109,9 @@ def test_a_photo_deleted_by_hand_is_a_discard(
 
 
 def test_a_rename_inside_the_quarantine_is_no_verdict(
-    config: Config, state: State, put: Quarantine
+    config: Config, state: State, quarantine_photo: Quarantine
 ) -> None:
-    path = put("f.jpg")
+    path = quarantine_photo("f.jpg")
     reconcile(config, state)
     sha = sha256_file(path)
     moved = config.quarantine.path / "sub" / "f2.jpg"
@@ -192,9 +126,9 @@ def test_a_rename_inside_the_quarantine_is_no_verdict(
 
 @pytest.mark.parametrize("folder", ["quarantine", "inbox", "library"])
 def test_a_missing_folder_means_nothing_is_inferred(
-    config: Config, state: State, put: Quarantine, tmp_path: Path, folder: str
+    config: Config, state: State, quarantine_photo: Quarantine, tmp_path: Path, folder: str
 ) -> None:
-    path = put("g.jpg")
+    path = quarantine_photo("g.jpg")
     reconcile(config, state)
     sha = sha256_file(path)
     (tmp_path / folder).rename(tmp_path / f"{folder}-unmounted")  # the share went away
@@ -207,9 +141,9 @@ def test_a_missing_folder_means_nothing_is_inferred(
 
 
 def test_an_empty_quarantine_never_vouched_for_infers_nothing(
-    config: Config, state: State, put: Quarantine
+    config: Config, state: State, quarantine_photo: Quarantine
 ) -> None:
-    first, second = put("h.jpg"), put("i.jpg")
+    first, second = quarantine_photo("h.jpg"), quarantine_photo("i.jpg")
     sha = sha256_file(first)
     for path in (first, second):
         path.unlink()  # or: an empty mount point, the share not mounted
@@ -221,9 +155,9 @@ def test_an_empty_quarantine_never_vouched_for_infers_nothing(
 
 
 def test_a_move_photosieve_made_itself_is_left_to_its_command(
-    config: Config, state: State, put: Quarantine
+    config: Config, state: State, quarantine_photo: Quarantine
 ) -> None:
-    path = put("j.jpg")
+    path = quarantine_photo("j.jpg")
     reconcile(config, state)
     assert config.library.path is not None
     # A restore in another process, between its move and its update of the row.
@@ -237,10 +171,10 @@ def test_a_move_photosieve_made_itself_is_left_to_its_command(
 
 
 def test_retention_sends_old_photos_and_their_sidecars_to_the_trash(
-    config: Config, state: State, put: Quarantine, trash: Path
+    config: Config, state: State, quarantine_photo: Quarantine, trash: Path
 ) -> None:
-    old = put("old.jpg", age_days=31, sidecar=True)
-    young = put("young.jpg", age_days=29)
+    old = quarantine_photo("old.jpg", age_days=31, sidecar=True)
+    young = quarantine_photo("young.jpg", age_days=29)
     old_sha, data = sha256_file(old), old.read_bytes()
     results = purge(config, state)
     assert [(r.status, r.path) for r in results] == [("trashed", old)]
@@ -258,9 +192,9 @@ def test_retention_sends_old_photos_and_their_sidecars_to_the_trash(
 
 
 def test_age_counts_from_the_move_into_the_quarantine(
-    config: Config, state: State, put: Quarantine
+    config: Config, state: State, quarantine_photo: Quarantine
 ) -> None:
-    path = put("k.jpg", age_days=10)
+    path = quarantine_photo("k.jpg", age_days=10)
     record = state.get_file(path)
     assert record is not None
     assert quarantined_at(state, record) == pytest.approx(time.time() - 10 * DAY, abs=60)
@@ -271,9 +205,9 @@ def test_age_counts_from_the_move_into_the_quarantine(
 
 
 def test_purge_dry_run_touches_nothing(
-    config: Config, state: State, put: Quarantine, trash: Path, tmp_path: Path
+    config: Config, state: State, quarantine_photo: Quarantine, trash: Path, tmp_path: Path
 ) -> None:
-    old = put("old.jpg", age_days=40, sidecar=True)
+    old = quarantine_photo("old.jpg", age_days=40, sidecar=True)
     before = tree_digest(tmp_path / "quarantine", tmp_path / "inbox", tmp_path / "library")
     results = purge(config, state, dry_run=True)
     assert [(r.status, r.path, r.sidecars) for r in results] == [
@@ -285,7 +219,7 @@ def test_purge_dry_run_touches_nothing(
 
 
 def test_without_a_usable_trash_nothing_is_removed_and_the_log_says_why_once(
-    config: Config, state: State, put: Quarantine, trash: Path, tmp_path: Path,
+    config: Config, state: State, quarantine_photo: Quarantine, trash: Path, tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
 ) -> None:  # fmt: skip
     import send2trash.plat_other as plat
@@ -293,7 +227,7 @@ def test_without_a_usable_trash_nothing_is_removed_and_the_log_says_why_once(
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("")  # the trash would have to be created below a file: it cannot be
     monkeypatch.setattr(plat, "HOMETRASH_B", os.fsencode(blocker / "Trash"))
-    first, second = put("l.jpg", age_days=40), put("m.jpg", age_days=41)
+    first, second = quarantine_photo("l.jpg", age_days=40), quarantine_photo("m.jpg", age_days=41)
     with caplog.at_level(logging.WARNING, logger="photosieve.quarantine"):
         results = purge(config, state)
     assert sorted(r.status for r in results) == ["failed", "failed"]
@@ -306,9 +240,9 @@ def test_without_a_usable_trash_nothing_is_removed_and_the_log_says_why_once(
 
 
 def test_purge_leaves_keepers_and_changed_photos(
-    config: Config, state: State, put: Quarantine, trash: Path
+    config: Config, state: State, quarantine_photo: Quarantine, trash: Path
 ) -> None:
-    kept, changed = put("n.jpg", age_days=40), put("o.jpg", age_days=40)
+    kept, changed = quarantine_photo("n.jpg", age_days=40), quarantine_photo("o.jpg", age_days=40)
     state.set_label(sha256_file(kept), "keep", "review", kept)
     with changed.open("ab") as f:
         f.write(b"edited")
@@ -320,9 +254,9 @@ def test_purge_leaves_keepers_and_changed_photos(
 
 
 def test_purge_waits_for_a_missing_quarantine(
-    config: Config, state: State, put: Quarantine, trash: Path, tmp_path: Path
+    config: Config, state: State, quarantine_photo: Quarantine, trash: Path, tmp_path: Path
 ) -> None:
-    path = put("p.jpg", age_days=40)
+    path = quarantine_photo("p.jpg", age_days=40)
     (tmp_path / "quarantine").rename(tmp_path / "away")
     assert purge(config, state) == []
     assert (tmp_path / "away" / path.name).exists()

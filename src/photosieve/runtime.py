@@ -114,7 +114,21 @@ class KeepAll:
         return np.zeros(len(pixels), dtype=np.float32)
 
 
-class LiteRTClassifier:
+class ExportedModel:
+    """What the LiteRT and TensorFlow classifiers share: model.json's facts about the exported
+    model, and where its quality features sit in a SIGNAL_NAMES-ordered row."""
+
+    def __init__(self, *, version: str, input_size: int, fit: imaging.Fit, threshold: float,
+                 quality_features: Sequence[str]) -> None:
+        self.version: str | None = version
+        self.input_size = input_size
+        self.fit: imaging.Fit = fit
+        self.threshold = threshold
+        self.uses_quality = bool(quality_features)
+        self._columns = quality_columns(quality_features)
+
+
+class LiteRTClassifier(ExportedModel):
     """The TFLite model on LiteRT (XNNPACK), one thread per core; safe to call from any thread.
     Inputs are found by name (`images`, `quality`): the converter does not keep their order."""
 
@@ -124,12 +138,8 @@ class LiteRTClassifier:
     ) -> None:
         from ai_edge_litert.interpreter import Interpreter
 
-        self.version: str | None = version
-        self.input_size = input_size
-        self.fit: imaging.Fit = fit
-        self.threshold = threshold
-        self.uses_quality = bool(quality_features)
-        self._columns = quality_columns(quality_features)
+        super().__init__(version=version, input_size=input_size, fit=fit, threshold=threshold,
+                         quality_features=quality_features)
         try:
             self._interp = Interpreter(
                 model_path=str(model_path), num_threads=num_threads or os.cpu_count() or 1

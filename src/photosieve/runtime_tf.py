@@ -16,7 +16,7 @@ import numpy as np
 
 from photosieve import imaging
 from photosieve.errors import ModelError
-from photosieve.runtime import quality_columns, quality_input
+from photosieve.runtime import ExportedModel, quality_input
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def _serving_function(export_dir: Path, expected: set[str]) -> tuple[Any, Any]:
     return loaded, function
 
 
-class TFClassifier:
+class TFClassifier(ExportedModel):
     """The SavedModel's serving signature on whatever device TensorFlow picks."""
 
     def __init__(
@@ -60,12 +60,8 @@ class TFClassifier:
 
         if hide_gpus:
             _hide_gpus(tf)
-        self.version: str | None = version
-        self.input_size = input_size
-        self.fit: imaging.Fit = fit
-        self.threshold = threshold
-        self.uses_quality = bool(quality_features)
-        self._columns = quality_columns(quality_features)
+        super().__init__(version=version, input_size=input_size, fit=fit, threshold=threshold,
+                         quality_features=quality_features)
         expected = {"images", "quality"} if self.uses_quality else {"images"}
         # The loaded object owns the variables the signature reads; keep it alive.
         self._loaded, self._function = _serving_function(export_dir, expected)

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,8 +12,8 @@ from click.testing import CliRunner, Result
 
 from photosieve.cli import group
 from photosieve.commands.undo import parse_since
-from photosieve.config import Config, load_config
-from photosieve.mover import Mover, sha256_file
+from photosieve.config import Config
+from photosieve.mover import sha256_file
 from photosieve.quarantine import reconcile
 from photosieve.state import State
 
@@ -25,77 +23,12 @@ Put = Callable[..., Path]
 
 
 @pytest.fixture
-def config(tmp_path: Path) -> Config:
-    for name in ("inbox", "library", "quarantine"):
-        (tmp_path / name).mkdir()
-    path = tmp_path / "photosieve.yaml"
-    path.write_text(
-        f"inboxes: [{tmp_path / 'inbox'}]\n"
-        f"library: {{path: {tmp_path / 'library'}}}\n"
-        f"quarantine: {{path: {tmp_path / 'quarantine'}, retention_days: 30}}\n"
-        f"state_dir: {tmp_path / 'state'}\n"
-    )
-    return load_config(path, required=True)
-
-
-@pytest.fixture
-def state(config: Config) -> Iterator[State]:
-    db = State(config.db_path)
-    yield db
-    db.close()
-
-
-@pytest.fixture
 def run(config: Config) -> Run:
     def invoke(*args: str) -> Result:
         assert config.source is not None
         return CliRunner().invoke(group, ["--config", str(config.source), *args])
 
     return invoke
-
-
-@pytest.fixture
-def put(config: Config, state: State, make_photo: Callable[..., Path]) -> Put:
-    """Quarantine a new photo as the service does: a journaled move, then its `files` row."""
-    seeds = iter(range(1, 1000))
-
-    def put_one(name: str, *, age_days: float = 0.0, sidecar: bool = False) -> Path:
-        src = make_photo(config.inboxes[0] / name, seed=next(seeds))
-        cars = [src.with_suffix(".xmp")] if sidecar else []
-        for car in cars:
-            car.write_text("<xmp/>")
-        result = Mover(state, config.roots).move_group(
-            src, cars, config.quarantine.path, name, kind="quarantine"
-        )
-        assert result.status == "moved" and result.dst is not None
-        st = result.dst.stat()
-        state.put_file(
-            result.dst, size=st.st_size, mtime_ns=st.st_mtime_ns, status="quarantined",
-            sha256=sha256_file(result.dst), taken="2024-05-03T14:22:10",
-            taken_source="exif:DateTimeOriginal", origin=src,
-        )  # fmt: skip
-        if age_days:
-            then = time.time() - age_days * DAY
-            state.execute("UPDATE moves SET created = ?, updated = ? WHERE dst = ?",
-                          (then, then, str(result.dst)))  # fmt: skip
-        return result.dst
-
-    return put_one
-
-
-@pytest.fixture
-def trash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    plat = pytest.importorskip("send2trash.plat_other")
-    import send2trash
-
-    if send2trash.send2trash is not plat.send2trash:
-        pytest.skip("send2trash uses another trash implementation on this platform")
-    data = tmp_path / "xdg-data"
-    monkeypatch.setenv("XDG_DATA_HOME", str(data))
-    monkeypatch.setattr(plat, "XDG_DATA_HOME", os.fsencode(data))  # read once, at import
-    monkeypatch.setattr(plat, "HOMETRASH_B", os.fsencode(data / "Trash"))
-    monkeypatch.setattr(plat, "HOMETRASH", str(data / "Trash"))
-    return data / "Trash"
 
 
 def snapshot(tmp_path: Path, state: State) -> tuple[str, list[tuple[object, ...]]]:
@@ -121,9 +54,9 @@ def label(state: State, sha: str) -> tuple[str, str] | None:
 
 
 def test_restore_dry_run_touches_nothing(
-    run: Run, put: Put, state: State, tmp_path: Path, config: Config
+    run: Run, quarantine_photo: Put, state: State, tmp_path: Path, config: Config
 ) -> None:
-    first, second = put("a.jpg", sidecar=True), put("b.jpg")
+    first, second = quarantine_photo("a.jpg", sidecar=True), quarantine_photo("b.jpg")
     before = snapshot(tmp_path, state)
     result = run("restore", "--all", "--dry-run")
     assert result.exit_code == 0, result.output
@@ -135,9 +68,9 @@ def test_restore_dry_run_touches_nothing(
 
 
 def test_restore_moves_back_with_sidecars_and_labels_keep(
-    run: Run, put: Put, state: State, config: Config
+    run: Run, quarantine_photo: Put, state: State, config: Config
 ) -> None:
-    path, other = put("c.jpg", sidecar=True), put("d.jpg")
+    path, other = quarantine_photo("c.jpg", sidecar=True), quarantine_photo("d.jpg")
     sha = sha256_file(path)
     result = run("restore", str(path))
     assert result.exit_code == 0, result.output
@@ -156,8 +89,10 @@ def test_restore_moves_back_with_sidecars_and_labels_keep(
     assert reconcile(config, state).findings == []  # the monitor sees nothing done by hand
 
 
-def test_restore_since_takes_only_the_recent(run: Run, put: Put, config: Config) -> None:
-    old, recent = put("e.jpg", age_days=3), put("f.jpg")
+def test_restore_since_takes_only_the_recent(
+    run: Run, quarantine_photo: Put, config: Config
+) -> None:
+    old, recent = quarantine_photo("e.jpg", age_days=3), quarantine_photo("f.jpg")
     result = run("restore", "--since", "1d")
     assert result.exit_code == 0, result.output
     assert old.exists() and not recent.exists()
@@ -177,9 +112,10 @@ def test_restore_needs_something_to_restore(run: Run, tmp_path: Path) -> None:
 
 
 def test_purge_dry_run_then_for_real(
-    run: Run, put: Put, state: State, tmp_path: Path, trash: Path
+    run: Run, quarantine_photo: Put, state: State, tmp_path: Path, trash: Path
 ) -> None:
-    old, young = put("g.jpg", age_days=45, sidecar=True), put("h.jpg", age_days=2)
+    old = quarantine_photo("g.jpg", age_days=45, sidecar=True)
+    young = quarantine_photo("h.jpg", age_days=2)
     old_sha = sha256_file(old)
     before = snapshot(tmp_path, state)
     result = run("purge", "--dry-run")
@@ -231,9 +167,9 @@ def test_undo_round_trip_and_the_service_leaves_undone_photos_alone(
 
 
 def test_undoing_a_quarantine_brings_the_photo_back_and_forgets_its_quarantine_row(
-    run: Run, put: Put, state: State, config: Config
+    run: Run, quarantine_photo: Put, state: State, config: Config
 ) -> None:
-    path = put("i.jpg")
+    path = quarantine_photo("i.jpg")
     reconcile(config, state)
     result = run("undo", "--since", "10m")
     assert result.exit_code == 0, result.output

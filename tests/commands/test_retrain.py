@@ -10,17 +10,14 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
-from click.testing import CliRunner, Result
-from PIL import Image, ImageDraw, ImageFilter
+from click.testing import Result
 
 from photosieve import modelstore
-from photosieve.cli import group
 from photosieve.config import load_config
 from photosieve.state import open_state
 from photosieve.trainer import retrain as job
@@ -28,23 +25,20 @@ from photosieve.trainer.train import TrainOptions, TrainResult
 
 OLD = 1_000_000.0  # epoch seconds long before any model below was created
 VERSION = "20260101-000000"
+Cli = Callable[..., Result]
+ConfigFile = Callable[..., Path]
+CopyTrained = Callable[..., tuple[Path, Path, str]]
 
 
-def _config(tmp_path: Path, state_dir: Path, min_new_labels: int = 5) -> Path:
-    path = tmp_path / "config.yaml"
-    path.write_text(
-        f"state_dir: {state_dir}\ninboxes: [{tmp_path / 'inbox'}]\n"
-        f"library: {{path: {tmp_path / 'library'}}}\n"
-        f"quarantine: {{path: {tmp_path / 'quarantine'}}}\n"
-        f"training: {{min_new_labels: {min_new_labels}, keep_versions: 5}}\n"
-    )
-    return path
+@pytest.fixture(scope="module")
+def config_file(write_config: Callable[..., Path]) -> ConfigFile:
+    """config_file(root, min_new_labels=5) -> root/config.yaml, the state in root/state."""
 
+    def write(root: Path, min_new_labels: int = 5) -> Path:
+        training = f"training: {{min_new_labels: {min_new_labels}, keep_versions: 5}}\n"
+        return write_config(root / "config.yaml", training)
 
-def _cli(config: Path, *args: str) -> Result:
-    result = CliRunner().invoke(group, ["--config", str(config), *args])
-    assert result.exit_code == 0, f"{args}: {result.output}\n{result.exception!r}"
-    return result
+    return write
 
 
 def _fake_model(models_dir: Path, version: str = VERSION, **meta: Any) -> Path:
@@ -85,14 +79,14 @@ def _no_training(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_too_few_new_labels_skips_training_and_exits_0(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config_file: ConfigFile, cli: Cli
 ) -> None:
     _no_training(monkeypatch)
     state_dir = tmp_path / "state"
     _fake_model(state_dir / "models")
     _labels(state_dir, 40, old=True)  # labelled before the model: not new
     _labels(state_dir, 3, prefix="new")
-    result = _cli(_config(tmp_path, state_dir, min_new_labels=5), "retrain")
+    result = cli(config_file(tmp_path, min_new_labels=5), "retrain")
     assert "skipped, too few new labels" in result.output
     assert f"3 new labels since model {VERSION}" in result.output
     assert "training.min_new_labels is 5" in result.output
@@ -100,28 +94,27 @@ def test_too_few_new_labels_skips_training_and_exits_0(
 
 
 def test_dry_run_reports_counts_and_options_and_changes_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config_file: ConfigFile, cli: Cli
 ) -> None:
     _no_training(monkeypatch)
     state_dir = tmp_path / "state"
     _fake_model(state_dir / "models")
     _labels(state_dir, 6)
-    config = _config(tmp_path, state_dir, min_new_labels=5)
-    result = _cli(config, "retrain", "--dry-run", "--epochs", "3")
+    config = config_file(tmp_path, min_new_labels=5)
+    result = cli(config, "retrain", "--dry-run", "--epochs", "3")
     assert "would train: 6 new labels since model" in result.output
     assert "backbone=tiny weights=none image_size=48 epochs=3 fine_tune_blocks=1" in result.output
-    quiet = _cli(_config(tmp_path, state_dir, min_new_labels=7), "retrain", "--dry-run")
+    quiet = cli(config_file(tmp_path, min_new_labels=7), "retrain", "--dry-run")
     assert "would not train (too few new labels): 6 new labels" in quiet.output
-    forced = _cli(_config(tmp_path, state_dir, min_new_labels=7), "retrain", "--dry-run",
-                  "--force")
+    forced = cli(config_file(tmp_path, min_new_labels=7), "retrain", "--dry-run", "--force")
     assert "would train" in forced.output and "--force given" in forced.output
     assert modelstore.version_names(state_dir / "models") == [VERSION]
 
 
-def test_without_a_model_every_label_counts(tmp_path: Path) -> None:
+def test_without_a_model_every_label_counts(tmp_path: Path, config_file: ConfigFile) -> None:
     state_dir = tmp_path / "state"
     _labels(state_dir, 4, old=True)
-    config = load_config(_config(tmp_path, state_dir, min_new_labels=4), required=True)
+    config = load_config(config_file(tmp_path, min_new_labels=4), required=True)
     state = open_state(state_dir)
     try:
         plan = job.make_plan(config, state)
@@ -185,7 +178,7 @@ def test_judge_compares_keep_loss_on_shared_photos_and_ties_install() -> None:
 
 
 def test_keep_rejected_leaves_the_new_version_uninstalled(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config_file: ConfigFile, cli: Cli
 ) -> None:
     state_dir = tmp_path / "state"
     models = state_dir / "models"
@@ -207,7 +200,7 @@ def test_keep_rejected_leaves_the_new_version_uninstalled(
 
     monkeypatch.setattr(job, "train_from_state", fake_train)
     monkeypatch.setattr(job, "evaluate", fake_evaluate)
-    result = _cli(_config(tmp_path, state_dir), "retrain", "--keep-rejected")
+    result = cli(config_file(tmp_path), "retrain", "--keep-rejected")
     assert ("keep-loss 100.0% vs current 0.0% on 3 test photos (2 keep): rejected (worse), "
             f"kept current model {VERSION}") in result.output
     assert "left un-installed" in result.output and "models use 20260102-000000" in result.output
@@ -218,59 +211,39 @@ def test_keep_rejected_leaves_the_new_version_uninstalled(
 # --- end to end on the tiny backbone -------------------------------------------------------------
 
 
-def _sharp(rng: np.random.Generator) -> Image.Image:
-    """A keeper: bright, colourful, full of hard edges and fine grain."""
-    img = Image.new("RGB", (160, 120), tuple(int(v) for v in rng.integers(120, 240, 3)))
-    draw = ImageDraw.Draw(img)
-    for _ in range(25):
-        x, y = int(rng.integers(0, 160)), int(rng.integers(0, 120))
-        w, h = int(rng.integers(5, 60)), int(rng.integers(5, 60))
-        draw.rectangle([x, y, x + w, y + h], fill=tuple(int(v) for v in rng.integers(0, 256, 3)))
-    noisy = np.asarray(img).astype(np.int16) + rng.integers(-25, 26, (120, 160, 3))
-    return Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8))
-
-
-def _pocket(rng: np.random.Generator) -> Image.Image:
-    """A discard: dark and blurred, a few vague blobs."""
-    img = Image.new("RGB", (160, 120), tuple(int(v) for v in rng.integers(5, 40, 3)))
-    draw = ImageDraw.Draw(img)
-    for _ in range(4):
-        x, y, r = int(rng.integers(0, 160)), int(rng.integers(0, 120)), int(rng.integers(15, 50))
-        draw.ellipse([x - r, y - r, x + r, y + r],
-                     fill=tuple(int(v) for v in rng.integers(20, 90, 3)))
-    return img.filter(ImageFilter.GaussianBlur(8))
-
-
-def _sorted_folder(root: Path, n: int, seed: int) -> Path:
-    rng = np.random.default_rng(seed)
-    for folder, draw in (("keep_it", _sharp), ("dont_keep_it", _pocket)):
-        (root / folder).mkdir(parents=True)
-        for i in range(n):
-            draw(rng).save(root / folder / f"IMG_{seed}_{i:04d}.jpg", quality=90)
-    return root
+SORTED = "IMG_{seed}_{i:04d}.jpg"  # two_classes' file names: unique across seeds
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def trained(
+    tmp_path_factory: pytest.TempPathFactory, config_file: ConfigFile,
+    two_classes: Callable[..., list[Path]], cli: Cli, train_tiny: Cli,
+) -> Iterator[Path]:  # fmt: skip
     """A state folder holding 40 labels and one current tiny model (trained once)."""
     root = tmp_path_factory.mktemp("retrain")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HOME", str(root / "home"))  # Keras may write ~/.keras on import
         mp.setenv("TF_NUM_INTRAOP_THREADS", "2")
-        config = _config(root, root / "state")
-        _cli(config, "label", "import", str(_sorted_folder(root / "sorted", 20, seed=42)))
-        _cli(config, "train", "--backbone", "tiny", "--weights", "none", "--image-size", "48",
-             "--epochs", "15", "--batch-size", "8")
+        config = config_file(root)
+        two_classes(root / "sorted", 20, seed=42, name=SORTED)
+        cli(config, "label", "import", str(root / "sorted"))
+        train_tiny(config)
         yield root / "state"
 
 
-def _copy(trained: Path, tmp_path: Path, min_new_labels: int) -> tuple[Path, Path, str]:
-    """This test's own copy of the trained state (the `current` symlink is relative)."""
-    state_dir = tmp_path / "state"
-    shutil.copytree(trained, state_dir, symlinks=True)
-    current = modelstore.current_version(state_dir / "models")
-    assert current is not None
-    return _config(tmp_path, state_dir, min_new_labels), state_dir / "models", current
+@pytest.fixture
+def copy_trained(trained: Path, tmp_path: Path, config_file: ConfigFile) -> CopyTrained:
+    """copy_trained(min_new_labels) -> (config file, models folder, current version): this
+    test's own copy of the trained state (the `current` symlink is relative)."""
+
+    def copy(min_new_labels: int) -> tuple[Path, Path, str]:
+        state_dir = tmp_path / "state"
+        shutil.copytree(trained, state_dir, symlinks=True)
+        current = modelstore.current_version(state_dir / "models")
+        assert current is not None
+        return config_file(tmp_path, min_new_labels=min_new_labels), state_dir / "models", current
+
+    return copy
 
 
 def _percentages(output: str) -> tuple[float, float]:
@@ -281,11 +254,15 @@ def _percentages(output: str) -> tuple[float, float]:
 
 
 @pytest.mark.tf
-def test_a_good_retrain_installs_the_new_model(trained: Path, tmp_path: Path) -> None:
-    config, models, before = _copy(trained, tmp_path, min_new_labels=6)
+def test_a_good_retrain_installs_the_new_model(
+    copy_trained: CopyTrained, tmp_path: Path,
+    two_classes: Callable[..., list[Path]], cli: Cli,
+) -> None:  # fmt: skip
+    config, models, before = copy_trained(min_new_labels=6)
     old_meta = modelstore.read_meta(models / before)
-    _cli(config, "label", "import", str(_sorted_folder(tmp_path / "more", 3, seed=7)))
-    result = _cli(config, "retrain")
+    two_classes(tmp_path / "more", 3, seed=7, name=SORTED)
+    cli(config, "label", "import", str(tmp_path / "more"))
+    result = cli(config, "retrain")
     assert "6 new labels since model" in result.output
     assert ": installed" in result.output
     new_pct, old_pct = _percentages(result.output)
@@ -302,15 +279,16 @@ def test_a_good_retrain_installs_the_new_model(trained: Path, tmp_path: Path) ->
         assert state.execute("SELECT 1 FROM models WHERE version = ?", (after,)).fetchone()
     finally:
         state.close()
-    again = _cli(config, "retrain")  # nothing new since the new model: the timer does nothing
+    again = cli(config, "retrain")  # nothing new since the new model: the timer does nothing
     assert "skipped, too few new labels: 0 new labels since model " + after in again.output
 
 
 @pytest.mark.tf
 def test_the_guard_keeps_the_current_model_when_the_new_one_is_worse(
-    trained: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    config, models, before = _copy(trained, tmp_path, min_new_labels=1000)
+    copy_trained: CopyTrained, monkeypatch: pytest.MonkeyPatch,
+    cli: Cli,
+) -> None:  # fmt: skip
+    config, models, before = copy_trained(min_new_labels=1000)
     real_evaluate = job.evaluate
 
     def sabotaged(config: Any, state: Any, model_dir: Path, hashes: Any) -> dict[str, Any]:
@@ -320,7 +298,7 @@ def test_the_guard_keeps_the_current_model_when_the_new_one_is_worse(
         return found
 
     monkeypatch.setattr(job, "evaluate", sabotaged)
-    result = _cli(config, "retrain", "--force")
+    result = cli(config, "retrain", "--force")
     new_pct, old_pct = _percentages(result.output)
     assert new_pct == 100.0 and old_pct < 100.0
     assert f"rejected (worse), kept current model {before}" in result.output

@@ -3,79 +3,24 @@
 from __future__ import annotations
 
 import logging
-import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from photosieve.config import Config, LibraryConfig, QuarantineConfig
+from photosieve.config import Config
 from photosieve.daemon.monitor import QuarantineMonitor
-from photosieve.mover import Mover, sha256_file
 from photosieve.state import State
 
 DAY = 86400.0
 
 
-@pytest.fixture
-def config(tmp_path: Path) -> Config:
-    for name in ("inbox", "library", "quarantine"):
-        (tmp_path / name).mkdir()
-    return Config(
-        inboxes=(tmp_path / "inbox",),
-        library=LibraryConfig(path=tmp_path / "library"),
-        quarantine=QuarantineConfig(path=tmp_path / "quarantine", retention_days=30),
-        state_dir=tmp_path / "state",
-    )
-
-
-@pytest.fixture
-def state(config: Config) -> Iterator[State]:
-    db = State(config.db_path)
-    yield db
-    db.close()
-
-
-@pytest.fixture
-def put(config: Config, state: State, make_photo: Callable[..., Path]) -> Callable[..., Path]:
-    seeds = iter(range(1, 1000))
-
-    def put_one(name: str) -> Path:
-        src = make_photo(config.inboxes[0] / name, seed=next(seeds))
-        result = Mover(state, config.roots).move(src, config.quarantine.path, name,
-                                                 kind="quarantine")  # fmt: skip
-        assert result.dst is not None
-        st = result.dst.stat()
-        state.put_file(
-            result.dst, size=st.st_size, mtime_ns=st.st_mtime_ns, status="quarantined",
-            sha256=sha256_file(result.dst), origin=src,
-        )  # fmt: skip
-        return result.dst
-
-    return put_one
-
-
-@pytest.fixture
-def trash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    plat = pytest.importorskip("send2trash.plat_other")
-    import send2trash
-
-    if send2trash.send2trash is not plat.send2trash:
-        pytest.skip("send2trash uses another trash implementation on this platform")
-    data = tmp_path / "xdg-data"
-    monkeypatch.setenv("XDG_DATA_HOME", str(data))
-    monkeypatch.setattr(plat, "XDG_DATA_HOME", os.fsencode(data))  # read once, at import
-    monkeypatch.setattr(plat, "HOMETRASH_B", os.fsencode(data / "Trash"))
-    monkeypatch.setattr(plat, "HOMETRASH", str(data / "Trash"))
-    return data / "Trash"
-
-
 def test_pausing_and_resuming_are_each_said_once(
-    config: Config, state: State, put: Callable[..., Path], tmp_path: Path,
+    config: Config, state: State, quarantine_photo: Callable[..., Path], tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:  # fmt: skip
-    path = put("a.jpg")
+    path = quarantine_photo("a.jpg")
     monitor = QuarantineMonitor(config, state)
     assert monitor.check().findings == []
     (tmp_path / "quarantine").rename(tmp_path / "away")
@@ -98,17 +43,17 @@ def test_pausing_and_resuming_are_each_said_once(
 
 
 def test_purge_runs_at_most_once_a_day(
-    config: Config, state: State, put: Callable[..., Path], trash: Path
+    config: Config, state: State, quarantine_photo: Callable[..., Path], trash: Path
 ) -> None:
     now = [time.time() + 31 * DAY]
     ticks: list[int] = []
     monitor = QuarantineMonitor(config, state, clock=lambda: now[0],
                                 progress=lambda: ticks.append(1))  # fmt: skip
-    first = put("old.jpg")
+    first = quarantine_photo("old.jpg")
     assert [r.status for r in monitor.purge_due()] == ["trashed"]
     assert not first.exists() and (trash / "files" / "old.jpg").exists()
     assert ticks  # the service's watchdog is fed while it works
-    second = put("later.jpg")
+    second = quarantine_photo("later.jpg")
     now[0] += DAY - 60  # `second` is past retention too, but the last purge was today
     assert monitor.purge_due() == []
     assert second.exists()

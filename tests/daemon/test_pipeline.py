@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from photosieve.cli import group
-from photosieve.config import Config, LibraryConfig, parse_config
+from photosieve.config import Config, LibraryConfig
 from photosieve.daemon import pipeline
 from photosieve.dating import CaptureTime
 from photosieve.mover import Mover
@@ -39,20 +39,9 @@ class MeanBrightness:
 
 
 @pytest.fixture
-def setup(tmp_path: Path) -> tuple[Config, State, Path]:
-    inbox = tmp_path / "inbox"
-    for name in ("inbox", "library", "quarantine"):
-        (tmp_path / name).mkdir()
-    config = parse_config(
-        {
-            "inboxes": [str(inbox)],
-            "library": {"path": str(tmp_path / "library")},
-            "quarantine": {"path": str(tmp_path / "quarantine")},
-            "state_dir": str(tmp_path / "state"),
-        },
-        base=tmp_path,
-    )
-    return config, State(config.db_path), inbox
+def setup(config: Config, state: State) -> tuple[Config, State, Path]:
+    """The shared config in tmp_path (inbox, library, quarantine), its state, and the inbox."""
+    return config, state, config.inboxes[0]
 
 
 def run(

@@ -1,4 +1,7 @@
-"""Fixtures for the labeler tests: a config in tmp_path, photos made in code, a live server."""
+"""Fixtures for the labeler tests: photos made in code, a live server, quarantined photos.
+
+The config in tmp_path and its state come from tests/conftest.py.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from photosieve.config import Config, LibraryConfig, QuarantineConfig
+from photosieve.config import Config
 from photosieve.labeler.app import LabelerApp, build_app
 from photosieve.labeler.marks import Mode
 from photosieve.labeler.server import LabelerServer, start_server, stop_server
@@ -25,25 +28,6 @@ from photosieve.runtime import Classifier, KeepAll
 from photosieve.state import State
 
 _seeds = itertools.count(1)
-
-
-@pytest.fixture
-def config(tmp_path: Path) -> Config:
-    for name in ("inbox", "library", "quarantine"):
-        (tmp_path / name).mkdir()
-    return Config(
-        inboxes=(tmp_path / "inbox",),
-        library=LibraryConfig(path=tmp_path / "library"),
-        quarantine=QuarantineConfig(path=tmp_path / "quarantine"),
-        state_dir=tmp_path / "state",
-    )
-
-
-@pytest.fixture
-def state(config: Config) -> Iterator[State]:
-    db = State(config.db_path)
-    yield db
-    db.close()
 
 
 def make_photo(

@@ -1,7 +1,7 @@
 """The training pipeline through its Python API on the tiny backbone (and one real InceptionV3).
 
-Two visually distinct classes are generated in code: sharp, bright, textured scenes (keep) and
-dark, blurred "pocket shots" (discard).
+Two visually distinct classes are generated in code (`two_classes` in tests/conftest.py): sharp,
+bright, textured scenes (keep) and dark, blurred "pocket shots" (discard).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFilter
 
 from photosieve import imaging, modelstore, quality, runtime
 from photosieve.config import Config, load_config
@@ -23,54 +22,27 @@ from photosieve.trainer.evaluate import evaluate
 from photosieve.trainer.labels import import_labels
 from photosieve.trainer.train import TrainOptions, TrainResult, train_from_state
 
+Labelled = Callable[..., tuple[Config, State]]
 TINY = TrainOptions(backbone="tiny", weights=None, image_size=48, epochs=15, batch_size=8,
                     verbose=0, progress=False, threads=2)
 
 
-def _sharp(rng: np.random.Generator) -> Image.Image:
-    img = Image.new("RGB", (160, 120), tuple(int(v) for v in rng.integers(120, 240, 3)))
-    draw = ImageDraw.Draw(img)
-    for _ in range(25):
-        x, y = int(rng.integers(0, 160)), int(rng.integers(0, 120))
-        w, h = int(rng.integers(5, 60)), int(rng.integers(5, 60))
-        colour = tuple(int(v) for v in rng.integers(0, 256, 3))
-        draw.rectangle([x, y, x + w, y + h], fill=colour)
-    noisy = np.asarray(img).astype(np.int16) + rng.integers(-25, 26, (120, 160, 3))
-    return Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8))
+@pytest.fixture
+def labelled(
+    tmp_path: Path, write_config: Callable[..., Path], two_classes: Callable[..., list[Path]]
+) -> Labelled:
+    """labelled(n=20) -> config and state holding n keep and n discard labels (tmp_path/sorted)."""
 
+    def make(n: int = 20) -> tuple[Config, State]:
+        config_file = write_config(tmp_path / "config.yaml", "training: {keep_versions: 2}\n")
+        config = load_config(config_file, required=True)
+        state = open_state(config.state_dir)
+        two_classes(tmp_path / "sorted", n, name="{i:03d}.jpg")
+        import_labels(state, {"keep": [tmp_path / "sorted" / "keep_it"],
+                              "discard": [tmp_path / "sorted" / "dont_keep_it"]})
+        return config, state
 
-def _pocket(rng: np.random.Generator) -> Image.Image:
-    img = Image.new("RGB", (160, 120), tuple(int(v) for v in rng.integers(5, 40, 3)))
-    draw = ImageDraw.Draw(img)
-    for _ in range(4):
-        x, y, r = int(rng.integers(0, 160)), int(rng.integers(0, 120)), int(rng.integers(15, 50))
-        draw.ellipse([x - r, y - r, x + r, y + r],
-                     fill=tuple(int(v) for v in rng.integers(20, 90, 3)))
-    return img.filter(ImageFilter.GaussianBlur(8))
-
-
-def make_photos(root: Path, n: int, seed: int = 0, prefix: str = "") -> list[Path]:
-    rng = np.random.default_rng(seed)
-    paths = []
-    for folder, draw in (("keep_it", _sharp), ("dont_keep_it", _pocket)):
-        (root / folder).mkdir(parents=True, exist_ok=True)
-        for i in range(n):
-            path = root / folder / f"{prefix}{i:03d}.jpg"
-            draw(rng).save(path, quality=90)
-            paths.append(path)
-    return paths
-
-
-def _setup(tmp_path: Path, n: int = 20) -> tuple[Config, State]:
-    config_file = tmp_path / "config.yaml"
-    config_file.write_text(f"state_dir: {tmp_path / 'state'}\ninboxes: [{tmp_path / 'inbox'}]\n"
-                           "training: {keep_versions: 2}\n")
-    config = load_config(config_file, required=True)
-    state = open_state(config.state_dir)
-    make_photos(tmp_path / "sorted", n)
-    import_labels(state, {"keep": [tmp_path / "sorted" / "keep_it"],
-                          "discard": [tmp_path / "sorted" / "dont_keep_it"]})
-    return config, state
+    return make
 
 
 def _count_decodes(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
@@ -91,17 +63,18 @@ def _path_of(state: State) -> dict[str, Path]:
     return {row["sha256"]: Path(row["path"]) for row in state.labels()}
 
 
-def test_too_few_labels_is_one_clear_error(tmp_path: Path) -> None:
-    config, state = _setup(tmp_path, n=3)
+def test_too_few_labels_is_one_clear_error(labelled: Labelled) -> None:
+    config, state = labelled(n=3)
     with pytest.raises(PhotosieveError, match="need at least 5 usable keep"):
         train_from_state(config, state, TINY)
 
 
 @pytest.mark.tf
 def test_retrain_reuses_cached_embeddings_and_decodes_only_new_photos(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    config, state = _setup(tmp_path)
+    labelled: Labelled, two_classes: Callable[..., list[Path]], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    config, state = labelled()
     decoded = _count_decodes(monkeypatch)
     first = train_from_state(config, state, TINY)
     assert len(set(decoded)) == 40
@@ -110,7 +83,8 @@ def test_retrain_reuses_cached_embeddings_and_decodes_only_new_photos(
     assert decoded == []  # everything came from the cache
     assert second.test_hashes == first.test_hashes
     assert second.metrics["test_accuracy"] >= 0.9
-    new = {p.resolve() for p in make_photos(tmp_path / "more", 3, seed=9, prefix="new")}
+    more = two_classes(tmp_path / "more", 3, seed=9, name="new{i:03d}.jpg")
+    new = {p.resolve() for p in more}
     import_labels(state, {"keep": [tmp_path / "more" / "keep_it"],
                           "discard": [tmp_path / "more" / "dont_keep_it"]})
     third = train_from_state(config, state, TINY, test_hashes=first.test_hashes)
@@ -123,8 +97,8 @@ def test_retrain_reuses_cached_embeddings_and_decodes_only_new_photos(
 
 
 @pytest.mark.tf
-def test_evaluate_scores_a_version_like_the_service(tmp_path: Path) -> None:
-    config, state = _setup(tmp_path)
+def test_evaluate_scores_a_version_like_the_service(labelled: Labelled) -> None:
+    config, state = labelled()
     result = train_from_state(config, state, TINY)
     found = evaluate(config, state, result.path, result.test_hashes)
     assert set(found["scores"]) == set(result.test_hashes)
@@ -182,8 +156,8 @@ def _test_inputs(result: TrainResult, state: State) -> tuple[np.ndarray, np.ndar
 
 
 @pytest.mark.tf
-def test_savedmodel_and_tflite_agree_on_every_test_photo(tmp_path: Path) -> None:
-    config, state = _setup(tmp_path)
+def test_savedmodel_and_tflite_agree_on_every_test_photo(labelled: Labelled) -> None:
+    config, state = labelled()
     result = train_from_state(config, state, TINY, install=False)
     assert modelstore.current_version(config.models_dir) is None  # not installed
     meta = modelstore.read_meta(result.path)
@@ -204,8 +178,8 @@ def test_savedmodel_and_tflite_agree_on_every_test_photo(tmp_path: Path) -> None
 
 
 @pytest.mark.tf
-def test_without_quality_the_model_takes_pixels_alone(tmp_path: Path) -> None:
-    config, state = _setup(tmp_path)
+def test_without_quality_the_model_takes_pixels_alone(labelled: Labelled) -> None:
+    config, state = labelled()
     result = train_from_state(config, state, dataclasses.replace(TINY, quality=False))
     meta = result.meta
     assert meta["quality_features"] == [] and meta["training"]["quality"] is False
@@ -224,11 +198,11 @@ def test_without_quality_the_model_takes_pixels_alone(tmp_path: Path) -> None:
 
 @pytest.mark.tf
 def test_failed_export_check_ships_the_float_tflite_model(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    labelled: Labelled, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from photosieve.trainer import export
 
-    config, state = _setup(tmp_path)
+    config, state = labelled()
     monkeypatch.setattr(export, "MAX_ABS_DIFF", -1.0)  # no model can pass now
     result = train_from_state(config, state, dataclasses.replace(TINY, epochs=5))
     tflite = result.meta["tflite"]
@@ -238,8 +212,8 @@ def test_failed_export_check_ships_the_float_tflite_model(
 
 
 @pytest.mark.tf
-def test_fine_tuning_and_the_small_cnn_baseline_train_on_pixels(tmp_path: Path) -> None:
-    config, state = _setup(tmp_path)
+def test_fine_tuning_and_the_small_cnn_baseline_train_on_pixels(labelled: Labelled) -> None:
+    config, state = labelled()
     tuned = train_from_state(config, state, dataclasses.replace(TINY, fine_tune_blocks=1))
     assert set(tuned.meta["training"]["epochs_run"]) == {"head", "fine-tune"}
     assert tuned.metrics["test_accuracy"] >= 0.9
@@ -271,8 +245,8 @@ def test_unfreezing_top_blocks_leaves_batchnorm_frozen() -> None:
 
 @pytest.mark.tf
 @pytest.mark.slow
-def test_one_real_inceptionv3_train_and_export(tmp_path: Path) -> None:
-    config, state = _setup(tmp_path, n=10)
+def test_one_real_inceptionv3_train_and_export(labelled: Labelled) -> None:
+    config, state = labelled(n=10)
     options = dataclasses.replace(TINY, backbone="inceptionv3", image_size=75, epochs=1,
                                   batch_size=16)
     result = train_from_state(config, state, options)

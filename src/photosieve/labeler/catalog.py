@@ -17,7 +17,7 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,6 +97,29 @@ def capture_time(path: Path, mtime: float) -> str | None:
         return None
 
 
+class Worker:
+    """One named daemon thread running `target`, and the `stop` flag it must watch.
+
+    The catalog's indexer and the page's scorer each run on one; `close()` asks it to stop and
+    joins it, so nothing outlives the labeler."""
+
+    def __init__(self, target: Callable[[], None], name: str) -> None:
+        self.target = target
+        self.name = name
+        self.stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.target, name=self.name, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self.stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+
 class Catalog:
     """The photo set, filled by a background indexer; every method is thread-safe."""
 
@@ -109,9 +132,9 @@ class Catalog:
         self.cache_path = cache_dir / CACHE_NAME
         self._photos: dict[str, Photo] = {}
         self._lock = threading.Lock()
-        self._stop = threading.Event()
+        self._worker = Worker(self._index, "labeler-index")
+        self._stop = self._worker.stop
         self.done = threading.Event()
-        self._thread: threading.Thread | None = None
         self._cache: dict[str, list[object]] = {}
         self._seen: set[str] = set()
         self._fresh = 0
@@ -142,14 +165,10 @@ class Catalog:
     # --- indexing ------------------------------------------------------------------------
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._index, name="labeler-index", daemon=True)
-        self._thread.start()
+        self._worker.start()
 
     def close(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+        self._worker.close()
 
     def index_now(self) -> None:
         """Build the whole index on the calling thread (tests, small sets)."""

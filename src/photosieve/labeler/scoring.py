@@ -17,7 +17,7 @@ from typing import Literal
 from photosieve import runtime
 from photosieve.config import Config
 from photosieve.errors import PhotosieveError
-from photosieve.labeler.catalog import Catalog, Photo
+from photosieve.labeler.catalog import Catalog, Photo, Worker
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +54,8 @@ class Scorer:
         self._scores: dict[str, float] = {}
         self._tried: set[str] = set()
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._worker = Worker(self.run, "labeler-score")
+        self._stop = self._worker.stop
         self.status: Status = "starting"
         self.version: str | None = None
         self.threshold: float | None = config.classifier.threshold
@@ -65,14 +65,10 @@ class Scorer:
             return ScoreView(self.status, self.version, self.threshold, dict(self._scores))
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self.run, name="labeler-score", daemon=True)
-        self._thread.start()
+        self._worker.start()
 
     def close(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+        self._worker.close()
 
     def run(self) -> None:
         """Load the model, then score until every photo of the finished catalog has a score."""
