@@ -289,7 +289,8 @@ class Mover(_Base):
         self, src: Path, dst_dir: Path, name: str, *, kind: str,
         sha256: str | None = None, root: Path | None = None,
     ) -> MoveResult:  # fmt: skip
-        """Move src to dst_dir/name (or name-1, ...); MoveError only if the root is missing."""
+        """Move src to dst_dir/name (or name-1, ...); MoveError if the root is missing or the
+        folder cannot be made."""
         src, dst_dir = Path(src), Path(dst_dir)
         top = self._root(src, dst_dir, root)
         job = self._plan(src, dst_dir, name, kind, sha256)
@@ -311,6 +312,8 @@ class Mover(_Base):
                     current.mkdir()
         except FileNotFoundError:
             raise MoveError(src, dst_dir, _MISSING) from None
+        except OSError as exc:  # not writable, disk full, read-only: the source stays put
+            raise MoveError(src, dst_dir, f"cannot create {current}: {exc.strerror}") from None
         if not dst_dir.is_dir():
             raise MoveError(src, dst_dir, _MISSING)
 

@@ -136,7 +136,12 @@ class Service:
         pipe = pipeline.Pipeline(
             self.config, self.state, Mover(self.state, roots=self.config.roots), self.classifier
         )
-        photos = pipe.run(batch)
+        try:
+            photos = pipe.run(batch)
+        except Exception:  # a bug or an unforeseen OS error must not stop the service
+            log.exception("%d files not processed; they are retried at the next rescan", len(batch))
+            pipeline.record_finished_moves(self.state, self.config)  # moved ones get their row
+            return
         self.processed += sum(p.result is not None for p in photos)
         self.status()
 

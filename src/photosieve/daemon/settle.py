@@ -1,15 +1,19 @@
 """The settle gate and the folder walks (catch-up scan at start, periodic rescan).
 
 A file is handed to the pipeline only once it is finished: its size and mtime have not changed
-for `settle_seconds`. Events only *offer* a path to the gate; the main loop asks the gate which
-paths are due. The gate is bounded: past `max_pending` paths it drops new offers and asks for a
+for `settle_seconds`, and no process has it open for writing (a stalled copy may pause for
+longer). Events only *offer* a path to the gate; the main loop asks the gate which paths are
+due. The gate is bounded: past `max_pending` paths it drops new offers and asks for a
 rescan instead, so an event storm cannot grow memory without limit and nothing is lost.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import logging
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -102,8 +106,38 @@ class SettleGate:
             return None
         if now - seen.stable_since < self.settle_seconds:
             return None
+        if being_written(path):  # a stalled upload or copy: wait until the writer closes it
+            seen.stable_since = now
+            return None
         self.discard(path)
         return inbox
+
+
+def being_written(path: Path) -> bool:
+    """True while any process holds `path` open for writing, however long it has paused.
+
+    Linux refuses a read lease (EAGAIN) on a file that is open for writing anywhere; the lease
+    is dropped at once. Should a writer open the file in that instant, the kernel's break
+    notice is SIGURG, ignored by default (the default SIGIO would end the service). Where
+    leases do not work (network file systems, another user's file, not Linux) this cannot tell
+    and says False: the settle time and the decoder's truncation check still apply.
+    """
+    if not hasattr(fcntl, "F_SETLEASE"):
+        return False
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETSIG, signal.SIGURG)
+        fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_RDLCK)
+    except OSError as exc:
+        return exc.errno == errno.EAGAIN
+    else:
+        fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_UNLCK)
+        return False
+    finally:
+        os.close(fd)
 
 
 def ignored(path: Path, inbox: Path) -> bool:

@@ -3,13 +3,20 @@
 The event handler does one thing — offer the path to the gate — so it cannot fail and take
 watchdog's dispatcher thread down with it. The main loop calls `supervise()` every turn: a dead
 observer is restarted, a missing inbox (an unmounted share) is paused and picked up again when
-it comes back, and an inotify limit falls back to polling with a message naming the sysctl.
+it comes back, an inbox whose folder changed identity (a share mounted over it, or unmounted
+from under it) is watched afresh, and an inotify limit falls back to polling with a message
+naming the sysctl. watchdog skips sub-folders it cannot watch without a word, so the limit is
+found by probing for one spare watch; and it reports a kernel queue overflow (events lost) only
+in a log line, which is caught to ask the service for a catch-up scan.
 """
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import logging
+import os
+import sys
 from pathlib import Path
 
 from watchdog.events import (
@@ -57,6 +64,53 @@ def _text(path: str | bytes) -> str:
     return path.decode(errors="surrogateescape") if isinstance(path, bytes) else path
 
 
+_WATCHDOG_LOGGERS = ("watchdog.observers.inotify_c", "watchdog.observers.inotify")
+
+
+class _OverflowFilter(logging.Filter):
+    """watchdog tells of a kernel event queue overflow only in a log line, and the files whose
+    events were lost would wait for the next rescan: the line asks the service for one now."""
+
+    def __init__(self, gate: SettleGate) -> None:
+        super().__init__()
+        self.gate = gate
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "overflow" in record.getMessage():
+            self.gate.overflowed = True
+        return True
+
+
+class _WatchLimit(Exception):
+    """The inotify watch (or instance) limit is reached."""
+
+
+def _identity(folder: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(folder)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+_IN_DELETE_SELF = 0x400
+
+
+def inotify_headroom(folder: Path) -> bool:
+    """False when not one more inotify watch can be added: the per-user limit is reached."""
+    if _LIBC is None or not hasattr(_LIBC, "inotify_init1"):
+        return True
+    fd = _LIBC.inotify_init1(os.O_CLOEXEC)
+    if fd < 0:
+        return True  # no instance to probe with; a failing watchdog start reports that
+    try:
+        ok = _LIBC.inotify_add_watch(fd, os.fsencode(folder), _IN_DELETE_SELF) >= 0
+        return ok or ctypes.get_errno() != errno.ENOSPC
+    finally:
+        os.close(fd)
+
+
 class InboxWatcher:
     """One observer over every inbox that exists; paused inboxes are retried each turn."""
 
@@ -71,12 +125,16 @@ class InboxWatcher:
         self.watching: set[Path] = set()
         self.paused: set[Path] = set()
         self.restarts = 0
+        self._identity: dict[Path, tuple[int, int] | None] = {}
+        self._overflow = _OverflowFilter(gate)
 
     def start(self) -> list[Path]:
         """Start watching; return the inboxes that appeared since the last call (to catch up)."""
         self.observer = self._new_observer()
         self.observer.start()
         self.watching.clear()
+        for name in _WATCHDOG_LOGGERS:
+            logging.getLogger(name).addFilter(self._overflow)
         return self.supervise()
 
     def _new_observer(self) -> BaseObserver:
@@ -92,20 +150,34 @@ class InboxWatcher:
             self.restarts += 1
             self.stop()
             return self.start()
-        for inbox in list(self.watching):
-            if not inbox.is_dir():
-                self._pause(inbox)
-        appeared = []
-        for inbox in self.inboxes:
-            if inbox not in self.watching and inbox.is_dir() and self._schedule(inbox):
-                appeared.append(inbox)
-            elif inbox not in self.watching and inbox not in self.paused:
-                self._pause(inbox)
+        try:
+            if not self.polling and self.watching and not inotify_headroom(min(self.watching)):
+                raise _WatchLimit
+            for inbox in list(self.watching):
+                if not inbox.is_dir():
+                    self._pause(inbox)
+                elif _identity(inbox) != self._identity.get(inbox):
+                    log.warning("inbox %s was mounted or unmounted; watching it afresh", inbox)
+                    self._unwatch(inbox)
+            appeared = []
+            for inbox in self.inboxes:
+                if inbox not in self.watching and inbox.is_dir() and self._schedule(inbox):
+                    appeared.append(inbox)
+                elif inbox not in self.watching and inbox not in self.paused:
+                    self._pause(inbox)
+        except _WatchLimit:
+            log.error(INOTIFY_HINT)
+            self.polling = True
+            self.stop()
+            return self.start()  # every inbox, so the caller catches up on all of them
         return appeared
 
     def _pause(self, inbox: Path) -> None:
         log.warning("inbox %s is missing (unmounted?); paused until it returns", inbox)
         self.paused.add(inbox)
+        self._unwatch(inbox)
+
+    def _unwatch(self, inbox: Path) -> None:
         self.watching.discard(inbox)
         # Drop stale watches so the folder is watched afresh when it comes back.
         assert self.observer is not None
@@ -116,15 +188,14 @@ class InboxWatcher:
     def _schedule(self, inbox: Path) -> bool:
         assert self.observer is not None
         handler = _Handler(self.gate, inbox)
+        self._identity[inbox] = _identity(inbox)
         try:
             self.observer.schedule(handler, str(inbox), recursive=True)
+            if not self.polling and not inotify_headroom(inbox):
+                raise OSError(errno.ENOSPC, "no inotify watch left")
         except OSError as exc:
             if exc.errno in (errno.ENOSPC, errno.EMFILE) and not self.polling:
-                log.error(INOTIFY_HINT)
-                self.polling = True
-                self.stop()
-                self.start()
-                return False
+                raise _WatchLimit from exc
             log.warning("cannot watch %s: %s", inbox, exc)
             return False
         if inbox in self.paused:
@@ -134,6 +205,8 @@ class InboxWatcher:
         return True
 
     def stop(self) -> None:
+        for name in _WATCHDOG_LOGGERS:
+            logging.getLogger(name).removeFilter(self._overflow)
         if self.observer is None:
             return
         try:
