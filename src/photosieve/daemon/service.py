@@ -204,6 +204,7 @@ class Service:
         self.watcher.start()
         self.catch_up(list(self.watcher.watching))
         self.notifier.ready()
+        self.look_after_quarantine()  # a reload is a fresh look, like a rescan
 
     def shutdown(self) -> None:
         if self.watcher is not None:
