@@ -137,16 +137,35 @@ def load(path: Path, size: int, *, fit: Fit = DEFAULT_FIT, want_gray: bool = Fal
         width, height = img.size
         fmt = "JPEG" if img.format == "MPO" else str(img.format)
         _draft(img, size, fit, want_gray)
-        img.load()
-        metadata = _metadata(img)
-        orientation = _orientation(img)
-        if orientation in _TRANSPOSE:
-            img = img.transpose(_TRANSPOSE[orientation])
-        rgb = _to_rgb(img)
+        with _huge_one_at_a_time(img.size[0] * img.size[1]):
+            img.load()
+            metadata = _metadata(img)
+            orientation = _orientation(img)
+            if orientation in _TRANSPOSE:
+                img = img.transpose(_TRANSPOSE[orientation])
+            rgb = _to_rgb(img)
+            del img
+            gray = _gray(rgb) if want_gray else None
+            pixels = _fit(rgb, size, fit)
     if orientation in (5, 6, 7, 8):
         width, height = height, width
-    gray = _gray(rgb) if want_gray else None
-    return Decoded(_fit(rgb, size, fit), width, height, fmt, metadata, gray)
+    return Decoded(pixels, width, height, fmt, metadata, gray)
+
+
+# A PNG, TIFF or HEIC that has no draft mode decodes at full size: a 190 MP scan takes ~0.8 GB.
+# Two decode workers doing that at once could exhaust a small box's memory and restart the
+# service in a loop, so decodes above HUGE_PIXELS (after draft) take turns.
+HUGE_PIXELS = 50_000_000
+_huge_lock = threading.Lock()
+
+
+@contextmanager
+def _huge_one_at_a_time(pixels: int) -> Iterator[None]:
+    if pixels <= HUGE_PIXELS:
+        yield
+        return
+    with _huge_lock:
+        yield
 
 
 def load_many(

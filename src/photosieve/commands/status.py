@@ -23,11 +23,14 @@ def command(ctx: click.Context, recent: int) -> None:
         click.echo("  (none yet)")
     for status, n in sorted(counts.items()):
         click.echo(f"  {status:<12} {n}")
-    skipped = state.files_with_status("skipped", limit=50)
-    if skipped:
-        click.echo("Skipped (left in place; retried when the file changes):")
-        for rec in skipped:
-            click.echo(f"  {rec.path}: {rec.reason}")
+    left = [*state.files_with_status("skipped", limit=50),
+            *state.files_with_status("unsupported", limit=50),
+            *state.files_with_status("duplicate", limit=50)]  # fmt: skip
+    if left:
+        click.echo("Left in place (retried when the file changes):")
+        for rec in left:
+            shown = rec.path if rec.path.isprintable() else repr(rec.path)  # newlines in names
+            click.echo(f"  {shown}: {rec.reason} ({rec.status})")
     moves = state.execute(
         "SELECT src, dst, kind, state, updated FROM moves ORDER BY id DESC LIMIT ?", (recent,)
     ).fetchall()
