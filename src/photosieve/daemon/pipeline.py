@@ -362,40 +362,6 @@ def bare_library(config: Config, state: State) -> str | None:
     )
 
 
-def record_finished_moves(state: State, config: Config, recent: int = 1000) -> int:
-    """Give a `files` row to each photo the journal shows moved but the database does not know.
-
-    A kill between a move and its record (or a move that recovery finished) leaves exactly
-    that; as photos are recorded one at a time, only the latest moves can be affected.
-    """
-    rows = state.execute(
-        "SELECT m.src, m.dst, m.sha256, m.kind FROM (SELECT * FROM moves WHERE state = 'done'"
-        " AND kind IN ('file', 'quarantine') ORDER BY id DESC LIMIT ?) AS m"
-        " LEFT JOIN files AS f ON f.path = m.dst WHERE f.path IS NULL",
-        (recent,),
-    ).fetchall()
-    fixed = 0
-    for row in rows:
-        dst = Path(row["dst"])
-        try:  # a sidecar has no row; a photo moved on since (restored, renamed) is not ours
-            if not naming.is_supported(dst.name) or sha256_file(dst) != row["sha256"]:
-                continue
-            st = dst.stat()
-        except OSError:
-            continue
-        library = config.library.path
-        status = "quarantined" if row["kind"] == "quarantine" else "filed"
-        if status == "filed" and (library is None or not dst.is_relative_to(library)):
-            status = "kept"
-        with state.transaction():
-            state.forget_file(row["src"])
-            state.put_file(dst, size=st.st_size, mtime_ns=st.st_mtime_ns, status=status,
-                           sha256=row["sha256"], reason="recorded after a restart",
-                           origin=row["src"])  # fmt: skip
-        fixed += 1
-    return fixed
-
-
 # --- report ------------------------------------------------------------------------------------
 
 

@@ -20,7 +20,7 @@ from types import FrameType
 
 from photosieve import runtime
 from photosieve.config import Config, load_config
-from photosieve.daemon import pipeline
+from photosieve.daemon import pipeline, recovery
 from photosieve.daemon.monitor import QuarantineMonitor
 from photosieve.daemon.settle import SettleGate, scan_into
 from photosieve.daemon.systemd import Notifier
@@ -58,7 +58,7 @@ class Service:
     def start(self) -> None:
         for line in recover(self.state):
             log.warning("recovered an interrupted move: %s", line)
-        if fixed := pipeline.record_finished_moves(self.state, self.config):
+        if fixed := recovery.record_finished_moves(self.state, self.config):
             log.warning("recorded %d photos moved just before the last stop", fixed)
         prepare_folders(self.config)
         self.load_model()
@@ -140,7 +140,7 @@ class Service:
             photos = pipe.run(batch)
         except Exception:  # a bug or an unforeseen OS error must not stop the service
             log.exception("%d files not processed; they are retried at the next rescan", len(batch))
-            pipeline.record_finished_moves(self.state, self.config)  # moved ones get their row
+            recovery.record_finished_moves(self.state, self.config)  # moved ones get their row
             return
         self.processed += sum(p.result is not None for p in photos)
         self.status()
