@@ -16,6 +16,10 @@ recover() settles unfinished rows from what exists so that each photo ends up ex
 byte-identical. It never deletes a file whose hash differs from the journal (our own empty
 placeholder holds no data and is the one exception), and leaves a row whose source or target
 folder is missing (an unmounted share) for the next start.
+
+The pieces that change no file live beside it: journal.py holds every SQL statement on `moves`
+and the Job record; moveplan.py holds MoveResult, MoverLike, the name-choosing MoverBase and
+DryRunMover. This module re-exports their public names.
 """
 
 from __future__ import annotations
@@ -27,27 +31,24 @@ import itertools
 import logging
 import os
 import sqlite3
-import stat
 import sys
-import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Literal, Protocol
 
-from photosieve import naming
+from photosieve import journal
 from photosieve._copy import copy_verified, fsync_dir, hash_or_none, sha256_file, temp_path
 from photosieve.errors import MoveError
+from photosieve.journal import FINAL, Job
+from photosieve.moveplan import MISSING, DryRunMover, MoverBase, MoveResult, MoverLike
 from photosieve.state import State
 
+# DryRunMover, MoveResult, MoverLike, FINAL and sha256_file are re-exported for callers.
 __all__ = [
-    "CRASH_POINTS", "DryRunMover", "MoveResult", "Mover", "MoverLike", "recover", "sha256_file",
-    "undo",
+    "CRASH_POINTS", "FINAL", "DryRunMover", "MoveResult", "Mover", "MoverLike", "recover",
+    "sha256_file", "undo",
 ]  # fmt: skip
 log = logging.getLogger(__name__)
 
-Status = Literal["moved", "duplicate", "failed", "planned"]
-FINAL = ("done", "failed", "rolled_back", "undone")
 CRASH_POINTS = (
     "after_intent", "after_link", "before_journal_claimed", "after_claim", "after_copy",
     "after_fsync", "after_verify", "before_journal_copied", "after_place",
@@ -60,7 +61,6 @@ _AT_FDCWD = -100
 _RENAME_NOREPLACE = 1
 _FLAG_UNSUPPORTED = frozenset({errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP})
 _LINKS_UNSUPPORTED = frozenset({errno.EPERM, errno.EOPNOTSUPP, errno.ENOSYS})
-_MISSING = "target folder is missing (unmounted?)"
 
 
 def _crash(point: str) -> None:
@@ -110,11 +110,7 @@ def _rename_noreplace(src: Path, dst: Path) -> None:
         raise
 
 
-# --- the journal: all SQL on `moves` ------------------------------------------------------
-
-
-def _opt(path: Path | None) -> str | None:
-    return None if path is None else str(path)
+# --- the journal (journal.py), each change preceded by its crash point -----------------------
 
 
 def _set(
@@ -122,162 +118,13 @@ def _set(
     dst: Path | None = None, tmp: Path | None = None,
 ) -> None:  # fmt: skip
     _crash(f"before_journal_{new}")
-    state.execute(
-        "UPDATE moves SET state = ?, reason = COALESCE(?, reason), dst = COALESCE(?, dst),"
-        " tmp = COALESCE(?, tmp), updated = ? WHERE id = ?",
-        (new, reason, _opt(dst), _opt(tmp), time.time(), move_id),
-    )
-
-
-@dataclass
-class _Job:
-    src: Path
-    dst: Path
-    names: Iterator[str]
-    digest: str
-    size: int
-    kind: str
-    source: os.stat_result
-    row: int = 0
-    tmp: Path | None = None
-    base: str = "planned"  # the state to go back to when a name turns out taken
-
-
-def _intent(state: State, job: _Job) -> int:
-    now = time.time()
-    cur = state.execute(
-        "INSERT INTO moves (src, dst, tmp, sha256, size, kind, state, created, updated)"
-        " VALUES (?, ?, ?, ?, ?, ?, 'planned', ?, ?)",
-        (str(job.src), str(job.dst), _opt(job.tmp), job.digest, job.size, job.kind, now, now),
-    )
-    assert cur.lastrowid is not None
-    return cur.lastrowid
-
-
-def _row(state: State, move_id: int) -> sqlite3.Row:
-    row: sqlite3.Row = state.execute("SELECT * FROM moves WHERE id = ?", (move_id,)).fetchone()
-    return row
+    journal.set_state(state, move_id, new, reason=reason, dst=dst, tmp=tmp)
 
 
 # --- moving --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class MoveResult:
-    status: Status
-    src: Path
-    dst: Path | None = None
-    sidecars: list[tuple[Path, Path]] = field(default_factory=list)  # (from, to) moved
-    reason: str | None = None
-
-
-class MoverLike(Protocol):
-    def move(
-        self, src: Path, dst_dir: Path, name: str, *, kind: str,
-        sha256: str | None = None, root: Path | None = None,
-    ) -> MoveResult: ...  # fmt: skip
-
-    def move_group(
-        self, photo: Path, sidecars: Sequence[Path], dst_dir: Path, name: str, *, kind: str,
-        sha256: str | None = None, root: Path | None = None,
-    ) -> MoveResult: ...  # fmt: skip
-
-
-class _Base:
-    """What Mover and DryRunMover share: roots, choosing a free name, groups."""
-
-    def __init__(self, roots: Iterable[Path] = ()) -> None:
-        self.roots = frozenset(Path(r) for r in roots)
-        self._planned: set[Path] = set()
-
-    def move(
-        self, src: Path, dst_dir: Path, name: str, *, kind: str,
-        sha256: str | None = None, root: Path | None = None,
-    ) -> MoveResult:  # fmt: skip
-        raise NotImplementedError
-
-    def _root(self, src: Path, dst_dir: Path, root: Path | None) -> Path | None:
-        """The library/quarantine root above dst_dir; MoveError if it is missing."""
-        owners = [r for r in self.roots if dst_dir.is_relative_to(r)]
-        top = max(owners, key=lambda r: len(r.parts), default=None) if root is None else root
-        if top is not None and not dst_dir.is_relative_to(top):
-            raise MoveError(src, dst_dir, f"target is outside {top}")
-        if top is not None and not Path(top).is_dir():
-            raise MoveError(src, dst_dir, _MISSING)
-        return None if top is None else Path(top)
-
-    def _plan(
-        self, src: Path, dst_dir: Path, name: str, kind: str, sha256: str | None
-    ) -> _Job | MoveResult:
-        try:
-            source = os.lstat(src)
-            regular = stat.S_ISREG(source.st_mode)
-            digest = sha256 or (sha256_file(src) if regular else "")
-        except OSError as exc:
-            return MoveResult("failed", src, reason=f"cannot read the source: {exc.strerror}")
-        if not regular:  # a symlink's target or a folder is not ours to move
-            return MoveResult("failed", src, reason="not a regular file")
-        names = iter(naming.candidate_names(name))
-        job = _Job(src, dst_dir / name, names, digest, source.st_size, kind, source)
-        try:
-            verdict = self._advance(job)
-        except MoveError as exc:
-            return MoveResult("failed", src, reason=exc.reason)
-        if verdict == "same":
-            return MoveResult("duplicate", src, job.dst, reason="identical file already there")
-        if verdict == "self":
-            return MoveResult("moved", src, src, reason="already in place")
-        return job
-
-    def _advance(self, job: _Job) -> str:
-        """Point job.dst at the next name that is "free" or holds this photo ("same"/"self")."""
-        for candidate in job.names:
-            dst = job.dst.parent / candidate
-            verdict = _occupant(job, dst)
-            if verdict == "free" and dst in self._planned:
-                continue
-            if verdict != "other":
-                job.dst = dst
-                return verdict
-        raise MoveError(job.src, job.dst.parent, "no free name left")
-
-    def move_group(
-        self, photo: Path, sidecars: Sequence[Path], dst_dir: Path, name: str, *, kind: str,
-        sha256: str | None = None, root: Path | None = None,
-    ) -> MoveResult:  # fmt: skip
-        """Move a photo, then its sidecars renamed after the photo's final name."""
-        result = self.move(photo, dst_dir, name, kind=kind, sha256=sha256, root=root)
-        if result.status not in ("moved", "planned") or result.dst is None:
-            return result
-        moved: list[tuple[Path, Path]] = []
-        problems: list[str] = []
-        for car in map(Path, sidecars):
-            try:
-                target = naming.sidecar_target(car.name, Path(photo).name, result.dst.name)
-            except ValueError as exc:
-                problems.append(str(exc))
-                continue
-            res = self.move(car, result.dst.parent, target, kind=kind, root=root)
-            if res.status in ("moved", "planned") and res.dst is not None:
-                moved.append((car, res.dst))
-            else:
-                problems.append(f"{car.name} stays: {res.reason or res.status}")
-        return replace(result, sidecars=moved, reason="; ".join(problems) or result.reason)
-
-
-def _occupant(job: _Job, dst: Path) -> str:
-    """What holds the name dst: "free", "self" (the source), "same" content or "other"."""
-    try:
-        held = os.lstat(dst)
-    except (FileNotFoundError, NotADirectoryError):
-        return "free"
-    if os.path.samestat(held, job.source):
-        return "self"
-    same_size = stat.S_ISREG(held.st_mode) and held.st_size == job.size
-    return "same" if same_size and hash_or_none(dst) == job.digest else "other"
-
-
-class Mover(_Base):
+class Mover(MoverBase):
     """Moves files for real, journaled in `state`. Never creates a root in `roots`."""
 
     def __init__(self, state: State, roots: Iterable[Path] = (), *, force_copy: bool = False):
@@ -311,16 +158,16 @@ class Mover(_Base):
                 with contextlib.suppress(FileExistsError):
                     current.mkdir()
         except FileNotFoundError:
-            raise MoveError(src, dst_dir, _MISSING) from None
+            raise MoveError(src, dst_dir, MISSING) from None
         except OSError as exc:  # not writable, disk full, read-only: the source stays put
             raise MoveError(src, dst_dir, f"cannot create {current}: {exc.strerror}") from None
         if not dst_dir.is_dir():
-            raise MoveError(src, dst_dir, _MISSING)
+            raise MoveError(src, dst_dir, MISSING)
 
-    def _run(self, job: _Job) -> MoveResult:
+    def _run(self, job: Job) -> MoveResult:
         copy = self.force_copy or job.source.st_dev != os.stat(job.dst.parent).st_dev
         job.tmp = temp_path(job.dst.parent) if copy else None
-        job.row = _intent(self.state, job)
+        job.row = journal.intent(self.state, job)
         _crash("after_intent")
         if copy:
             return self._copy_move(job)
@@ -337,7 +184,7 @@ class Mover(_Base):
         _set(self.state, job.row, "done")
         return MoveResult("moved", job.src, job.dst)
 
-    def _copy_move(self, job: _Job) -> MoveResult:
+    def _copy_move(self, job: Job) -> MoveResult:
         assert job.tmp is not None
         copy_verified(job.src, job.tmp, job.digest, job.size, _crash)
         job.base = "copied"
@@ -356,7 +203,7 @@ class Mover(_Base):
         _set(self.state, job.row, "done")
         return MoveResult("moved", job.src, job.dst)
 
-    def _place(self, job: _Job, what: Path) -> bool:
+    def _place(self, job: Job, what: Path) -> bool:
         """Rename `what` to job.dst or a later free name; False if an identical file got there."""
         while True:
             try:
@@ -373,7 +220,7 @@ class Mover(_Base):
         _set(self.state, job.row, "placed")
         return True
 
-    def _rename(self, job: _Job, what: Path) -> None:
+    def _rename(self, job: Job, what: Path) -> None:
         try:
             _rename_noreplace(what, job.dst)
             return
@@ -388,39 +235,20 @@ class Mover(_Base):
             os.unlink(job.dst)
             raise
 
-    def _duplicate(self, job: _Job) -> MoveResult:
+    def _duplicate(self, job: Job) -> MoveResult:
         _set(self.state, job.row, "rolled_back", reason=f"identical file appeared at {job.dst}")
         return MoveResult("duplicate", job.src, job.dst, reason="identical file already there")
 
-    def _abort(self, job: _Job, exc: OSError | MoveError) -> MoveResult:
+    def _abort(self, job: Job, exc: OSError | MoveError) -> MoveResult:
         """Settle a move that raised exactly as recovery would; it may turn out finished."""
         reason = exc.reason if isinstance(exc, MoveError) else str(exc)
         if job.row:
-            outcome = _settle_safely(self.state, _row(self.state, job.row), failure=reason)
-            row = _row(self.state, job.row)
+            outcome = _settle_safely(self.state, journal.row(self.state, job.row), failure=reason)
+            row = journal.row(self.state, job.row)
             if row["state"] == "done":
                 return MoveResult("moved", job.src, Path(row["dst"]), reason=outcome)
         log.warning("cannot move %s: %s", job.src, reason)
         return MoveResult("failed", job.src, reason=reason)
-
-
-class DryRunMover(_Base):
-    """Says what Mover would do (status "planned") and touches nothing, not even folders."""
-
-    def __init__(self, state: State | None = None, roots: Iterable[Path] = ()) -> None:
-        super().__init__(roots)  # `state` is accepted so the two construct alike
-
-    def move(
-        self, src: Path, dst_dir: Path, name: str, *, kind: str,
-        sha256: str | None = None, root: Path | None = None,
-    ) -> MoveResult:  # fmt: skip
-        src, dst_dir = Path(src), Path(dst_dir)
-        self._root(src, dst_dir, root)
-        job = self._plan(src, dst_dir, name, kind, sha256)
-        if isinstance(job, MoveResult):
-            return job
-        self._planned.add(job.dst)  # so two plans never pick the same name
-        return MoveResult("planned", src, job.dst)
 
 
 # --- recovery and undo -----------------------------------------------------------------------
@@ -428,11 +256,7 @@ class DryRunMover(_Base):
 
 def recover(state: State) -> list[str]:
     """Settle every unfinished move; returns one line per move saying what was done."""
-    marks = ",".join("?" * len(FINAL))
-    rows = state.execute(
-        f"SELECT * FROM moves WHERE state NOT IN ({marks}) ORDER BY id", FINAL
-    ).fetchall()
-    return [_settle_safely(state, row) for row in rows]
+    return [_settle_safely(state, row) for row in journal.unfinished(state)]
 
 
 def _settle_safely(state: State, row: sqlite3.Row, failure: str | None = None) -> str:
@@ -447,11 +271,7 @@ def _settle_safely(state: State, row: sqlite3.Row, failure: str | None = None) -
 def _close(state: State, row: sqlite3.Row, new: str, line: str) -> str:
     _set(state, row["id"], new, reason=line)
     if new == "done" and row["kind"] == "undo":  # in case undo() stopped before saying so
-        state.execute(
-            "UPDATE moves SET state = 'undone', updated = ? WHERE dst = ? AND state = 'done'"
-            " AND kind != 'undo' AND id < ?",
-            (time.time(), row["src"], row["id"]),
-        )
+        journal.mark_undone_before(state, row)
     return line
 
 
@@ -519,11 +339,7 @@ def _settle_gone(state: State, row: sqlite3.Row, tmp: Path | None) -> str:
 
 def undo(state: State, since: float, *, dry_run: bool) -> list[tuple[Path, Path]]:
     """Move back, newest first, what was moved since `since`; returns (from, to) pairs."""
-    rows = state.execute(
-        "SELECT * FROM moves WHERE state = 'done' AND kind != 'undo' AND created >= ?"
-        " ORDER BY created DESC, id DESC",
-        (since,),
-    ).fetchall()
+    rows = journal.done_since(state, since)
     mover: MoverLike = DryRunMover() if dry_run else Mover(state)
     undone: list[tuple[Path, Path]] = []
     for row in rows:

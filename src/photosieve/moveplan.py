@@ -1,0 +1,161 @@
+"""Planning a move without making it: the result type, the mover protocol, and DryRunMover.
+
+MoverBase holds what Mover (mover.py) and DryRunMover share: which root a target folder lies
+under, choosing a free name for a photo (name, name-1, ...), and moving a photo together with
+its sidecars. Everything here only reads the file system (lstat, hashes); the one module that
+changes user files is mover.py.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal, Protocol
+
+from photosieve import naming
+from photosieve._copy import hash_or_none, sha256_file
+from photosieve.errors import MoveError
+from photosieve.journal import Job
+from photosieve.state import State
+
+__all__ = ["MISSING", "DryRunMover", "MoveResult", "MoverBase", "MoverLike", "Status"]
+
+Status = Literal["moved", "duplicate", "failed", "planned"]
+MISSING = "target folder is missing (unmounted?)"
+
+
+@dataclass(frozen=True)
+class MoveResult:
+    status: Status
+    src: Path
+    dst: Path | None = None
+    sidecars: list[tuple[Path, Path]] = field(default_factory=list)  # (from, to) moved
+    reason: str | None = None
+
+
+class MoverLike(Protocol):
+    def move(
+        self, src: Path, dst_dir: Path, name: str, *, kind: str,
+        sha256: str | None = None, root: Path | None = None,
+    ) -> MoveResult: ...  # fmt: skip
+
+    def move_group(
+        self, photo: Path, sidecars: Sequence[Path], dst_dir: Path, name: str, *, kind: str,
+        sha256: str | None = None, root: Path | None = None,
+    ) -> MoveResult: ...  # fmt: skip
+
+
+class MoverBase:
+    """What Mover and DryRunMover share: roots, choosing a free name, groups."""
+
+    def __init__(self, roots: Iterable[Path] = ()) -> None:
+        self.roots = frozenset(Path(r) for r in roots)
+        self._planned: set[Path] = set()
+
+    def move(
+        self, src: Path, dst_dir: Path, name: str, *, kind: str,
+        sha256: str | None = None, root: Path | None = None,
+    ) -> MoveResult:  # fmt: skip
+        raise NotImplementedError
+
+    def _root(self, src: Path, dst_dir: Path, root: Path | None) -> Path | None:
+        """The library/quarantine root above dst_dir; MoveError if it is missing."""
+        owners = [r for r in self.roots if dst_dir.is_relative_to(r)]
+        top = max(owners, key=lambda r: len(r.parts), default=None) if root is None else root
+        if top is not None and not dst_dir.is_relative_to(top):
+            raise MoveError(src, dst_dir, f"target is outside {top}")
+        if top is not None and not Path(top).is_dir():
+            raise MoveError(src, dst_dir, MISSING)
+        return None if top is None else Path(top)
+
+    def _plan(
+        self, src: Path, dst_dir: Path, name: str, kind: str, sha256: str | None
+    ) -> Job | MoveResult:
+        try:
+            source = os.lstat(src)
+            regular = stat.S_ISREG(source.st_mode)
+            digest = sha256 or (sha256_file(src) if regular else "")
+        except OSError as exc:
+            return MoveResult("failed", src, reason=f"cannot read the source: {exc.strerror}")
+        if not regular:  # a symlink's target or a folder is not ours to move
+            return MoveResult("failed", src, reason="not a regular file")
+        names = iter(naming.candidate_names(name))
+        job = Job(src, dst_dir / name, names, digest, source.st_size, kind, source)
+        try:
+            verdict = self._advance(job)
+        except MoveError as exc:
+            return MoveResult("failed", src, reason=exc.reason)
+        if verdict == "same":
+            return MoveResult("duplicate", src, job.dst, reason="identical file already there")
+        if verdict == "self":
+            return MoveResult("moved", src, src, reason="already in place")
+        return job
+
+    def _advance(self, job: Job) -> str:
+        """Point job.dst at the next name that is "free" or holds this photo ("same"/"self")."""
+        for candidate in job.names:
+            dst = job.dst.parent / candidate
+            verdict = _occupant(job, dst)
+            if verdict == "free" and dst in self._planned:
+                continue
+            if verdict != "other":
+                job.dst = dst
+                return verdict
+        raise MoveError(job.src, job.dst.parent, "no free name left")
+
+    def move_group(
+        self, photo: Path, sidecars: Sequence[Path], dst_dir: Path, name: str, *, kind: str,
+        sha256: str | None = None, root: Path | None = None,
+    ) -> MoveResult:  # fmt: skip
+        """Move a photo, then its sidecars renamed after the photo's final name."""
+        result = self.move(photo, dst_dir, name, kind=kind, sha256=sha256, root=root)
+        if result.status not in ("moved", "planned") or result.dst is None:
+            return result
+        moved: list[tuple[Path, Path]] = []
+        problems: list[str] = []
+        for car in map(Path, sidecars):
+            try:
+                target = naming.sidecar_target(car.name, Path(photo).name, result.dst.name)
+            except ValueError as exc:
+                problems.append(str(exc))
+                continue
+            res = self.move(car, result.dst.parent, target, kind=kind, root=root)
+            if res.status in ("moved", "planned") and res.dst is not None:
+                moved.append((car, res.dst))
+            else:
+                problems.append(f"{car.name} stays: {res.reason or res.status}")
+        return replace(result, sidecars=moved, reason="; ".join(problems) or result.reason)
+
+
+def _occupant(job: Job, dst: Path) -> str:
+    """What holds the name dst: "free", "self" (the source), "same" content or "other"."""
+    try:
+        held = os.lstat(dst)
+    except (FileNotFoundError, NotADirectoryError):
+        return "free"
+    if os.path.samestat(held, job.source):
+        return "self"
+    same_size = stat.S_ISREG(held.st_mode) and held.st_size == job.size
+    return "same" if same_size and hash_or_none(dst) == job.digest else "other"
+
+
+class DryRunMover(MoverBase):
+    """Says what Mover would do (status "planned") and touches nothing, not even folders."""
+
+    def __init__(self, state: State | None = None, roots: Iterable[Path] = ()) -> None:
+        super().__init__(roots)  # `state` is accepted so the two construct alike
+
+    def move(
+        self, src: Path, dst_dir: Path, name: str, *, kind: str,
+        sha256: str | None = None, root: Path | None = None,
+    ) -> MoveResult:  # fmt: skip
+        src, dst_dir = Path(src), Path(dst_dir)
+        self._root(src, dst_dir, root)
+        job = self._plan(src, dst_dir, name, kind, sha256)
+        if isinstance(job, MoveResult):
+            return job
+        self._planned.add(job.dst)  # so two plans never pick the same name
+        return MoveResult("planned", src, job.dst)
