@@ -43,6 +43,10 @@ from photosieve.errors import BadInput
 Fit = Literal["crop", "letterbox"]
 DEFAULT_FIT: Fit = "crop"
 WORK_SIZE = 512
+# A gray work image whose long side is within 4 % below WORK_SIZE is used as it is: JPEG's 1/8
+# draft of a 12 MP photo (500 or 504 px) then serves the model and the signals without the
+# 1/4 draft (twice the decode) that an exact 512 would need. Signals barely move at 2-4 %.
+GRAY_SLACK = 0.96
 # Largest photo accepted (the 200 MP phone sensors). Pillow's own limit (89.5 MP by default)
 # would refuse 108 MP and 200 MP phone photos as "bombs", so photosieve, an application that
 # owns its process, raises Pillow's limit to ours; anything above is refused as a bomb.
@@ -210,7 +214,7 @@ def _draft(img: Image.Image, size: int, fit: Fit, want_gray: bool) -> None:
     width, height = img.size
     scale = size / (min(width, height) if fit == "crop" else max(width, height))
     if want_gray:
-        scale = max(scale, WORK_SIZE / max(width, height))
+        scale = max(scale, WORK_SIZE * GRAY_SLACK / max(width, height))
     if scale < 1:
         img.draft("RGB", (math.ceil(width * scale), math.ceil(height * scale)))
 
@@ -368,7 +372,12 @@ def _fit(rgb: Image.Image, size: int, fit: Fit) -> np.ndarray:
 def _gray(rgb: Image.Image) -> np.ndarray:
     """Luma at WORK_SIZE on the long side, so quality signals see every photo at one scale."""
     width, height = rgb.size
+    luma = rgb.convert("L")
+    if WORK_SIZE * GRAY_SLACK <= max(width, height) <= WORK_SIZE:
+        return np.asarray(luma, dtype=np.float32) / np.float32(255.0)
     scale = WORK_SIZE / max(width, height)
     work = (max(1, round(width * scale)), max(1, round(height * scale)))
-    luma = rgb.resize(work, RESAMPLE, reducing_gap=REDUCING_GAP).convert("L")
+    # Luma first, then resize: one channel to filter instead of three (~3x cheaper; the two
+    # orders differ only by 8-bit rounding).
+    luma = luma.resize(work, RESAMPLE, reducing_gap=REDUCING_GAP)
     return np.asarray(luma, dtype=np.float32) / np.float32(255.0)
