@@ -187,7 +187,7 @@ def test_system_unit_is_sandboxed() -> None:
     expected = {
         "User": "photosieve",
         "StateDirectory": "photosieve",
-        "Environment": "XDG_DATA_HOME=/var/lib",
+        "Environment": "XDG_DATA_HOME=/var/lib/photosieve/.local/share",
         "ProtectSystem": "strict",
         "ProtectHome": "yes",
         "PrivateNetwork": "yes",
