@@ -235,3 +235,19 @@ def train_tiny() -> Callable[..., Result]:
     """train_tiny(config_file, *extra): `photosieve train` on the tiny backbone (no downloaded
     weights, 48 px, 15 epochs, batches of 8), which must exit 0."""
     return lambda config, *extra: _cli(config, *TINY_TRAIN, *extra)
+
+
+def _wait_until(cond: Callable[[], bool], timeout: float, what: str, log: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for {what}; log:\n{log.read_text()[-4000:]}")
+
+
+@pytest.fixture(scope="session")
+def wait_until() -> Callable[[Callable[[], bool], float, str, Path], None]:
+    """wait_until(cond, timeout, what, log): poll cond every 0.25 s; on timeout fail with the
+    tail of the service's log."""
+    return _wait_until

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 pytestmark = pytest.mark.slow
+Wait = Callable[[Callable[[], bool], float, str, Path], None]
 
 
 class Service:
@@ -137,15 +138,6 @@ def library_files(library: Path) -> dict[str, Path]:
     return {p.name: p for p in library.rglob("*") if p.is_file()}
 
 
-def wait_until(cond: Callable[[], bool], timeout: float, what: str, log: Path) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}; log:\n{log.read_text()[-4000:]}")
-
-
 def write_slowly(path: Path, data: bytes, seconds: float = 3.0, chunks: int = 10) -> None:
     step = max(1, len(data) // chunks)
     with path.open("wb") as f:
@@ -156,7 +148,11 @@ def write_slowly(path: Path, data: bytes, seconds: float = 3.0, chunks: int = 10
 
 
 def test_two_hundred_photos_arrive_every_way(
-    service: Service, folders: dict[str, Path], make_photo: Callable[..., Path], tmp_path: Path
+    service: Service,
+    folders: dict[str, Path],
+    make_photo: Callable[..., Path],
+    tmp_path: Path,
+    wait_until: Wait,
 ) -> None:
     inbox, library = folders["inbox"], folders["library"]
     service.start()
@@ -213,7 +209,7 @@ def test_two_hundred_photos_arrive_every_way(
 
 
 def test_photos_added_while_down_are_processed_at_start(
-    service: Service, folders: dict[str, Path], make_photo: Callable[..., Path]
+    service: Service, folders: dict[str, Path], make_photo: Callable[..., Path], wait_until: Wait
 ) -> None:
     inbox, library = folders["inbox"], folders["library"]
     service.start()
@@ -233,7 +229,11 @@ def test_photos_added_while_down_are_processed_at_start(
 
 
 def test_sighup_reloads_config(
-    service: Service, folders: dict[str, Path], make_photo: Callable[..., Path], tmp_path: Path
+    service: Service,
+    folders: dict[str, Path],
+    make_photo: Callable[..., Path],
+    tmp_path: Path,
+    wait_until: Wait,
 ) -> None:
     second = tmp_path / "inbox2"
     second.mkdir()

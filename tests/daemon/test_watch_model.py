@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,15 +21,6 @@ from photosieve import modelstore
 pytestmark = [pytest.mark.tf, pytest.mark.slow]
 
 Cli = Callable[..., Result]
-
-
-def wait_until(cond: Callable[[], bool], timeout: float, what: str, log: Path) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}; log:\n{log.read_text()[-3000:]}")
 
 
 @pytest.fixture
@@ -54,6 +44,7 @@ def test_watch_routes_by_model_and_picks_up_a_new_version(
     tmp_path: Path,
     two_classes: Callable[..., list[Path]],
     cli: Cli,
+    wait_until: Callable[[Callable[[], bool], float, str, Path], None],
 ) -> None:
     inbox, library, quarantine = (tmp_path / n for n in ("inbox", "library", "quarantine"))
     models = tmp_path / "state" / "models"
