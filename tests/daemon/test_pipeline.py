@@ -185,3 +185,24 @@ def test_scan_dry_run_touches_nothing(tmp_path: Path, make_photo: Callable[..., 
     assert result.exit_code == 0, result.output
     assert len(list((tmp_path / "lib").rglob("*.jpg"))) == 5
     assert "filed" in result.output and "skipped" in result.output
+
+
+def test_every_supported_format_is_filed_by_its_exif_time(
+    setup: tuple[Config, State, Path], make_photo: Callable[..., Path]
+) -> None:
+    """JPEG, PNG, WebP, TIFF and HEIC (through pillow-heif) are dated from their own EXIF."""
+    import pillow_heif
+
+    config, state, inbox = setup
+    pillow_heif.register_heif_opener()
+    formats = {"jpg": "JPEG", "png": "PNG", "webp": "WEBP", "tiff": "TIFF", "heic": "HEIF"}
+    for i, (ext, fmt) in enumerate(formats.items()):
+        make_photo(inbox / f"shot_{ext}.{ext}", f"2021:0{i + 1}:02 03:04:05", seed=i, fmt=fmt)
+    outcomes = {p.path.suffix: p for p in run(config, state, inbox)}
+    assert set(outcomes) == {f".{ext}" for ext in formats}
+    for i, ext in enumerate(formats):
+        photo = outcomes[f".{ext}"]
+        assert photo.outcome == "filed", (ext, photo.reason)
+        assert photo.result is not None
+        assert photo.result.name == f"2021-0{i + 1}-02_03-04-05_shot_{ext}.{ext}"
+        assert photo.taken is not None and photo.taken.source.endswith("DateTimeOriginal"), ext
