@@ -54,6 +54,14 @@ def test_label_import_train_export_and_switch_models(
             assert png.format == "PNG" and png.width > 100
             png.verify()
 
+    # The article's app as a command: held-out photos (never labelled) scored by classify.
+    held_out = two_classes(tmp_path / "held_out", 15, seed=4242, name="NEW_{i:04d}.jpg")
+    out = cli(config, "classify", "--json", str(tmp_path / "held_out")).stdout
+    rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert len(rows) == len(held_out) == 30
+    right = sum((r["decision"] == "discard") == ("dont_keep_it" in r["path"]) for r in rows)
+    assert right / len(rows) >= 0.9, rows
+
     again = train_tiny(config, "--no-install", "--no-quality")
     assert "not installed" in again.output
     versions = modelstore.version_names(models)
