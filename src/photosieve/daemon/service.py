@@ -61,7 +61,11 @@ class Service:
         if fixed := recovery.record_finished_moves(self.state, self.config):
             log.warning("recorded %d photos moved just before the last stop", fixed)
         prepare_folders(self.config)
-        self.load_model()
+        try:
+            self.load_model()
+        except Exception as exc:  # a broken model must not stop the filing: keep every photo
+            log.error("model not loaded (%s); keeping every photo until a model loads", exc)
+            self.classifier = runtime.KeepAll()
         self.watcher = InboxWatcher(
             self.config.inboxes,
             self.gate,
@@ -148,7 +152,7 @@ class Service:
     def swap_model(self) -> None:
         try:
             self.load_model()
-        except PhotosieveError as exc:
+        except Exception as exc:  # a bad new version: keep the one that works
             log.error("new model not loaded, keeping %s: %s", self.classifier.version, exc)
 
     def status(self) -> None:
@@ -194,7 +198,7 @@ class Service:
         self.monitor.config = new
         self.gate.settle_seconds = new.watch.settle_seconds
         self.models = runtime.ModelWatcher(new.models_dir)
-        self.load_model()
+        self.swap_model()
         self.watcher = InboxWatcher(
             new.inboxes,
             self.gate,

@@ -1,0 +1,57 @@
+"""The service in-process: a broken model never stops the filing."""
+
+from __future__ import annotations
+
+import pytest
+
+from photosieve import modelstore, runtime
+from photosieve.config import Config
+from photosieve.daemon.service import Service
+
+
+def broken_model(config: Config, version: str) -> None:
+    folder = config.models_dir / version
+    folder.mkdir(parents=True)
+    modelstore.write_meta(folder, {"version": version, "input_size": 48, "threshold": 0.5})
+    (folder / "model.tflite").write_bytes(b"not a flatbuffer")
+    modelstore.set_current(config.models_dir, version)
+
+
+def test_a_broken_model_at_start_keeps_every_photo(
+    config: Config, caplog: pytest.LogCaptureFixture
+) -> None:
+    broken_model(config, "20260101-000000")
+    service = Service(config)
+    try:
+        service.start()
+        assert isinstance(service.classifier, runtime.KeepAll)
+        assert "model not loaded" in caplog.text
+        assert service.watcher is not None and service.watcher.watching
+    finally:
+        service.shutdown()
+
+
+def test_a_broken_new_version_keeps_the_current_model(
+    config: Config, caplog: pytest.LogCaptureFixture
+) -> None:
+    service = Service(config)
+    try:
+        service.start()
+        working = runtime.KeepAll(version="working")
+        service.classifier = working
+        broken_model(config, "20260101-000001")
+        assert service.models.changed()
+        service.swap_model()
+        assert service.classifier is working
+        assert "new model not loaded" in caplog.text
+    finally:
+        service.shutdown()
+
+
+def test_no_model_folder_means_keep_all(config: Config) -> None:
+    service = Service(config)
+    try:
+        service.start()
+        assert service.classifier.version is None
+    finally:
+        service.shutdown()
