@@ -114,7 +114,7 @@ def main() -> None:
         flood(m, root / "flood", args.photos, args.idle)
         catch_up(m, root / "catch-up", args.filed)
     finally:
-        shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(root, ignore_errors=True)  # our own mkdtemp of generated photos
 
 
 if __name__ == "__main__":
