@@ -71,6 +71,13 @@ class Pipeline:
     record_state: bool = True  # False for dry runs: the database is left as it was
     workers: int = 2
     _listings: dict[Path, list[str]] = field(default_factory=dict, repr=False)
+    _bare: tuple[str | None] | None = field(default=None, repr=False)
+
+    def library_refusal(self) -> str | None:
+        """bare_library(), asked once per batch rather than once per photo."""
+        if self._bare is None:
+            self._bare = (bare_library(self.config, self.state),)
+        return self._bare[0]
 
     @property
     def cold_start(self) -> bool:
@@ -90,6 +97,7 @@ class Pipeline:
     def run(self, items: Sequence[tuple[Path, Path]]) -> list[Photo]:
         """Run a batch of (path, inbox) pairs through every stage; return their outcomes."""
         self._listings.clear()
+        self._bare = None
         photos = [Photo(path, inbox) for path, inbox in items]
         for photo in photos:
             identify(self, photo)
@@ -287,7 +295,7 @@ def sidecars_of(path: Path, listing: Sequence[str] | None = None) -> list[Path]:
 def record(pipe: Pipeline, photo: Photo) -> None:
     assert photo.dest_dir is not None and photo.name is not None and photo.taken is not None
     kind = "quarantine" if photo.decision == "discard" else "file"
-    if kind == "file" and (bare := bare_library(pipe.config, pipe.state)) is not None:
+    if kind == "file" and (bare := pipe.library_refusal()) is not None:
         return photo.stop("pending", bare)
     try:
         result = pipe.mover.move_group(
