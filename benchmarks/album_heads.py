@@ -1,9 +1,16 @@
-"""Heads and evaluation of the real-photo quality benchmark (benchmarks/quality_album.py):
-L2 logistic regression (numpy, Newton's method) on standardised quality signals, PCA-whitened
-embeddings or both, scored with group k-fold cross-validation by source photo. Per outer fold
-one fold is the test set, the next is validation (design and lambda by validation log-loss,
-discard threshold at <= KEEP_LOSS validation keepers lost), the rest train: nothing is chosen
-on a test fold.
+"""Heads and evaluation of the real-photo quality benchmark (benchmarks/quality_album.py).
+
+Two kinds of head, scored with the same group k-fold cross-validation by source photo (per
+outer fold one fold is the test set, the next is validation, the rest train; the discard
+threshold loses <= KEEP_LOSS of the validation keepers; nothing is chosen on a test fold):
+
+- "trainer": the product's own head, `photosieve.trainer.model.build_head`, fitted by
+  `trainer.phases.fit_head` with `photosieve train`'s defaults (TrainOptions: 30 epochs, batch
+  32, Adam 1e-3, early stopping on validation loss with patience 5, class weights). Quality
+  only feeds an all-zero embedding, which the zero-started head kernel never moves off 0.
+- "numpy": L2 logistic regression (Newton's method) on standardised signals, PCA-whitened
+  embeddings or both; design and lambda chosen by validation log-loss. A reference that tunes
+  what the trainer does not.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ KEEP_LOSS = 0.01
 LAMBDAS = (1e-3, 1e-2, 1e-1, 1.0, 10.0)
 PCA_DIMS = (8, 16, 32, 64, 128)
 Q_WEIGHTS = (1.0, 2.0, 4.0)  # combined head: quality block scale (= a lighter penalty on it)
-NEW_SIGNALS = ("reblur", "edge_contrast")  # added to photosieve.quality after the first runs
+NEW_SIGNALS = ("reblur_worst", "clipped_fraction")  # added to photosieve.quality last
 
 
 @dataclass(frozen=True)
@@ -31,9 +38,11 @@ class Inputs:
 @dataclass(frozen=True)
 class Head:
     label: str
-    quality: bool  # the quality signals, standardised
-    embedding: bool  # PCA of the standardised embeddings
-    spline: bool = False  # hinge basis on the quality block
+    quality: bool  # the quality signals
+    embedding: bool  # the embeddings (numpy: PCA of the standardised embeddings)
+    trainer: bool = True  # the product's head (else numpy logistic regression)
+    hidden: int | None = None  # trainer: QUALITY_HIDDEN for this head (None: the product's)
+    spline: bool = False  # numpy: hinge basis on the quality block
     without: tuple[str, ...] = ()  # quality signals left out
 
 
@@ -41,11 +50,14 @@ HEADS = (
     Head("embedding only", False, True),
     Head("quality only", True, False),
     Head("combined", True, True),
-    Head("quality, spline", True, False, spline=True),
-    Head("combined, spline", True, True, spline=True),
-    Head("quality only, without reblur/edge_contrast", True, False, without=NEW_SIGNALS),
-    Head("quality, spline, without reblur/edge_contrast", True, False, spline=True,
+    Head("combined, linear (QUALITY_HIDDEN=0, the head before)", True, True, hidden=0),
+    Head("combined, without reblur_worst/clipped_fraction", True, True, without=NEW_SIGNALS),
+    Head("linear, before both (19 signals, QUALITY_HIDDEN=0)", True, True, hidden=0,
          without=NEW_SIGNALS),
+    Head("numpy logistic: embedding only", False, True, trainer=False),
+    Head("numpy logistic: quality only", True, False, trainer=False),
+    Head("numpy logistic: combined", True, True, trainer=False),
+    Head("numpy logistic: quality, spline", True, False, trainer=False, spline=True),
 )
 MAIN = 3  # the first three are the issue's heads; the rest are the improvements tried
 
@@ -116,8 +128,10 @@ def _grid(head: Head, data: Inputs, tr: np.ndarray) -> list[tuple[str, np.ndarra
 
 
 def run_fold(head: Head, data: Inputs, tr: np.ndarray, va: np.ndarray,
-             te: np.ndarray) -> tuple[np.ndarray, float, str]:
+             te: np.ndarray, seed: int = 0) -> tuple[np.ndarray, float, str]:
     """Fit on train, choose the design, lambda and threshold on validation; test scores."""
+    if head.trainer:
+        return _trainer_fold(head, data, (tr, va, te), seed)
     y = data.labels
     best = (np.inf, "", np.zeros(0), np.zeros(0))
     for name, x in _grid(head, data, tr):
@@ -128,6 +142,44 @@ def run_fold(head: Head, data: Inputs, tr: np.ndarray, va: np.ndarray,
                 best = (loss, f"{name} l={lam:g}".strip(), w, x)
     _, chosen, w, x = best
     return predict(w, x[te]), threshold(predict(w, x[va]), y[va]), chosen
+
+
+def _trainer_fold(head: Head, data: Inputs, rows: tuple[np.ndarray, np.ndarray, np.ndarray],
+                  seed: int) -> tuple[np.ndarray, float, str]:
+    """The product's head fitted as `photosieve train` fits it; validation stops it early and
+    sets the threshold."""
+    import keras
+
+    from photosieve.trainer import model as netlib
+    from photosieve.trainer import phases, split
+    from photosieve.trainer.train import TrainOptions
+
+    tr, va, te = rows
+    n = len(data.labels)
+    emb = (data.embeddings if head.embedding else np.zeros((n, 1))).astype(np.float32)
+    keep = [i for i, name in enumerate(data.names) if name not in head.without]
+    q = data.quality[:, keep].astype(np.float32) if head.quality else None
+    y = data.labels.astype(np.int64)
+    options = TrainOptions()
+    saved = netlib.QUALITY_HIDDEN
+    try:
+        netlib.QUALITY_HIDDEN = saved if head.hidden is None else head.hidden
+        keras.utils.set_random_seed(seed)
+        model = netlib.build_head(emb.shape[1], None if q is None else
+                                  netlib.Standardizer.fit(q[tr]), seed=seed)
+    finally:
+        netlib.QUALITY_HIDDEN = saved
+
+    def part(idx: np.ndarray) -> phases.Split:
+        return phases.Split(emb[idx], y[idx], [str(i) for i in idx], None if q is None else q[idx])
+
+    settings = phases.FitSettings(options.epochs, options.batch_size, seed,
+                                  netlib.DEFAULT_LR["inceptionv3"], options.patience, 0,
+                                  split.class_weights(y[tr].tolist()))
+    history = phases.fit_head(model, part(tr), part(va), settings)
+    val = phases.predict(model, part(va).inputs, 64)
+    return (phases.predict(model, part(te).inputs, 64), threshold(val, data.labels[va]),
+            f"{len(history['loss'])} epochs")
 
 
 def auc(scores: np.ndarray, y: np.ndarray) -> float:
@@ -164,7 +216,8 @@ def evaluate(data: Inputs, seed: int, repeats: int, k: int = 5) -> list[Result]:
             for t in range(k):
                 te, va = np.flatnonzero(fold_of == t), np.flatnonzero(fold_of == (t + 1) % k)
                 tr = np.flatnonzero((fold_of != t) & (fold_of != (t + 1) % k))
-                scores[te], thresholds[te], chosen = run_fold(head, data, tr, va, te)
+                scores[te], thresholds[te], chosen = run_fold(head, data, tr, va, te,
+                                                              seed + 10 * r + t)
                 res.chosen.append(chosen)
             res.scores.append(scores)
             res.thresholds.append(thresholds)

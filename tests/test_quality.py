@@ -230,7 +230,8 @@ FIRST_SIGNALS = (  # the original 17, whose positions trained heads and stored v
 
 def test_new_signals_come_after_the_original_ones() -> None:
     assert quality.SIGNAL_NAMES[: len(FIRST_SIGNALS)] == FIRST_SIGNALS
-    assert quality.SIGNAL_NAMES[len(FIRST_SIGNALS) :] == ("reblur", "edge_contrast")
+    assert quality.SIGNAL_NAMES[len(FIRST_SIGNALS) :] == (
+        "reblur", "edge_contrast", "reblur_worst", "clipped_fraction")
 
 
 def test_blurring_more_raises_reblur_and_lowers_edge_contrast() -> None:
@@ -251,6 +252,28 @@ def test_a_shake_along_either_axis_raises_reblur() -> None:
         shaken = _signals(_motion(scene, 15, axis))
         assert shaken["reblur"] > sharp["reblur"] + 0.3, axis
         assert shaken["edge_contrast"] < sharp["edge_contrast"] - 0.3, axis
+
+
+def _diagonal_shake(img: Image.Image, length: int) -> Image.Image:
+    """A camera shake of `length` px along the down-right diagonal."""
+    pixels = np.asarray(img, np.float64)
+    out = np.zeros_like(pixels)
+    for k in range(-(length // 2), length - length // 2):
+        out += np.roll(pixels, (k, k), axis=(0, 1))
+    return Image.fromarray(np.clip(out / length, 0, 255).astype(np.uint8))
+
+
+def test_a_diagonal_shake_shows_in_reblur_worst_more_than_in_reblur() -> None:
+    scene = _scene(seed=7)
+    sharp = _signals(scene)
+    shaken = _signals(_diagonal_shake(scene, 15))
+    # Each axis sees half of a 45-degree smear; the diagonal sees all of it.
+    assert shaken["reblur_worst"] > shaken["reblur"] + 0.1
+    assert shaken["reblur_worst"] > sharp["reblur_worst"] + 0.4
+    assert sharp["reblur_worst"] >= sharp["reblur"]  # the worst of four includes the two
+    for axis in (0, 1):  # an axis-aligned shake: the worst direction is that axis
+        along = _signals(_motion(scene, 15, axis))
+        assert along["reblur_worst"] == pytest.approx(along["reblur"], abs=0.02)
 
 
 def test_edge_contrast_measures_steepness_for_the_tonal_range() -> None:
@@ -285,6 +308,14 @@ def test_reblur_and_edge_contrast_match_a_direct_computation(blur: int) -> None:
                      - g.take(range(g.shape[axis] - 9), axis)) / 9
         shares += [np.minimum(d, box).sum() / d.sum()] if d.sum() > 0 else []  # sky: 1 axis
     assert signals["reblur"] == pytest.approx(max(shares), abs=1e-4)
+    for step in (1, -1):  # the diagonals (1, step), where the box fits along them
+        ys = np.arange(4, g.shape[0] - 5)
+        xs = np.arange(4, g.shape[1] - 5) if step == 1 else np.arange(5, g.shape[1] - 4)
+        y, x = np.meshgrid(ys, xs, indexing="ij")
+        d = np.abs(g[y + 1, x + step] - g[y, x])
+        box = np.abs(g[y + 5, x + 5 * step] - g[y - 4, x - 4 * step]) / 9
+        shares += [np.minimum(d, box).sum() / d.sum()] if d.sum() > 0 else []
+    assert signals["reblur_worst"] == pytest.approx(max(shares), abs=1e-4)
     grad = 0.5 * np.hypot(g[1:-1, 2:] - g[1:-1, :-2], g[2:, 1:-1] - g[:-2, 1:-1])
     steep = np.sort(grad.ravel())[-int(0.001 * grad.size)]
     low, high = np.percentile(g, [1, 99], method="inverted_cdf")
@@ -306,6 +337,26 @@ def test_the_steepest_gradients_are_exact_whatever_the_shortcut(path: str) -> No
     top = int(quality.STEEP_SHARE * mag4.size)
     n_edges = int(np.count_nonzero(mag4 > 4 * quality.EDGE_LEVEL**2))
     assert quality._top_value(mag4, n_edges) == np.sort(mag4, axis=None)[-top]
+
+
+def test_clipping_in_any_channel_counts_as_clipped() -> None:
+    rgb = np.full((100, 100, 3), 120, np.uint8)
+    rgb[:30, :, 0] = 255  # a red sunset: only the red channel clips
+    rgb[30:40] = 250  # a white band at the clip level
+    rgb[40:50] = 249  # just below it
+    assert quality.clipped_fraction(rgb) == pytest.approx(0.4)
+    assert quality.clipped_fraction(rgb[:, :, ::-1].copy()) == pytest.approx(0.4)
+
+
+def test_blowing_out_a_photo_raises_clipped_fraction_and_explains_it() -> None:
+    scene = np.asarray(_scene(seed=3), np.float32)
+    normal = _signals(Image.fromarray(scene.astype(np.uint8)))
+    blown = _signals(Image.fromarray(np.clip(scene * 2.5, 0, 255).astype(np.uint8)))
+    assert normal["clipped_fraction"] < 0.1 < quality.BLOWN_CLIPPED < blown["clipped_fraction"]
+    assert "blown highlights" in quality.explain(blown)
+    assert "blown highlights" not in quality.explain(normal)
+    stored_before = {k: v for k, v in blown.items() if k != "clipped_fraction"}
+    assert "blown highlights" not in quality.explain(stored_before)
 
 
 def test_a_smooth_sky_is_not_called_blurred() -> None:

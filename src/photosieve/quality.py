@@ -44,19 +44,25 @@ works; "8-bit units" means gray levels 0..255 at the 512-px work size):
   screen resolution (SCREEN_SIZES), else 0.
 - png: 1 if the file is a PNG, else 0.
 - aspect: long side / short side of the original, >= 1 (phone screenshots ~2.0-2.2).
-- reblur: [0, 1], Crete et al. (2007) no-reference blur: how little a 9-tap box blur along an
-  axis changes the neighbour differences d along it, sum(min(|d|, |d_box|)) / sum(|d|) where
-  the box fits in the frame; the worse axis, so a one-way motion blur shows. Crisp photos
-  ~0.15-0.5, defocused or shaken ones ~0.5-0.8, a flat frame 1. Whole-frame: a sharp subject
-  on a blurred background reads high (sharpness_tile_max tells). Pixel-level differences
-  count as detail even in a soft scene: noise, grain and a smooth sky's 8-bit steps (~0.2)
-  lower it, as a scene with little to resolve is not a blurred one.
+- reblur: [0, 1], Crete et al. (2007) no-reference blur (module `reblur`): how little a 9-tap
+  box blur along an axis changes the neighbour differences along it; the worse of rows and
+  columns, so a one-way motion blur shows. Crisp photos ~0.15-0.5, defocused or shaken ones
+  ~0.5-0.8, a flat frame 1. Whole-frame: a sharp subject on a blurred background reads high
+  (sharpness_tile_max tells). Pixel-level differences count as detail even in a soft scene:
+  noise, grain and a smooth sky's 8-bit steps (~0.2) lower it, as a scene with little to
+  resolve is not a blurred one.
+- reblur_worst: [0, 1], the same over rows, columns and both diagonals, the worst of the four:
+  a shake at 45 degrees, half hidden from each axis, shows fully. Crisp ~0.15-0.6.
 - edge_contrast: ln((steep + 1) / (p99 - p1 + 1)): how steep the steepest edges are for the
   tonal range. steep is the gradient (central differences / 2, levels per pixel) the steepest
   0.1 % of pixels reach; p1, p99 the 1st and 99th percentile levels. Crisp ~-1.3 to -0.4,
   defocused ~-2.7 to -1.7, shaken in between; contrast scaling barely moves it. Within
   ln(1/256) and ln(181.3); ~0 for a flat frame or pure noise (nothing to tell), above 0 for
   lights on black; a sharp subject with fewer edge pixels than 0.1 % of the frame reads low.
+- clipped_fraction: fraction [0, 1] of the RGB input's pixels with any channel at or above
+  250: highlights the sensor clipped, as a camera's clipping warning shows them. A blown-out
+  sky or a red sunset clips one channel while its gray level stays well below
+  bright_fraction's 240. Keepers seldom pass 0.35; screenshots' white pages read high.
 """
 
 from __future__ import annotations
@@ -65,6 +71,8 @@ import math
 from collections.abc import Mapping
 
 import numpy as np
+
+from photosieve import reblur
 
 SIGNAL_NAMES: tuple[str, ...] = (
     "sharpness_global",
@@ -86,6 +94,8 @@ SIGNAL_NAMES: tuple[str, ...] = (
     "aspect",
     "reblur",
     "edge_contrast",
+    "reblur_worst",
+    "clipped_fraction",
 )
 
 TILES = 4
@@ -94,11 +104,10 @@ EDGE_LEVEL = 25.0  # gray levels per pixel; a clear edge, well above noise at th
 DARK_LEVEL = 15  # < 0.06
 BRIGHT_LEVEL = 240  # > 0.94
 LIT_LEVEL = 64  # >= 0.25
+CLIP_LEVEL = 250  # clipped_fraction: a channel this high is (nearly) clipped
 _BLANK_ROW = 0.004  # a row of the edge map with fewer edge pixels than this is "blank"
 _BIG = 1 << 20  # the image border counts as a wide blank gap
-REBLUR_TAPS = 9  # Crete et al.'s re-blur: a 9-tap box along each axis
 STEEP_SHARE = 0.001  # edge_contrast's "steepest gradients": the top 0.1 % of pixels
-_BLOCK_ROWS = 32  # 32 x 512 float32 = 64 KiB: below malloc's mmap threshold, reused
 
 # (short, long) screen resolutions: phones (Android, iPhone), tablets (iPad), desktops.
 SCREEN_SIZES: frozenset[tuple[int, int]] = frozenset({
@@ -117,6 +126,7 @@ SCREEN_SIZES: frozenset[tuple[int, int]] = frozenset({
 BLUR_TILE_VAR = 40.0  # explain "blurred": even the sharpest tile is soft (crisp: 500+)
 EXTREME_BLUR_TILE_VAR = 6.0  # cold start: nothing anywhere above quantisation-level detail
 EXTREME_BLUR_MIN_GRADIENT = 2.5  # ...yet there is a scene (a smooth sky gradient: < 1)
+BLOWN_CLIPPED = 0.4  # explain "blown highlights": 40 % of the frame clipped (keepers < 0.36)
 BLUR_REBLUR = 0.5  # explain "blurred" also needs the softness to be smear (crisp: 0.15-0.5)
 
 
@@ -141,7 +151,8 @@ def compute_signals(
     signals.update(_tones(levels))
     signals["colourfulness"] = colourfulness(rgb)
     signals["text_likeness"] = _text_likeness(signals)
-    signals["reblur"] = _reblur(levels)
+    signals["reblur"], signals["reblur_worst"] = reblur.reblur(levels)
+    signals["clipped_fraction"] = clipped_fraction(rgb)
     span = signals["_p99"] - signals["_p1"]
     signals["edge_contrast"] = math.log((signals["_steep"] + 1.0) / (span + 1.0))
     signals.update(_screenshot_cues(width, height, fmt, metadata))
@@ -202,41 +213,6 @@ def _top_value(mag4: np.ndarray, n_edges: int) -> float:
     return float(np.partition(pool, pool.size - top)[pool.size - top])
 
 
-def _reblur(levels: np.ndarray) -> float:
-    """reblur (see the module docstring). The box-blurred image's differences telescope to
-    (g[i + 5] - g[i - 4]) / 9. Row blocks keep the temporaries small: big ones cost a page
-    fault per 4 KiB, every call."""
-    rows, cols = levels.shape
-    n, half = REBLUR_TAPS, REBLUR_TAPS // 2
-    sums = np.zeros(4)  # horizontal total, kept; vertical total, kept
-    for r0 in range(0, rows, _BLOCK_ROWS):
-        r1 = min(rows, r0 + _BLOCK_ROWS)
-        block = levels[r0:r1]
-        if cols > n:
-            sums[:2] += _reblur_sums(block[:, half + 1 : cols - half],
-                                     block[:, half : cols - half - 1],
-                                     block[:, n:], block[:, : cols - n])
-        i0, i1 = max(r0, half), min(r1, rows - half - 1)
-        if i1 > i0:
-            sums[2:] += _reblur_sums(levels[i0 + 1 : i1 + 1], levels[i0:i1],
-                                     levels[i0 + half + 1 : i1 + half + 1],
-                                     levels[i0 - half : i1 - half])
-    shares = [kept / total for total, kept in (sums[:2], sums[2:]) if total > 0.0]
-    return float(max(shares, default=1.0))
-
-
-def _reblur_sums(after: np.ndarray, here: np.ndarray, box_after: np.ndarray,
-                 box_before: np.ndarray) -> tuple[float, float]:
-    """sum(|d|), sum(min(|d|, |d_box|)) of a block: d = after - here, 9 d_box = the box pair."""
-    diff = np.subtract(after, here)
-    np.abs(diff, out=diff)
-    box = np.subtract(box_after, box_before)
-    np.abs(box, out=box)
-    box *= np.float32(1.0 / REBLUR_TAPS)
-    np.minimum(box, diff, out=box)
-    return float(diff.sum()), float(box.sum())
-
-
 def _line_bands(busy: np.ndarray) -> float:
     """[0, 1]: how much the busy rows of the edge map look like lines of text, i.e. bands 2 to
     height/8 rows tall with blank rows (>= 2) above and below; at least six such bands, holding
@@ -282,6 +258,15 @@ def colourfulness(rgb: np.ndarray) -> float:
     spread = math.sqrt(float(rg.var(dtype=np.float64)) + float(yb.var(dtype=np.float64)))
     centre = math.hypot(float(rg.mean(dtype=np.float64)), float(yb.mean(dtype=np.float64)))
     return spread + 0.3 * centre
+
+
+def clipped_fraction(rgb: np.ndarray) -> float:
+    """Share of pixels of a uint8 RGB array with any channel >= CLIP_LEVEL."""
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.size == 0:
+        raise ValueError(f"rgb must be an H x W x 3 array, got {rgb.shape}")
+    # Channel by channel: max over a length-3 last axis is ~25x slower in numpy.
+    brightest = np.maximum(np.maximum(rgb[..., 0], rgb[..., 1]), rgb[..., 2])
+    return float(np.count_nonzero(brightest >= CLIP_LEVEL)) / brightest.size
 
 
 def _text_likeness(signals: Mapping[str, float]) -> float:
@@ -342,6 +327,9 @@ def explain(signals: Mapping[str, float]) -> list[str]:
         and "screenshot" not in reasons
     ):
         reasons.append("overexposed")
+    elif signals.get("clipped_fraction", 0.0) >= BLOWN_CLIPPED and "screenshot" not in reasons \
+            and signals["text_likeness"] < 0.5:
+        reasons.append("blown highlights")
     return reasons
 
 

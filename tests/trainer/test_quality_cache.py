@@ -28,6 +28,7 @@ def test_standardizer_leaves_constant_signals_unscaled() -> None:
     # dividing an unseen value by ~0 at inference.
     np.testing.assert_allclose(found.std, [np.sqrt(8 / 3), 1.0, 1.0], rtol=1e-6)
     assert found.mean.dtype == found.std.dtype == np.float32
+    assert found.varied is not None and found.varied.tolist() == [True, False, False]
     assert found.describe(("a", "b", "c"))["a"] == [3.0, pytest.approx(1.632993, abs=1e-6)]
     # Non-finite values are left out of the statistics instead of poisoning them.
     odd = np.array([[1.0, np.nan], [3.0, np.nan], [np.inf, np.nan]], np.float32)

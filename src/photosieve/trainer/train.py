@@ -142,7 +142,7 @@ def _network(options: TrainOptions, base: Any, run: Run,
         return netlib.build_network(base, options.size())
     train = [signals[p.sha256] for p in run.members("train")]
     return netlib.build_network(base, options.size(),
-                                netlib.Standardizer.fit(np.stack(train)))
+                                netlib.Standardizer.fit(np.stack(train)), seed=options.seed)
 
 
 def _check_counts(photos: list[LabeledPhoto]) -> None:
@@ -298,6 +298,7 @@ def _meta(version: str, options: TrainOptions, run: Run, choice: metrics.Thresho
                  "skipped": len(run.skipped)}
     if net.standardizer is not None:  # for the curious: what "standardised" meant
         training["quality_mean_std"] = net.standardizer.describe(quality.SIGNAL_NAMES)
+        training["quality_hidden"] = netlib.QUALITY_HIDDEN
     return {
         "version": version, "backbone": options.backbone, "input_size": options.size(),
         "fit": imaging.DEFAULT_FIT, "threshold": choice.threshold, "metrics": test_metrics,
