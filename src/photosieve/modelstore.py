@@ -5,14 +5,20 @@ these functions alone. A version is a folder named "YYYYmmdd-HHMMSS" (UTC), with
 when that name is taken. `current` is a relative symlink to a version folder, switched atomically
 by renaming a fresh symlink over it, so a reader sees the old model or the new one, never neither.
 Old versions are pruned with shutil.rmtree: they are the project's own files, never photos.
+Training runs (`photosieve train` and `retrain`) hold `training_lock` while they write the
+store, so two runs, say the weekly timer and a hand-started one, cannot interleave
+their exports, comparisons and installs.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +28,7 @@ from photosieve.errors import ModelError
 
 CURRENT = "current"
 META = "model.json"
+LOCK = ".training.lock"
 _VERSION_RE = re.compile(r"^\d{8}-\d{6}(?:-\d+)?$")
 
 
@@ -160,3 +167,23 @@ def list_versions(models_dir: Path) -> list[VersionInfo]:
             continue
         infos.append(VersionInfo(name, path, meta, _tree_size(path), name == current))
     return infos
+
+
+@contextmanager
+def training_lock(models_dir: Path) -> Iterator[None]:
+    """Hold the store's training lock, or raise ModelError naming the run that holds it. An
+    flock, so a run that dies (even by kill -9) releases it with its file descriptor."""
+    models_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(models_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+            raise ModelError(f"another training run is in progress (pid {holder}); "
+                             "try again when it has finished") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # releases the lock

@@ -8,17 +8,22 @@ one current model is trained once per module and copied into each test's state f
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import Result
+from click.testing import CliRunner, Result
 
 from photosieve import modelstore
+from photosieve.cli import group
 from photosieve.config import load_config
+from photosieve.errors import ModelError
 from photosieve.state import open_state
 from photosieve.trainer import retrain as job
 from photosieve.trainer.train import TrainOptions, TrainResult
@@ -90,6 +95,29 @@ def test_too_few_new_labels_skips_training_and_exits_0(
     assert "skipped, too few new labels" in result.output
     assert f"3 new labels since model {VERSION}" in result.output
     assert "training.min_new_labels is 5" in result.output
+    assert modelstore.version_names(state_dir / "models") == [VERSION]
+
+
+def test_a_second_run_while_one_trains_is_refused_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config_file: ConfigFile
+) -> None:
+    _no_training(monkeypatch)
+    state_dir = tmp_path / "state"
+    _fake_model(state_dir / "models")
+    _labels(state_dir, 3, prefix="new")
+    with modelstore.training_lock(state_dir / "models"):  # as if the weekly timer's run
+        for args in (("retrain", "--force"), ("train", "--backbone", "tiny")):
+            result = CliRunner().invoke(group, ["--config", str(config_file(tmp_path)), *args])
+            assert isinstance(result.exception, ModelError), args
+            assert "another training run is in progress" in str(result.exception)
+        # What the user sees: the real command, one line on stderr, exit code 1.
+        shown = subprocess.run(
+            [sys.executable, "-m", "photosieve", "--config", str(config_file(tmp_path)),
+             "retrain", "--force"], capture_output=True, text=True, timeout=120, check=False)
+        assert shown.returncode == 1
+        assert shown.stderr.strip().splitlines() == [
+            f"photosieve: error: another training run is in progress (pid {os.getpid()}); "
+            "try again when it has finished"]
     assert modelstore.version_names(state_dir / "models") == [VERSION]
 
 

@@ -109,3 +109,32 @@ def test_the_model_store_never_imports_tensorflow() -> None:
     env = dict(os.environ, PYTHONPATH=str(src))
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+_HOLD = """
+import sys, time
+from pathlib import Path
+from photosieve import modelstore
+with modelstore.training_lock(Path(sys.argv[1])):
+    print("held", flush=True)
+    time.sleep(60)
+"""
+
+
+def test_one_training_run_at_a_time_and_a_killed_run_frees_the_lock(tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD, str(models)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        refused = pytest.raises(ModelError, match=rf"in progress \(pid {holder.pid}\)")
+        with refused, modelstore.training_lock(models):
+            pytest.fail("the lock was taken twice")
+    finally:
+        holder.kill()  # as kill -9: no cleanup runs
+        holder.wait()
+        if holder.stdout is not None:
+            holder.stdout.close()
+    with modelstore.training_lock(models):
+        assert (models / modelstore.LOCK).read_text() == f"{os.getpid()}\n"
+    assert modelstore.version_names(models) == []  # the lock file is not a version

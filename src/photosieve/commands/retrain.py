@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from photosieve import modelstore
 from photosieve.cli import get_app
 
 if TYPE_CHECKING:
@@ -60,10 +61,11 @@ def command(
                  job.training_options(job.current_meta(app.config), overrides))
         return
     tty = sys.stderr.isatty()
-    outcome = job.retrain(
-        app.config, state, overrides, force=force, keep_rejected=keep_rejected,
-        echo=lambda line: click.echo(line, err=True), verbose=1 if tty else 2, progress=tty,
-    )
+    with modelstore.training_lock(app.config.models_dir):
+        outcome = job.retrain(
+            app.config, state, overrides, force=force, keep_rejected=keep_rejected,
+            echo=lambda line: click.echo(line, err=True), verbose=1 if tty else 2, progress=tty,
+        )
     if outcome.verdict is None:
         click.echo(f"retrain: skipped, too few new labels: {outcome.plan.describe()} "
                    "(--force trains anyway)")

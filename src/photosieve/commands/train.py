@@ -10,6 +10,7 @@ import sys
 
 import click
 
+from photosieve import modelstore
 from photosieve.cli import get_app
 
 BACKBONES = ("inceptionv3", "small-cnn", "tiny")
@@ -65,8 +66,9 @@ def command(
         verbose=1 if sys.stderr.isatty() else 2,
         progress=True, quality=not no_quality,
     )
-    result = train_from_state(app.config, app.state(), options, install=not no_install,
-                              echo=lambda line: click.echo(line, err=True))
+    with modelstore.training_lock(app.config.models_dir):
+        result = train_from_state(app.config, app.state(), options, install=not no_install,
+                                  echo=lambda line: click.echo(line, err=True))
     click.echo(result.report, nl=False)
     click.echo(f"model saved in {result.path}")
     tflite = result.meta["tflite"]
