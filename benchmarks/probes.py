@@ -22,13 +22,13 @@ def rss(state_dir: Path, photos: list[Path]) -> dict[str, Any]:
     """Load the current model as the service does (auto device), score one batch of photos."""
     import dataclasses
 
-    from photosieve import runtime
+    from photosieve import batchscore, runtime
     from photosieve.config import Config
 
     config = dataclasses.replace(Config(), state_dir=state_dir)
     classifier = runtime.load_classifier(config)
     batch = config.classifier.batch_size
-    results = list(runtime.score_paths(classifier, photos[:batch], batch_size=batch))
+    results = list(batchscore.score_paths(classifier, photos[:batch], batch_size=batch))
     tf_loaded = any(m.split(".")[0] in ("tensorflow", "keras") for m in sys.modules)
     scored = sum(r.score is not None for r in results)
     return {"runtime": type(classifier).__name__, "scored": scored,

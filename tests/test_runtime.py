@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from photosieve import imaging, modelstore, quality, runtime
+from photosieve import batchscore, imaging, modelstore, quality, runtime
 from photosieve.config import ClassifierConfig, Config
 from photosieve.errors import ModelError
 
@@ -121,7 +121,7 @@ def test_keep_all_keeps_everything_without_decoding(tmp_path: Path) -> None:
     assert keep_all.score(np.zeros((3, 8, 8, 3), np.uint8)).tolist() == [0.0, 0.0, 0.0]
     # The paths do not even exist: KeepAll never opens a file.
     missing = [tmp_path / "a.jpg", tmp_path / "b.jpg"]
-    results = list(runtime.score_paths(keep_all, missing, batch_size=1))
+    results = list(batchscore.score_paths(keep_all, missing, batch_size=1))
     assert [(r.path, r.score, r.decision, r.error) for r in results] == [
         (missing[0], 0.0, "keep", None), (missing[1], 0.0, "keep", None)]
 
@@ -247,7 +247,7 @@ def test_score_paths_feeds_the_signals_of_the_services_own_decode(tmp_path: Path
     bad = tmp_path / "bad.jpg"
     bad.write_bytes(b"nope")
     recorder = _QualityRecorder()
-    results = list(runtime.score_paths(recorder, [bad, path], batch_size=4))
+    results = list(batchscore.score_paths(recorder, [bad, path], batch_size=4))
     assert [r.score for r in results] == [None, 0.25] and results[0].error
     service = imaging.load(path, 16, fit="crop", want_gray=True)
     np.testing.assert_array_equal(recorder.pixels[0], service.pixels)
@@ -256,9 +256,9 @@ def test_score_paths_feeds_the_signals_of_the_services_own_decode(tmp_path: Path
     np.testing.assert_array_equal(recorder.rows[0], quality.signal_vector(expected))
     assert results[1].signals == expected
     # Without a quality model the signals are computed only when asked for (classify --explain).
-    plain = list(runtime.score_paths(_RecordingClassifier(), [path]))
+    plain = list(batchscore.score_paths(_RecordingClassifier(), [path]))
     assert plain[0].signals is None
-    asked = list(runtime.score_paths(_RecordingClassifier(), [path], with_signals=True))
+    asked = list(batchscore.score_paths(_RecordingClassifier(), [path], with_signals=True))
     assert asked[0].signals == expected
 
 
@@ -285,7 +285,7 @@ def test_score_paths_keeps_order_batches_and_reports_bad_files(tmp_path: Path) -
         paths.append(path)
     paths[2].write_bytes(b"not an image at all")
     fake = _RecordingClassifier()
-    results = list(runtime.score_paths(fake, paths, batch_size=3, workers=2))
+    results = list(batchscore.score_paths(fake, paths, batch_size=3, workers=2))
     assert [r.path for r in results] == paths
     assert fake.batches == [2, 3, 1]  # the bad file never reaches the model
     bad = results[2]
@@ -315,8 +315,8 @@ def test_litert_and_savedmodel_give_the_same_scores(tiny_state: Path, tmp_path: 
     assert not lite.uses_quality and not full.uses_quality  # exported before quality signals
     photos = write_photos(tmp_path / "photos", 5)
     # batch 2 over 5 photos: full batches, then a partial one (the interpreter is resized).
-    lite_scores = [r.score for r in runtime.score_paths(lite, photos, batch_size=2)]
-    full_scores = [r.score for r in runtime.score_paths(full, photos, batch_size=2)]
+    lite_scores = [r.score for r in batchscore.score_paths(lite, photos, batch_size=2)]
+    full_scores = [r.score for r in batchscore.score_paths(full, photos, batch_size=2)]
     assert None not in lite_scores and None not in full_scores
     assert np.allclose(lite_scores, full_scores, atol=0.02)
     assert np.ptp(np.asarray(full_scores)) > 1e-4  # the photos really score differently
@@ -331,8 +331,8 @@ def test_a_quality_model_gets_its_signals_by_name_in_both_runtimes(tmp_path: Pat
     full = runtime.load_model(model_dir, device="tf-cpu")
     assert lite.uses_quality and full.uses_quality
     photos = write_photos(tmp_path / "photos", 5)
-    lite_scores = [r.score for r in runtime.score_paths(lite, photos, batch_size=2)]
-    full_scores = [r.score for r in runtime.score_paths(full, photos, batch_size=2)]
+    lite_scores = [r.score for r in batchscore.score_paths(lite, photos, batch_size=2)]
+    full_scores = [r.score for r in batchscore.score_paths(full, photos, batch_size=2)]
     assert np.allclose(lite_scores, full_scores, atol=0.02)
     # The score is the model's on (pixels, signals of the same decode), signals in the
     # model's own column order.
@@ -376,14 +376,14 @@ def test_config_threshold_overrides_the_models(tiny_state: Path) -> None:
 CPU_ONLY_SCRIPT = """
 import sys
 from pathlib import Path
-from photosieve import runtime
+from photosieve import batchscore, runtime
 from photosieve.config import Config, ClassifierConfig
 import dataclasses
 config = dataclasses.replace(Config(), state_dir=Path(sys.argv[1]),
                              classifier=ClassifierConfig(device="auto"))
 classifier = runtime.load_classifier(config)
 assert isinstance(classifier, runtime.LiteRTClassifier), type(classifier)
-results = list(runtime.score_paths(classifier, [Path(p) for p in sys.argv[2:]], batch_size=2))
+results = list(batchscore.score_paths(classifier, [Path(p) for p in sys.argv[2:]], batch_size=2))
 assert all(r.score is not None for r in results), results
 leaked = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras"))
 assert not leaked, leaked

@@ -22,7 +22,7 @@ from photosieve.cli import get_app
 from photosieve.errors import ModelError, PhotosieveError
 
 if TYPE_CHECKING:
-    from photosieve.runtime import ScoredPath
+    from photosieve.batchscore import ScoredPath
 
 
 def collect(paths: Iterable[Path]) -> Iterator[Path]:
@@ -79,7 +79,7 @@ def command(
     ctx: click.Context, paths: tuple[Path, ...], as_json: bool, explain: bool, device: str | None
 ) -> None:
     """Print the keep/discard score and decision for photos (files or folders); moves nothing."""
-    from photosieve import modelstore, runtime
+    from photosieve import batchscore, modelstore, runtime
 
     config = get_app(ctx).config
     if modelstore.current_model_dir(config.models_dir) is None:
@@ -88,7 +88,7 @@ def command(
     photos = list(collect(paths))
     meta = {"model_version": classifier.version, "threshold": round(classifier.threshold, 6)}
     scored = bad = discards = 0
-    results = runtime.score_paths(
+    results = batchscore.score_paths(
         classifier, photos, config.classifier.batch_size, workers=os.cpu_count() or 2,
         with_signals=explain,
     )

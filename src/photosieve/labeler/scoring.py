@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from photosieve import runtime
+from photosieve import batchscore, runtime
 from photosieve.config import Config
 from photosieve.errors import PhotosieveError
 from photosieve.labeler.catalog import Catalog, Photo, Worker
@@ -119,7 +119,7 @@ class Scorer:
         return todo
 
     def _score(self, classifier: runtime.Classifier, photos: list[Photo]) -> None:
-        results = runtime.score_paths(
+        results = batchscore.score_paths(
             classifier, [p.path for p in photos], batch_size=self.config.classifier.batch_size,
             workers=1,
         )
