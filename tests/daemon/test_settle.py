@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
-from photosieve.daemon.settle import SettleGate, ignored, scan_into, walk
+import pytest
+
+from photosieve.daemon.settle import (
+    HELD_OPEN_WARN,
+    SettleGate,
+    being_written,
+    ignored,
+    scan_into,
+    walk,
+)
 
 
 class Clock:
@@ -111,3 +121,28 @@ def test_scan_offers_only_unknown_or_changed(tmp_path: Path) -> None:
     offered = scan_into(gate, tmp_path, known)
     assert offered == 1
     assert len(gate) == 1
+
+
+def test_a_file_held_open_for_writing_waits_and_is_reported_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = Clock(1_000_000.0)
+    gate = SettleGate(5, clock=clock)
+    photo = fresh(tmp_path / "a.jpg", b"x" * 10, clock)
+    writer = photo.open("ab")  # a sync client that wrote everything but never closes it
+    if not being_written(photo):
+        writer.close()
+        pytest.skip("this file system gives no write leases (cannot tell open writers)")
+    try:
+        gate.offer(photo, tmp_path)
+        assert gate.due() == []
+        with caplog.at_level(logging.WARNING, logger="photosieve.settle"):
+            for _ in range(int(HELD_OPEN_WARN // 60) + 3):  # a look a minute, past the limit
+                clock.now += 60
+                assert gate.due() == []
+        held = [r.getMessage() for r in caplog.records if "still has it open" in r.getMessage()]
+        assert len(held) == 1 and str(photo) in held[0]
+    finally:
+        writer.close()
+    clock.now += 6  # closed: it settles like any other file
+    assert gate.due() == [(photo, tmp_path)]

@@ -25,12 +25,19 @@ from photosieve import naming
 log = logging.getLogger("photosieve.settle")
 
 
+# A settled file still open for writing this long gets one log line: a program that never
+# closes what it wrote (a stuck sync client) would otherwise keep it out of sight silently.
+HELD_OPEN_WARN = 600.0
+
+
 @dataclass
 class _Seen:
     inbox: Path
     size: int
     mtime_ns: int
     stable_since: float
+    held_open_since: float | None = None  # first seen settled but open for writing
+    warned: bool = False
 
 
 class SettleGate:
@@ -108,9 +115,21 @@ class SettleGate:
             return None
         if being_written(path):  # a stalled upload or copy: wait until the writer closes it
             seen.stable_since = now
+            self._held_open(path, seen, now)
             return None
         self.discard(path)
         return inbox
+
+
+    @staticmethod
+    def _held_open(path: Path, seen: _Seen, now: float) -> None:
+        if seen.held_open_since is None:
+            seen.held_open_since = now
+        elif not seen.warned and now - seen.held_open_since >= HELD_OPEN_WARN:
+            seen.warned = True
+            log.warning("%s: unchanged for %.0f min but another program still has it open for "
+                        "writing; it will be filed once that program closes it", path,
+                        (now - seen.held_open_since) / 60)
 
 
 def being_written(path: Path) -> bool:
