@@ -242,3 +242,24 @@ def test_camera_of_reads_make_and_model() -> None:
     assert burst_stage.camera_of({"Make": "Acme\x00 ", "Model": "One"}) == "Acme One"
     assert burst_stage.camera_of({"Model": "One"}) == "One"
     assert burst_stage.camera_of({"Make": " \x00", "Software": "x"}) is None
+
+
+def test_a_blown_out_frame_of_a_burst_leans_discard_on_its_clipping(
+    setup: tuple[Config, State, Path],
+) -> None:
+    config, state, inbox = setup
+    scene = _scene(5)
+    # A warm light ran the red channel into clipping; the gray image stays mid-tone, so
+    # only clipped_fraction sees it ("overexposed" needs a bright gray frame).
+    blown = np.clip(scene * np.array([2.6, 1.1, 1.0], np.float32) + [60, 0, 0], 0, 255)
+    _save(inbox / "IMG_1.jpg", scene, 0.0, seed=1)
+    _save(inbox / "IMG_2.jpg", blown, 0.4, seed=2)
+    _save(inbox / "IMG_3.jpg", scene, 0.8, seed=3)
+    photos = _run(config, state, inbox)
+    assert photos["IMG_2.jpg"].signals["clipped_fraction"] >= 0.4
+    assert _outcomes(photos) == {
+        "IMG_1.jpg": "filed", "IMG_2.jpg": "quarantined", "IMG_3.jpg": "filed",
+    }  # fmt: skip
+    assert "blown highlights" in photos["IMG_2.jpg"].reasons
+    assert "overexposed" not in photos["IMG_2.jpg"].reasons
+    assert _burst_reasons(photos["IMG_2.jpg"])

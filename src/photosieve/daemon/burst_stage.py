@@ -9,11 +9,12 @@ per burst, the frame to keep and the frames to propose for the quarantine.
 Only photos of this batch change their decision: a photo filed by an earlier batch is never
 moved again here, though it can be the kept frame a new, softer frame is compared with. A frame
 is proposed only with a second opinion besides likeness (see `bursts.burst_proposals`): the
-model's score leans discard; or quality.explain calls it blurred, dark, near-black or
-overexposed; or it is clearly softer than the kept frame (`bursts.SOFTER_BY`). With no model
-the quality lean alone carries it, so a shaken frame next to its sharp twin is proposed even
-before the first model. A photo the owner chose to keep is never proposed, and when the best
-frame is itself headed for the quarantine, nothing is kept to point at and no frame is proposed.
+model's score leans discard; or quality.explain calls it blurred, dark, near-black,
+overexposed or blown out; or it is clearly softer than the kept frame (`bursts.SOFTER_BY`).
+With no model the quality lean alone carries it, so a shaken frame next to its sharp twin is
+proposed even before the first model. A photo the owner chose to keep is never proposed, and
+when the best frame is itself headed for the quarantine, nothing is kept to point at and no
+frame is proposed.
 
 `remember` stores a moved photo's shot, so later batches and the review page know its burst.
 """
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 BURST_SECONDS = 3.0  # frames at most this far apart (chained) can form a burst
 # quality.explain verdicts that count as the quality signals leaning discard. Not "text/UI" or
 # "flat": a burst of document pages is alike by nature, and a flat frame is no worse for it.
-LEAN_REASONS = ("blurred", "near-black", "dark", "overexposed")
+LEAN_REASONS = ("blurred", "near-black", "dark", "overexposed", "blown highlights")
 _PAD = " \t\r\n\x00"  # cameras pad EXIF ASCII fields with NULs and spaces
 
 
