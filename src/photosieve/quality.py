@@ -52,7 +52,7 @@ works; "8-bit units" means gray levels 0..255 at the 512-px work size):
   noise, grain and a smooth sky's 8-bit steps (~0.2) lower it, as a scene with little to
   resolve is not a blurred one.
 - reblur_worst: [0, 1], the same over rows, columns and both diagonals, the worst of the four:
-  a shake at 45 degrees, half hidden from each axis, shows fully. Crisp ~0.15-0.6.
+  a shake at 45 degrees, half hidden from each axis, shows fully. Crisp ~0.15-0.62.
 - edge_contrast: ln((steep + 1) / (p99 - p1 + 1)): how steep the steepest edges are for the
   tonal range. steep is the gradient (central differences / 2, levels per pixel) the steepest
   0.1 % of pixels reach; p1, p99 the 1st and 99th percentile levels. Crisp ~-1.3 to -0.4,
