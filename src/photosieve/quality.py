@@ -2,7 +2,8 @@
 
 Computed once per photo from the pixels `imaging.load` already decoded (no second decode): the
 gray work image (float32 [0, 1], long side 512) and the model's small RGB input. Pure numpy,
-4-6 ms a photo on one core (512x512; reblur and edge_contrast ~1 ms of it). The service stores
+~4 ms CPU a photo on one core (512 px work images of the benchmark album; the four re-blur
+directions ~1.1 ms of it). The service stores
 them (`State.set_quality`); the trainer feeds `signal_vector` to the model head; `explain`
 turns them into human reasons; and `unmistakable_defect` is the cold-start rule used before
 any model exists.
