@@ -256,3 +256,31 @@ def test_one_real_inceptionv3_train_and_export(labelled: Labelled) -> None:
     pixels, signals = _test_inputs(result, state)
     assert _serving_scores(result.path, pixels, signals).shape == (len(pixels),)
     assert meta["tflite"]["check"]["n"] == len(pixels)
+
+
+@pytest.mark.tf
+def test_no_network_for_imagenet_weights_is_one_clear_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import keras
+
+    from photosieve.errors import ModelError
+    from photosieve.trainer import model as netlib
+
+    def offline(**kwargs: object) -> None:
+        assert kwargs["weights"] == "imagenet"
+        raise Exception(  # what keras.utils.get_file raises, word for word
+            "URL fetch failure on https://storage.googleapis.com/tensorflow/keras-applications/"
+            "inception_v3/inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5: None -- "
+            "[Errno -2] Name or service not known")
+
+    monkeypatch.setattr(keras.applications, "InceptionV3", offline)
+    with pytest.raises(ModelError, match=r"cannot download the ImageNet weights.*--weights none"):
+        netlib.build_base("inceptionv3", 75, "imagenet")
+
+    def broken(**kwargs: object) -> None:
+        raise ValueError("some other failure")
+
+    monkeypatch.setattr(keras.applications, "InceptionV3", broken)
+    with pytest.raises(ValueError, match="some other failure"):  # not dressed up as network
+        netlib.build_base("inceptionv3", 75, "imagenet")

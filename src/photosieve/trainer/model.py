@@ -36,6 +36,8 @@ from typing import Any
 
 import numpy as np
 
+from photosieve.errors import ModelError
+
 BACKBONES = ("inceptionv3", "small-cnn", "tiny")
 DEFAULT_SIZE = {"inceptionv3": 299, "small-cnn": 150, "tiny": 64}
 MIN_SIZE = {"inceptionv3": 75, "small-cnn": 32, "tiny": 16}
@@ -128,9 +130,17 @@ def build_base(backbone: str, size: int, weights: str | None) -> Any:
     if backbone not in BACKBONES:
         raise ValueError(f"unknown backbone {backbone!r}; choose from {', '.join(BACKBONES)}")
     if backbone == "inceptionv3":
-        return keras.applications.InceptionV3(
-            include_top=False, weights=weights, input_shape=(size, size, 3), pooling=None
-        )
+        try:
+            return keras.applications.InceptionV3(
+                include_top=False, weights=weights, input_shape=(size, size, 3), pooling=None
+            )
+        except Exception as exc:  # Keras raises a bare Exception when the download fails
+            if weights != "imagenet" or "URL fetch failure" not in str(exc):
+                raise
+            raise ModelError(
+                "cannot download the ImageNet weights for inceptionv3 (no network?); Keras "
+                "keeps them in ~/.keras/models/ once fetched. Train with --weights FILE (a "
+                "local .h5 of them) or --weights none (random, much weaker)") from exc
     base = (_small_cnn(size, (32, 64, 128), True, "small_cnn") if backbone == "small-cnn"
             else _small_cnn(size, (8, 16, 32), False, "tiny"))
     if weights is not None:
