@@ -161,14 +161,9 @@ def _trainer_fold(head: Head, data: Inputs, rows: tuple[np.ndarray, np.ndarray, 
     q = data.quality[:, keep].astype(np.float32) if head.quality else None
     y = data.labels.astype(np.int64)
     options = TrainOptions()
-    saved = netlib.QUALITY_HIDDEN
-    try:
-        netlib.QUALITY_HIDDEN = saved if head.hidden is None else head.hidden
-        keras.utils.set_random_seed(seed)
-        model = netlib.build_head(emb.shape[1], None if q is None else
-                                  netlib.Standardizer.fit(q[tr]), seed=seed)
-    finally:
-        netlib.QUALITY_HIDDEN = saved
+    keras.utils.set_random_seed(seed)
+    model = netlib.build_head(emb.shape[1], None if q is None else
+                              netlib.Standardizer.fit(q[tr]), seed=seed, hidden=head.hidden)
 
     def part(idx: np.ndarray) -> phases.Split:
         return phases.Split(emb[idx], y[idx], [str(i) for i in idx], None if q is None else q[idx])

@@ -3,10 +3,9 @@
 Computed once per photo from the pixels `imaging.load` already decoded (no second decode): the
 gray work image (float32 [0, 1], long side 512) and the model's small RGB input. Pure numpy,
 ~4 ms CPU a photo on one core (512 px work images of the benchmark album; the four re-blur
-directions ~1.1 ms of it). The service stores
-them (`State.set_quality`); the trainer feeds `signal_vector` to the model head; `explain`
-turns them into human reasons; and `unmistakable_defect` is the cold-start rule used before
-any model exists.
+directions ~1.1 ms of it). The service stores them (`State.set_quality`); the trainer feeds
+`signal_vector` to the model head; `explain` turns them into human reasons; and
+`unmistakable_defect` is the cold-start rule used before any model exists.
 
 Signals (all floats; "log1p" ones are log1p of a heavy-tailed raw value so that standardising
 works; "8-bit units" means gray levels 0..255 at the 512-px work size):
@@ -251,8 +250,7 @@ def _tones(levels: np.ndarray) -> dict[str, float]:
 
 def colourfulness(rgb: np.ndarray) -> float:
     """Hasler & Süsstrunk's colourfulness of a uint8 RGB array (0 for gray, ~100+ for vivid)."""
-    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.size == 0:
-        raise ValueError(f"rgb must be an H x W x 3 array, got {rgb.shape}")
+    _check_rgb(rgb)
     red, green, blue = (rgb[..., i].astype(np.float32) for i in range(3))
     rg = red - green
     yb = 0.5 * (red + green) - blue
@@ -261,10 +259,14 @@ def colourfulness(rgb: np.ndarray) -> float:
     return spread + 0.3 * centre
 
 
-def clipped_fraction(rgb: np.ndarray) -> float:
-    """Share of pixels of a uint8 RGB array with any channel >= CLIP_LEVEL."""
+def _check_rgb(rgb: np.ndarray) -> None:
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.size == 0:
         raise ValueError(f"rgb must be an H x W x 3 array, got {rgb.shape}")
+
+
+def clipped_fraction(rgb: np.ndarray) -> float:
+    """Share of pixels of a uint8 RGB array with any channel >= CLIP_LEVEL."""
+    _check_rgb(rgb)
     # Channel by channel: max over a length-3 last axis is ~25x slower in numpy.
     brightest = np.maximum(np.maximum(rgb[..., 0], rgb[..., 1]), rgb[..., 2])
     return float(np.count_nonzero(brightest >= CLIP_LEVEL)) / brightest.size

@@ -179,24 +179,26 @@ def build_network(base: Any, size: int, standardizer: Standardizer | None = None
     dim = int(pooled.shape[-1])
     embedder = keras.Model(inputs, pooled, name="embedder")
     head_of = _head_layers(standardizer, seed)
-    head_in = keras.Input((dim,), name="embedding")
+    head = _head_model(head_of, dim, standardizer)
     if standardizer is None:
-        head = keras.Model(head_in, head_of(head_in, None), name="head")
         full = keras.Model(inputs, head_of(pooled, None), name="photosieve")
         return Network(base, embedder, head, full, dim)
-    q_dim = len(standardizer.mean)
-    head_q = keras.Input((q_dim,), name="quality")
-    full_q = keras.Input((q_dim,), name="quality")
-    head = keras.Model([head_in, head_q], head_of(head_in, head_q), name="head")
+    full_q = keras.Input((len(standardizer.mean),), name="quality")
     full = keras.Model([inputs, full_q], head_of(pooled, full_q), name="photosieve")
     return Network(base, embedder, head, full, dim, standardizer)
 
 
-def build_head(dim: int, standardizer: Standardizer | None = None, seed: int = 0) -> Any:
-    """The head alone, as `build_network` builds it (for fitting on arrays without a base)."""
+def build_head(dim: int, standardizer: Standardizer | None = None, seed: int = 0,
+               hidden: int | None = None) -> Any:
+    """The head alone, as `build_network` builds it (for fitting on arrays without a base);
+    `hidden` overrides QUALITY_HIDDEN (the benchmark compares)."""
+    return _head_model(_head_layers(standardizer, seed, hidden), dim, standardizer)
+
+
+def _head_model(head_of: Any, dim: int, standardizer: Standardizer | None) -> Any:
+    """[embedding (+ raw signals)] -> P(discard), on the layers of `head_of`."""
     import keras
 
-    head_of = _head_layers(standardizer, seed)
     head_in = keras.Input((dim,), name="embedding")
     if standardizer is None:
         return keras.Model(head_in, head_of(head_in, None), name="head")
@@ -204,7 +206,8 @@ def build_head(dim: int, standardizer: Standardizer | None = None, seed: int = 0
     return keras.Model([head_in, head_q], head_of(head_in, head_q), name="head")
 
 
-def _head_layers(standardizer: Standardizer | None, seed: int) -> Any:
+def _head_layers(standardizer: Standardizer | None, seed: int,
+                 hidden_units: int | None = None) -> Any:
     """The head's layers, created once, as a function (features, raw signals or None) ->
     P(discard); calling it on two inputs shares the layers."""
     import keras
@@ -223,10 +226,11 @@ def _head_layers(standardizer: Standardizer | None, seed: int) -> Any:
     varied = (np.ones(len(standardizer.mean), bool) if standardizer.varied is None
               else standardizer.varied)
     mask = keras.layers.Rescaling(scale=varied.astype(float).tolist(), name="quality_mask")
+    units = QUALITY_HIDDEN if hidden_units is None else hidden_units
     hidden = keras.layers.Dense(
-        QUALITY_HIDDEN, activation="relu", name="quality_hidden",
+        units, activation="relu", name="quality_hidden",
         kernel_initializer=keras.initializers.HeNormal(seed),
-        kernel_regularizer=keras.regularizers.L2(QUALITY_L2)) if QUALITY_HIDDEN else None
+        kernel_regularizer=keras.regularizers.L2(QUALITY_L2)) if units else None
     join = keras.layers.Concatenate(name="head_inputs")
 
     def head_of(features: Any, signals: Any) -> Any:
