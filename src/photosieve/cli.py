@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> Any:
         if verbose:
             raise
         click.echo(f"photosieve: error: {exc}", err=True)
-        sys.exit(1)
+        sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as exc:  # the boundary: one clear line, traceback only with --verbose

@@ -8,6 +8,14 @@ from pathlib import Path
 class PhotosieveError(Exception):
     """Base class: an expected failure with a message meant for the user."""
 
+    exit_code = 1  # what the command exits with
+
+
+class Busy(PhotosieveError):
+    """Another run holds what this one needs; trying again later will do."""
+
+    exit_code = 75  # EX_TEMPFAIL (sysexits.h): the retrain unit counts it as a skip
+
 
 class ConfigError(PhotosieveError):
     """The configuration is invalid; the message names the key (and YAML line) at fault."""

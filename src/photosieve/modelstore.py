@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from photosieve.errors import ModelError
+from photosieve.errors import Busy, ModelError
 
 CURRENT = "current"
 META = "model.json"
@@ -171,8 +171,8 @@ def list_versions(models_dir: Path) -> list[VersionInfo]:
 
 @contextmanager
 def training_lock(models_dir: Path) -> Iterator[None]:
-    """Hold the store's training lock, or raise ModelError naming the run that holds it. An
-    flock, so a run that dies (even by kill -9) releases it with its file descriptor."""
+    """Hold the store's training lock, or raise Busy naming the run that holds it. An flock,
+    so a run that dies (even by kill -9) releases it with its file descriptor."""
     models_dir.mkdir(parents=True, exist_ok=True)
     fd = os.open(models_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -180,7 +180,7 @@ def training_lock(models_dir: Path) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
-            raise ModelError(f"another training run is in progress (pid {holder}); "
+            raise Busy(f"another training run is in progress (pid {holder}); "
                              "try again when it has finished") from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from photosieve.daemon.systemd import Notifier
+from photosieve.errors import Busy
 
 UNITS = Path(__file__).resolve().parents[2] / "systemd"
 SYSTEM_EXE = "/opt/photosieve/venv/bin/photosieve"
@@ -216,6 +217,8 @@ def test_retrain_service_and_timer() -> None:
     assert service["Type"] == "oneshot"
     assert service["Nice"] == "10"
     assert service["IOSchedulingClass"] == "idle"
+    # A training run started by hand makes the weekly one exit Busy's code: a skip, not a failure.
+    assert service["SuccessExitStatus"] == str(Busy.exit_code)
     timer = _unit("photosieve-retrain.timer")["Timer"]
     assert timer["OnCalendar"] == "weekly"
     assert timer["Persistent"] == "true"

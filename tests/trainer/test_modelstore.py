@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from photosieve import modelstore
 from photosieve.cli import group
-from photosieve.errors import ModelError
+from photosieve.errors import Busy, ModelError
 
 
 def _version(models: Path, name: str, **meta: object) -> Path:
@@ -127,7 +127,7 @@ def test_one_training_run_at_a_time_and_a_killed_run_frees_the_lock(tmp_path: Pa
                               stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout is not None and holder.stdout.readline() == "held\n"
-        refused = pytest.raises(ModelError, match=rf"in progress \(pid {holder.pid}\)")
+        refused = pytest.raises(Busy, match=rf"in progress \(pid {holder.pid}\)")
         with refused, modelstore.training_lock(models):
             pytest.fail("the lock was taken twice")
     finally:
