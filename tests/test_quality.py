@@ -231,7 +231,8 @@ FIRST_SIGNALS = (  # the original 17, whose positions trained heads and stored v
 def test_new_signals_come_after_the_original_ones() -> None:
     assert quality.SIGNAL_NAMES[: len(FIRST_SIGNALS)] == FIRST_SIGNALS
     assert quality.SIGNAL_NAMES[len(FIRST_SIGNALS) :] == (
-        "reblur", "edge_contrast", "reblur_worst", "clipped_fraction")
+        "reblur", "edge_contrast", "reblur_worst", "clipped_fraction", "shake_evidence",
+        "defocus_evidence")
 
 
 def test_blurring_more_raises_reblur_and_lowers_edge_contrast() -> None:

@@ -2,10 +2,11 @@
 
 Computed once per photo from the pixels `imaging.load` already decoded (no second decode): the
 gray work image (float32 [0, 1], long side 512) and the model's small RGB input. Pure numpy,
-~4 ms CPU a photo on one core (512 px work images of the benchmark album; the four re-blur
-directions ~1.1 ms of it). The service stores them (`State.set_quality`); the trainer feeds
-`signal_vector` to the model head; `explain` turns them into human reasons; and
-`unmistakable_defect` is the cold-start rule used before any model exists.
+~7 ms CPU a photo on one core (512 px work images of the benchmark album; the four re-blur
+directions ~1.1 ms of it, the cepstrum ~3 ms). The service stores them
+(`State.set_quality`); the trainer feeds `signal_vector` to the model head; `explain` turns
+them into human reasons; and `unmistakable_defect` is the cold-start rule used before any
+model exists.
 
 Signals (all floats; "log1p" ones are log1p of a heavy-tailed raw value so that standardising
 works; "8-bit units" means gray levels 0..255 at the 512-px work size):
@@ -63,6 +64,10 @@ works; "8-bit units" means gray levels 0..255 at the 512-px work size):
   250: highlights the sensor clipped, as a camera's clipping warning shows them. A blown-out
   sky or a red sunset clips one channel while its gray level stays well below
   bright_fraction's 240. Keepers seldom pass 0.35; screenshots' white pages read high.
+- shake_evidence, defocus_evidence: log1p of how deep the power cepstrum's lowest point, and
+  its lowest ring, sit below its spread (module `cepstrum`): the evenly spaced spectral zeros
+  that a shake or a defocus disc leaves and a merely soft scene (mist, bokeh) does not. 0 when
+  nothing can be told (flat, or under 128 px on a side at the work size).
 """
 
 from __future__ import annotations
@@ -72,7 +77,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from photosieve import reblur
+from photosieve import cepstrum, reblur
 
 SIGNAL_NAMES: tuple[str, ...] = (
     "sharpness_global",
@@ -96,6 +101,8 @@ SIGNAL_NAMES: tuple[str, ...] = (
     "edge_contrast",
     "reblur_worst",
     "clipped_fraction",
+    "shake_evidence",
+    "defocus_evidence",
 )
 
 TILES = 4
@@ -153,6 +160,7 @@ def compute_signals(
     signals["text_likeness"] = _text_likeness(signals)
     signals["reblur"], signals["reblur_worst"] = reblur.reblur(levels)
     signals["clipped_fraction"] = clipped_fraction(rgb)
+    signals["shake_evidence"], signals["defocus_evidence"] = cepstrum.kernel_evidence(levels)
     span = signals["_p99"] - signals["_p1"]
     signals["edge_contrast"] = math.log((signals["_steep"] + 1.0) / (span + 1.0))
     signals.update(_screenshot_cues(width, height, fmt, metadata))

@@ -112,11 +112,11 @@ def test_a_cache_from_the_old_decode_drops_its_vectors_and_pixels(tmp_path: Path
 def test_the_signals_key_changes_with_any_part_of_their_definition(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from photosieve import reblur
+    from photosieve import cepstrum, reblur
 
     digest = embeddings._quality_digest.__wrapped__  # uncached, to see the change
     before = digest()
-    for module in (quality, reblur):
+    for module in (quality, reblur, cepstrum):
         edited = tmp_path / f"{module.__name__}.py"
         edited.write_bytes(Path(str(module.__file__)).read_bytes() + b"\n# a change\n")
         with monkeypatch.context() as patch:
