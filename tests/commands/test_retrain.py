@@ -183,6 +183,10 @@ def test_training_options_reuse_the_current_model_with_overrides() -> None:
     assert (switched.backbone, switched.weights, switched.image_size) == \
         ("small-cnn", None, None)
     assert (switched.fine_tune_blocks, switched.epochs, switched.seed) == (0, 7, 3)
+    auto = job.training_options({"training": {**meta["training"], "epochs": None}},
+                                job.Overrides())
+    assert auto.epochs is None  # "auto" (the default) stays auto, not a fixed count
+    assert "epochs=auto" in job.describe_options(auto)
     fresh = job.training_options(None, job.Overrides(weights="none"))
     assert (fresh.backbone, fresh.weights) == ("inceptionv3", None)
     assert job.training_options(None, job.Overrides()).weights == "imagenet"

@@ -31,8 +31,10 @@ def _weights(value: str | None, backbone: str) -> str | None:
                    "caches the download).")
 @click.option("--image-size", type=click.IntRange(16, 1024), default=None,
               help="Input size in pixels (default: 299 inceptionv3, 150 small-cnn, 64 tiny).")
-@click.option("--epochs", type=click.IntRange(1), default=30, show_default=True,
-              help="Epochs per phase; early stopping on validation loss usually ends sooner.")
+@click.option("--epochs", type=click.IntRange(1), default=None,
+              help="Epochs per phase (default: 30, and for the head enough for 1,000 batches "
+                   "when labels are few); early stopping on validation loss usually ends "
+                   "sooner.")
 @click.option("--batch-size", type=click.IntRange(1, 1024), default=32, show_default=True)
 @click.option("--seed", type=int, default=1337, show_default=True)
 @click.option("--fine-tune-blocks", type=click.IntRange(0, 11), default=0, show_default=True,
@@ -51,7 +53,7 @@ def _weights(value: str | None, backbone: str) -> str | None:
 @click.pass_context
 def command(
     ctx: click.Context, backbone: str, weights: str | None, image_size: int | None,
-    epochs: int, batch_size: int, seed: int, fine_tune_blocks: int,
+    epochs: int | None, batch_size: int, seed: int, fine_tune_blocks: int,
     max_keep_loss: float | None, learning_rate: float | None, no_quality: bool,
     no_install: bool,
 ) -> None:

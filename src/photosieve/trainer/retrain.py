@@ -35,7 +35,8 @@ log = logging.getLogger(__name__)
 # TrainOptions fields reused from the current model's model.json "training" section, with the
 # type each must have there (a hand-edited model.json must not smuggle in nonsense).
 _REUSED: dict[str, type | tuple[type, ...]] = {
-    "backbone": str, "weights": (str, type(None)), "image_size": int, "epochs": int,
+    "backbone": str, "weights": (str, type(None)), "image_size": int,
+    "epochs": (int, type(None)),
     "batch_size": int, "seed": int, "fine_tune_blocks": int, "learning_rate": (float, int),
     "patience": int, "quality": bool,
 }
@@ -179,7 +180,7 @@ def training_options(
 def describe_options(options: TrainOptions) -> str:
     weights = "none" if options.weights is None else options.weights
     return (f"backbone={options.backbone} weights={weights} image_size={options.size()} "
-            f"epochs={options.epochs} fine_tune_blocks={options.fine_tune_blocks}"
+            f"epochs={options.epochs or 'auto'} fine_tune_blocks={options.fine_tune_blocks}"
             + ("" if options.quality else " quality=no"))
 
 
