@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import numpy as np
 import pytest
 from PIL import ExifTags, Image, ImageDraw, ImageFilter
 
+from photosieve.bursts import Shot
 from photosieve.config import Config, parse_config
 from photosieve.daemon import burst_stage, pipeline
 from photosieve.mover import Mover, sha256_file
@@ -194,6 +196,46 @@ def test_a_later_batch_is_compared_with_frames_already_filed(
     (late,) = _run(config, state, inbox).values()
     assert late.outcome == "quarantined"
     assert _burst_reasons(late) == [f"burst: sharper frame kept ({kept.name})"]
+
+
+def test_a_long_burst_filed_over_batches_is_chained_to_its_sharpest_frame(
+    setup: tuple[Config, State, Path],
+) -> None:
+    """The sharpest frame at 0 s is 5 s from the new frame at 5 s, beyond BURST_SECONDS, but
+    the filed frame at 2.5 s links them: the new frame joins the one burst and is compared
+    with its sharpest frame, not only with its nearest neighbour."""
+    config, state, inbox = setup
+    scene = _scene(6)
+    _save(inbox / "IMG_1.jpg", scene, 0.0, seed=1)
+    softer = np.asarray(Image.fromarray(scene.astype(np.uint8)).filter(
+        ImageFilter.GaussianBlur(0.6)), np.float32)
+    _save(inbox / "IMG_2.jpg", softer, 2.5, seed=2)  # a little softer: filed, not proposed
+    first = _run(config, state, inbox)
+    assert _outcomes(first) == {"IMG_1.jpg": "filed", "IMG_2.jpg": "filed"}
+    sharpest = first["IMG_1.jpg"].result
+    assert sharpest is not None and first["IMG_2.jpg"].burst == sha256_file(sharpest)
+    _save(inbox / "IMG_3.jpg", _shake(scene, 3), 5.0, seed=3)
+    (late,) = _run(config, state, inbox).values()
+    assert late.outcome == "quarantined" and late.burst == sha256_file(sharpest)
+    assert _burst_reasons(late) == [f"burst: sharper frame kept ({sharpest.name})"]
+
+
+def test_a_never_ending_timelapse_gathers_at_most_max_chain_shots() -> None:
+    class Timelapse:  # a frame every 2 s, forever, on either side of any shot asked about
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def shots_near(self, camera: str, taken: datetime, seconds: float) -> list[dict[str, Any]]:
+            self.calls += 1
+            return [{"sha256": f"t{taken + timedelta(seconds=d)}", "camera": camera,
+                     "taken": (taken + timedelta(seconds=d)).isoformat(), "phash": 0,
+                     "sharpness": 1.0, "score": None} for d in (-2, 2)]
+
+    state = Timelapse()
+    start = Shot("new", "Acme One", datetime(2024, 5, 3, 14, 22, 10), 0, 1.0, None)
+    shots = burst_stage._with_stored_chain(state, [start])  # type: ignore[arg-type]
+    assert len(shots) == burst_stage.MAX_CHAIN and len({s.key for s in shots}) == len(shots)
+    assert state.calls < burst_stage.MAX_CHAIN
 
 
 def test_a_frame_the_owner_labelled_keep_is_never_proposed(

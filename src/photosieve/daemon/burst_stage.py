@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from photosieve.daemon.pipeline import Photo
 
 BURST_SECONDS = 3.0  # frames at most this far apart (chained) can form a burst
+MAX_CHAIN = 200  # shots one batch's bursts may gather (a 200-frame burst is already extreme)
 # quality.explain verdicts that count as the quality signals leaning discard. Not "text/UI" or
 # "flat": a burst of document pages is alike by nature, and a flat frame is no worse for it.
 LEAN_REASONS = ("blurred", "near-black", "dark", "overexposed", "blown highlights")
@@ -70,17 +71,27 @@ def propose(
         shot = shot_of(photo)
         if shot is not None:
             batch.setdefault(shot.key, (shot, photo))  # a same-content twin: the mover's case
-    shots = [shot for shot, _ in batch.values()]
-    seen = set(batch)
-    for shot in list(shots):
-        for stored in _stored_near(state, shot):
-            if stored.key not in seen:
-                seen.add(stored.key)
-                shots.append(stored)
+    shots = _with_stored_chain(state, [shot for shot, _ in batch.values()])
     for group in bursts.group_bursts(shots, seconds=BURST_SECONDS):
         members = {shot.key: batch[shot.key][1] for shot in group if shot.key in batch}
         if members:
             _settle(state, group, members, threshold=threshold, record=record)
+
+
+def _with_stored_chain(state: State, shots: list[Shot]) -> list[Shot]:
+    """`shots` and the filed shots chained to them, each within BURST_SECONDS of the next:
+    a long burst filed over several batches is one burst, so a new frame at its end is still
+    compared with the sharp frame at its start (up to MAX_CHAIN shots: a timelapse that never
+    pauses must not pull in the whole day)."""
+    seen = {shot.key for shot in shots}
+    frontier = list(shots)
+    while frontier and len(shots) < MAX_CHAIN:
+        for stored in _stored_near(state, frontier.pop()):
+            if stored.key not in seen and len(shots) < MAX_CHAIN:
+                seen.add(stored.key)
+                shots.append(stored)
+                frontier.append(stored)
+    return shots
 
 
 def _stored_near(state: State, shot: Shot) -> list[Shot]:
