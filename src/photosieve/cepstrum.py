@@ -14,9 +14,9 @@ blur signals, which all measure softness, cannot tell apart.
 - `shake_evidence`: log1p of -(the cepstrum's lowest value) / (its standard deviation) over
   quefrencies R_MIN..R_MAX px, clamped at 0. Pure noise reads ~log1p(3.5); on the benchmark
   album keepers read log1p(1.5..7), straight shakes log1p(3..27). A real hand shake follows a
-  curve, whose zeros are less regular: on an album blurred with random shake trajectories
-  (Boracchi & Foi, 2012) it still separates, less well (AUC 0.65-0.75 alone, against 0.86-0.89
-  on straight lines), and adds to the other signals in both.
+  curve, whose zeros are less regular: on the album blurred along random hand-shake paths
+  (Boracchi & Foi, 2012) it separates far less well alone (AUC 0.56-0.61, against 0.86-0.89
+  on straight lines), yet still adds to the other signals there.
 - `defocus_evidence`: the same for the lowest ring average (the mean over each whole-pixel
   quefrency radius): keepers log1p(0..0.3), defocus discs log1p(0.1..5).
 

@@ -49,9 +49,7 @@ works; "8-bit units" means gray levels 0..255 at the 512-px work size):
   box blur along an axis changes the neighbour differences along it; the worse of rows and
   columns, so a one-way motion blur shows. Crisp photos ~0.15-0.5, defocused or shaken ones
   ~0.5-0.8, a flat frame 1. Whole-frame: a sharp subject on a blurred background reads high
-  (sharpness_tile_max tells). Pixel-level differences count as detail even in a soft scene:
-  noise, grain and a smooth sky's 8-bit steps (~0.2) lower it, as a scene with little to
-  resolve is not a blurred one.
+  (sharpness_tile_max tells). Noise, grain and a smooth sky's 8-bit steps lower it (~0.2).
 - reblur_worst: [0, 1], the same over rows, columns and both diagonals, the worst of the four:
   a shake at 45 degrees, half hidden from each axis, shows fully. Crisp ~0.15-0.62.
 - edge_contrast: ln((steep + 1) / (p99 - p1 + 1)): how steep the steepest edges are for the
@@ -64,10 +62,10 @@ works; "8-bit units" means gray levels 0..255 at the 512-px work size):
   250: highlights the sensor clipped, as a camera's clipping warning shows them. A blown-out
   sky or a red sunset clips one channel while its gray level stays well below
   bright_fraction's 240. Keepers seldom pass 0.35; screenshots' white pages read high.
-- shake_evidence, defocus_evidence: log1p of how deep the power cepstrum's lowest point, and
-  its lowest ring, sit below its spread (module `cepstrum`): the evenly spaced spectral zeros
-  that a shake or a defocus disc leaves and a merely soft scene (mist, bokeh) does not. 0 when
-  nothing can be told (flat, or under 128 px on a side at the work size).
+- shake_evidence, defocus_evidence: the spectral zeros a shake or a defocus disc leaves and a
+  merely soft scene does not (module `cepstrum`). 0 when nothing can be told: flat, or an
+  original under ~512 px (upsampling leaves its filter's zeros: a sharp 256 px photo reads
+  shaken).
 """
 
 from __future__ import annotations
@@ -160,7 +158,10 @@ def compute_signals(
     signals["text_likeness"] = _text_likeness(signals)
     signals["reblur"], signals["reblur_worst"] = reblur.reblur(levels)
     signals["clipped_fraction"] = clipped_fraction(rgb)
-    signals["shake_evidence"], signals["defocus_evidence"] = cepstrum.kernel_evidence(levels)
+    # An upsampled work image carries its resampling filter's spectral zeros: no evidence.
+    signals["shake_evidence"], signals["defocus_evidence"] = (
+        cepstrum.kernel_evidence(levels) if max(width, height) >= 0.95 * WORK_SIZE
+        else (0.0, 0.0))
     span = signals["_p99"] - signals["_p1"]
     signals["edge_contrast"] = math.log((signals["_steep"] + 1.0) / (span + 1.0))
     signals.update(_screenshot_cues(width, height, fmt, metadata))
