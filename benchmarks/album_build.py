@@ -14,8 +14,10 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,7 @@ OUTPUT = 1024  # long side of the album's camera photos
 KEEPER_VARIANTS = ("crop", "exposure", "resized", "recompressed", "download")
 DISCARD_KINDS = frozenset({"motion", "defocus", "pocket", "underexposed", "blown", "screenshot",
                            "burst_shaken"})
+Shake = Callable[[float, float], np.ndarray]  # (extent px, angle) -> blur kernel
 CAMERAS = (("Google", "Pixel 7"), ("Apple", "iPhone 13"), ("samsung", "SM-S911B"),
            ("Xiaomi", "2201117TG"), ("OnePlus", "CPH2449"))
 
@@ -139,6 +142,34 @@ def motion_kernel(length: float, angle: float) -> np.ndarray:
     return kernel / kernel.sum()
 
 
+def path_kernel(extent: float, angle: float, rng: np.random.Generator,
+                steps: int = 2000) -> np.ndarray:
+    """A hand shake: the random camera path of Boracchi & Foi (2012), "Modeling the
+    performance of image restoration from motion blur" (as DeblurGAN generates it: a particle
+    at constant speed, starting along `angle`, with Gaussian jitter, a pull back to the start
+    and now and then a sudden turn), scaled so it spans `extent` px, and sampled like
+    `motion_kernel`. Curved and uneven where `motion_kernel` is a straight line."""
+    anxiety, centripetal = 0.1 * rng.random(), 0.7 * rng.random()
+    big_shake, jitter, length = 0.2 * rng.random(), 10 * rng.random(), 60.0
+    step = length / (steps - 1)
+    v, x = complex(np.cos(angle), np.sin(angle)) * step, np.zeros(steps, complex)
+    for t in range(steps - 1):
+        turn = (2 * v * np.exp(1j * (np.pi + rng.random() - 0.5))
+                if rng.random() < big_shake * anxiety else 0)
+        v += turn + anxiety * (jitter * complex(*rng.normal(size=2)) - centripetal * x[t]) * step
+        v = v / abs(v) * step
+        x[t + 1] = x[t] + v
+    x *= extent / max(np.ptp(x.real), np.ptp(x.imag), 1e-9)
+    xs, ys = x.real - x.real.min() + 1, x.imag - x.imag.min() + 1
+    kernel = np.zeros((int(ys.max()) + 3, int(xs.max()) + 3), np.float32)
+    x0, y0 = xs.astype(int), ys.astype(int)
+    fx, fy = (xs - x0).astype(np.float32), (ys - y0).astype(np.float32)
+    for dy, dx, weight in ((0, 0, (1 - fx) * (1 - fy)), (0, 1, fx * (1 - fy)),
+                           (1, 0, (1 - fx) * fy), (1, 1, fx * fy)):
+        np.add.at(kernel, (y0 + dy, x0 + dx), weight)
+    return kernel / kernel.sum()
+
+
 def disc_kernel(radius: float) -> np.ndarray:
     n = int(np.ceil(radius)) + 1
     yy, xx = np.mgrid[-n : n + 1, -n : n + 1]
@@ -229,10 +260,10 @@ def _keeper(kind: str, master: np.ndarray, rng: np.random.Generator) -> tuple[np
     raise ValueError(kind)
 
 
-def _defect(kind: str, base: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _defect(kind: str, base: np.ndarray, rng: np.random.Generator, shake: Shake) -> np.ndarray:
     """A discard made from the OUTPUT-sized `base`; kernel sizes are in its pixels."""
     if kind == "motion":
-        return _convolve(base, motion_kernel(rng.uniform(10, 40), rng.uniform(0, np.pi)))
+        return _convolve(base, shake(rng.uniform(10, 40), rng.uniform(0, np.pi)))
     if kind == "defocus":
         return _convolve(base, disc_kernel(rng.uniform(3, 12)))
     if kind == "underexposed":
@@ -263,12 +294,12 @@ def _save(img: np.ndarray, path: Path, how: str, rng: np.random.Generator,
         pil.save(path, "JPEG", quality=int(rng.integers(55, 75) if how == "phone-share" else 85))
 
 
-def _burst(master: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
+def _burst(master: np.ndarray, rng: np.random.Generator, shake: Shake) -> list[np.ndarray]:
     """The sharp frame, then two shaken ones a little off to the side."""
     offsets = [rng.uniform(-0.3, 0.3, 2)] + [rng.uniform(-1, 1, 2) for _ in range(2)]
     frames = [_resize(crop(master, 0.94, *o), OUTPUT) for o in offsets]
     return [frames[0]] + [
-        _convolve(f, motion_kernel(rng.uniform(6, 18), rng.uniform(0, np.pi))) for f in frames[1:]
+        _convolve(f, shake(rng.uniform(6, 18), rng.uniform(0, np.pi))) for f in frames[1:]
     ]
 
 
@@ -277,9 +308,12 @@ def _source_name(path: Path) -> str:
     return path.parts[-4] if path.parent.name == "images" else path.stem
 
 
-def _photos_of(s: int, path: Path, album: Path, seed: int) -> list[Item]:
+def _photos_of(s: int, path: Path, album: Path, seed: int, shakes: str) -> list[Item]:
     """Every album file made from source photo number `s`."""
     rng = np.random.default_rng([seed, s])
+    # Paths draw from their own stream, so both albums share everything but the shake kernels.
+    shake: Shake = (motion_kernel if shakes == "line" else
+                    partial(path_kernel, rng=np.random.default_rng([seed, s, 1])))
     master = _load_source(path)
     camera = CAMERAS[s % len(CAMERAS)]
     t0 = datetime(2024, 5, 1, 9) + timedelta(days=s, minutes=int(rng.integers(600)))
@@ -289,12 +323,12 @@ def _photos_of(s: int, path: Path, album: Path, seed: int) -> list[Item]:
     items = []
     for n, kind in enumerate(kinds):
         if kind in DISCARD_KINDS:
-            img, how = _defect(kind, _resize(master, OUTPUT), rng), "camera"
+            img, how = _defect(kind, _resize(master, OUTPUT), rng, shake), "camera"
         else:
             img, how = _keeper(kind, master, rng)
         _save(img, album / f"{stem}-{kind}.jpg", how, rng, camera, t0 + timedelta(minutes=7 * n))
         items.append(Item(f"{stem}-{kind}.jpg", s, kind, int(kind in DISCARD_KINDS)))
-    for n, frame in enumerate(_burst(master, rng)):
+    for n, frame in enumerate(_burst(master, rng, shake)):
         kind = "burst_sharp" if n == 0 else "burst_shaken"
         when = t0 + timedelta(minutes=90, milliseconds=400 * n)
         pil = Image.fromarray(_u8(sensor(frame, rng, rng.uniform(0.5, 2.0))))
@@ -311,19 +345,24 @@ def _photos_of(s: int, path: Path, album: Path, seed: int) -> list[Item]:
     return [*items, Item(name, s, "screenshot", 1)]
 
 
-def build_album(sources: list[Path], album: Path, seed: int) -> list[Item]:
-    """The album under `album` (reused when it is complete and of this recipe and seed)."""
+def build_album(sources: list[Path], album: Path, seed: int, shakes: str = "line"
+                ) -> list[Item]:
+    """The album under `album` (reused when it is complete and of this recipe, seed and
+    shakes): motion blur and shaken bursts by straight lines ("line") or hand-shake paths
+    ("path", `path_kernel`)."""
     index = album / "album.json"
     if index.exists():
         meta = json.loads(index.read_text())
         items = [Item(**i) for i in meta["items"]]
-        if (meta["version"], meta["seed"]) == (ALBUM_VERSION, seed) and all(
+        if (meta["version"], meta["seed"], meta.get("shakes", "line")) == (
+                ALBUM_VERSION, seed, shakes) and all(
             (album / i.file).exists() for i in items
         ):
             return items
     album.mkdir(parents=True, exist_ok=True)
-    items = [item for s, path in enumerate(sources) for item in _photos_of(s, path, album, seed)]
-    index.write_text(json.dumps({"version": ALBUM_VERSION, "seed": seed,
+    items = [item for s, path in enumerate(sources)
+             for item in _photos_of(s, path, album, seed, shakes)]
+    index.write_text(json.dumps({"version": ALBUM_VERSION, "seed": seed, "shakes": shakes,
                                  "items": [i.__dict__ for i in items]}, indent=1))
     return items
 

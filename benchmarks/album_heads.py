@@ -23,7 +23,8 @@ KEEP_LOSS = 0.01
 LAMBDAS = (1e-3, 1e-2, 1e-1, 1.0, 10.0)
 PCA_DIMS = (8, 16, 32, 64, 128)
 Q_WEIGHTS = (1.0, 2.0, 4.0)  # combined head: quality block scale (= a lighter penalty on it)
-NEW_SIGNALS = ("reblur_worst", "clipped_fraction")  # added to photosieve.quality last
+SESSION2_SIGNALS = ("reblur_worst", "clipped_fraction")  # the second models' additions
+CEPSTRAL = ("shake_evidence", "defocus_evidence")  # the third models' (photosieve.cepstrum)
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class Head:
     embedding: bool  # the embeddings (numpy: PCA of the standardised embeddings)
     trainer: bool = True  # the product's head (else numpy logistic regression)
     hidden: int | None = None  # trainer: QUALITY_HIDDEN for this head (None: the product's)
+    epochs: int | None = None  # trainer: --epochs (None: the default, TrainOptions.head_epochs)
     spline: bool = False  # numpy: hinge basis on the quality block
     without: tuple[str, ...] = ()  # quality signals left out
 
@@ -50,10 +52,12 @@ HEADS = (
     Head("embedding only", False, True),
     Head("quality only", True, False),
     Head("combined", True, True),
-    Head("combined, linear (QUALITY_HIDDEN=0, the head before)", True, True, hidden=0),
-    Head("combined, without reblur_worst/clipped_fraction", True, True, without=NEW_SIGNALS),
-    Head("linear, before both (19 signals, QUALITY_HIDDEN=0)", True, True, hidden=0,
-         without=NEW_SIGNALS),
+    Head("combined, 30 epochs at most (the limit before)", True, True, epochs=30),
+    Head("combined, without shake/defocus_evidence, 30 epochs (the second head)", True, True,
+         without=CEPSTRAL, epochs=30),
+    Head("combined, linear (QUALITY_HIDDEN=0)", True, True, hidden=0),
+    Head("the first head: 19 signals, linear, 30 epochs", True, True, hidden=0,
+         without=SESSION2_SIGNALS + CEPSTRAL, epochs=30),
     Head("numpy logistic: embedding only", False, True, trainer=False),
     Head("numpy logistic: quality only", True, False, trainer=False),
     Head("numpy logistic: combined", True, True, trainer=False),
@@ -160,7 +164,7 @@ def _trainer_fold(head: Head, data: Inputs, rows: tuple[np.ndarray, np.ndarray, 
     keep = [i for i, name in enumerate(data.names) if name not in head.without]
     q = data.quality[:, keep].astype(np.float32) if head.quality else None
     y = data.labels.astype(np.int64)
-    options = TrainOptions()
+    options = TrainOptions(epochs=head.epochs)
     keras.utils.set_random_seed(seed)
     model = netlib.build_head(emb.shape[1], None if q is None else
                               netlib.Standardizer.fit(q[tr]), seed=seed, hidden=head.hidden)
@@ -168,7 +172,7 @@ def _trainer_fold(head: Head, data: Inputs, rows: tuple[np.ndarray, np.ndarray, 
     def part(idx: np.ndarray) -> phases.Split:
         return phases.Split(emb[idx], y[idx], [str(i) for i in idx], None if q is None else q[idx])
 
-    settings = phases.FitSettings(options.epochs, options.batch_size, seed,
+    settings = phases.FitSettings(options.head_epochs(len(tr)), options.batch_size, seed,
                                   netlib.DEFAULT_LR["inceptionv3"], options.patience, 0,
                                   split.class_weights(y[tr].tolist()))
     history = phases.fit_head(model, part(tr), part(va), settings)

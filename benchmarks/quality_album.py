@@ -2,6 +2,7 @@
 real photographs with realistic defects, split by source photo.
 
     python benchmarks/quality_album.py [--cache DIR] [--seed N] [--repeats N] [--threads N]
+                                       [--shakes line|path]
 
 The source photos (benchmarks/album/manifest.txt: package, version, path, sha256) come from
 Debian's mate-backgrounds and plasma-workspace-wallpapers (`apt-get download`, `dpkg-deb -x`)
@@ -17,8 +18,10 @@ by `trainer.phases.fit_head` with `photosieve train`'s defaults) and, for refere
 logistic regressions; all are scored with group 5-fold cross-validation by source photo: per
 outer fold one fold is the test set, the next is validation (early stopping or hyperparameters,
 and the discard threshold at <= 1 % validation keepers lost), the rest train. Nothing is tuned
-on a test fold. Besides the three main heads the table shows the trainer's head as it was
-before the signals' hidden layer and the two newest signals, and the numpy references.
+on a test fold. Besides the three main heads the table shows the trainer's earlier heads (30 epochs at most,
+without the cepstral signals, linear, the first 19 signals) and the numpy references.
+`--shakes path` builds a second album whose motion blur and shaken bursts follow random
+hand-shake paths instead of straight lines (see album_build.path_kernel).
 """
 
 from __future__ import annotations
@@ -196,7 +199,8 @@ def report(items: list[Item], f: Features, results: list[Result], args: argparse
               "| val threshold: caught | keepers lost | acc |")
     lines = [
         f"photosieve quality benchmark, real photos: {len(sourcesof(items))} source photos -> "
-        f"{len(items)} images ({n_keep} keepers, {len(items) - n_keep} discards)",
+        f"{len(items)} images ({n_keep} keepers, {len(items) - n_keep} discards); shakes: "
+        + ("straight lines" if args.shakes == "line" else "random hand-shake paths"),
         f"InceptionV3 weights=None (seed {args.seed}), {SIZE} crop, pooled 2048-d; "
         f"{len(quality.SIGNAL_NAMES)} quality signals; the trainer's head (Keras, "
         f"QUALITY_HIDDEN={_hidden()}, train's defaults) unless the row says numpy",
@@ -240,12 +244,16 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeats", type=int, default=5, help="fold assignments to average")
     parser.add_argument("--threads", type=int, default=1, help="TensorFlow threads")
+    parser.add_argument("--shakes", choices=("line", "path"), default="line",
+                        help="motion blur and shaken bursts: straight lines, or random "
+                             "hand-shake paths (album_build.path_kernel; its own album)")
     args = parser.parse_args()
     start = time.monotonic()
     cache_dir = args.cache.resolve()
     sources = fetch_sources(cache_dir)
-    items = build_album(sources, cache_dir / "album", args.seed)
-    feats = extract(items, cache_dir / "album", cache_dir, args.seed, args.threads)
+    album = cache_dir / ("album" if args.shakes == "line" else f"album-{args.shakes}")
+    items = build_album(sources, album, args.seed, args.shakes)
+    feats = extract(items, album, cache_dir, args.seed, args.threads)
     data = Inputs(np.array([i.label for i in items], np.float64),
                   np.array([i.source for i in items]), feats.signals, quality.SIGNAL_NAMES,
                   feats.embeddings)
