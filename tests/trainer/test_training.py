@@ -212,6 +212,30 @@ def test_failed_export_check_ships_the_float_tflite_model(
 
 
 @pytest.mark.tf
+def test_without_epochs_the_head_may_run_to_head_min_steps(
+    labelled: Labelled, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from photosieve.trainer import train
+
+    limits: list[int] = []
+    real = train.fit_head
+
+    def spy(head: Any, tr: Any, val: Any, settings: Any) -> dict[str, list[float]]:
+        limits.append(settings.epochs)
+        return real(head, tr, val, settings)
+
+    monkeypatch.setattr(train, "fit_head", spy)
+    config, state = labelled(12)
+    options = dataclasses.replace(TINY, epochs=None)
+    result = train_from_state(config, state, options)
+    n_train = sum(result.meta["training"]["split"]["train"].values())
+    assert limits == [options.head_epochs(n_train)]
+    assert limits[0] * -(-n_train // options.batch_size) >= train.HEAD_MIN_STEPS
+    assert result.meta["training"]["epochs"] is None  # recorded as auto, for retrain to reuse
+    assert result.meta["training"]["epochs_run"]["head"] <= limits[0]
+
+
+@pytest.mark.tf
 def test_fine_tuning_and_the_small_cnn_baseline_train_on_pixels(labelled: Labelled) -> None:
     config, state = labelled()
     tuned = train_from_state(config, state, dataclasses.replace(TINY, fine_tune_blocks=1))
