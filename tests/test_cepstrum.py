@@ -123,3 +123,17 @@ def test_an_upsampled_small_photo_is_not_called_shaken() -> None:
     assert (signals["shake_evidence"], signals["defocus_evidence"]) == (0.0, 0.0)
     big = quality.compute_signals(gray, rgb, width=4000, height=3000, fmt="JPEG", metadata={})
     assert big["shake_evidence"] > 0.0
+    slight = quality.compute_signals(gray, rgb, width=420, height=315, fmt="JPEG", metadata={})
+    assert slight["shake_evidence"] == big["shake_evidence"]  # 1.22x: still told
+
+
+def test_a_slight_upsampling_leaves_a_sharp_photo_sharp() -> None:
+    for seed in range(3):
+        scene = _scene(seed)
+        img = Image.fromarray(_sensor(scene, seed).astype(np.uint8))
+        side = int(quality.MIN_CEPSTRUM_SIDE)
+        up = img.resize((side, side * 3 // 4), Image.Resampling.LANCZOS).resize(
+            (512, 384), Image.Resampling.LANCZOS)
+        sharp = cepstrum.kernel_evidence(_sensor(scene, seed))[0]
+        shaken = cepstrum.kernel_evidence(_sensor(_convolve(scene, _line(7)), seed))[0]
+        assert cepstrum.kernel_evidence(np.asarray(up, np.float32))[0] < (sharp + shaken) / 2
