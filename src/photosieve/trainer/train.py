@@ -45,8 +45,7 @@ AUTO_EPOCHS = 30  # per phase, when the owner gives no --epochs
 # steps: too few for the signals' hidden layer. On the benchmark album early stopping was
 # still improving at epoch 30 in 25 folds of 25; allowed 143, it mostly stopped by itself
 # (82 and 55 epochs the commonest; accuracy 0.914 -> 0.920). Without --epochs the head gets
-# room for at least
-# this many steps; early stopping on validation loss still ends it when it stops helping.
+# room for this many steps; early stopping on validation loss still ends it sooner.
 HEAD_MIN_STEPS = 1000
 
 
