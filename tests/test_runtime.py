@@ -77,7 +77,9 @@ def export_quality_model(
     net = netlib.build_network(netlib.build_base("tiny", size, None), size, standardizer)
     dense = net.full.get_layer("head_dense")
     kernel, bias = dense.get_weights()
-    dense.set_weights([rng.normal(0, 0.5, kernel.shape).astype(np.float32), bias])
+    # Small weights: a sum over every input must not saturate the sigmoid (scores near 1
+    # would hide whether the signals reach the head).
+    dense.set_weights([rng.normal(0, 0.1, kernel.shape).astype(np.float32), bias])
     version_dir = models_dir / version
     version_dir.mkdir(parents=True)
     saved = export.save_model(net.full, version_dir)
