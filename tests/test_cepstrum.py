@@ -110,30 +110,37 @@ def test_the_tile_loop_matches_the_textbook_formula() -> None:
     np.testing.assert_allclose(got, expected, atol=2e-4)
 
 
-def test_an_upsampled_small_photo_is_not_called_shaken() -> None:
-    """Upsampling a 256 px photo to the work size leaves the resampling filter's zeros, which
-    read like a shake; quality gives no evidence for originals under the work size."""
-    small = Image.fromarray(_scene().astype(np.uint8)).resize((256, 192), Image.Resampling.LANCZOS)
-    up = small.resize((512, 384), Image.Resampling.LANCZOS)
-    gray = np.asarray(up, np.float32) / 255.0
+def _small_photo(levels: np.ndarray, size: tuple[int, int]) -> dict[str, float]:
+    """Signals of `levels` saved at `size` and upsampled to the work size, as imaging does."""
+    small = Image.fromarray(np.clip(levels, 0, 255).astype(np.uint8)).resize(
+        size, Image.Resampling.LANCZOS)
+    up = small.resize((512, 512 * size[1] // size[0]), Image.Resampling.LANCZOS)
     rgb = np.asarray(up.convert("RGB").resize((299, 299)))
-    sharp = cepstrum.kernel_evidence(_scene())[0]
-    assert cepstrum.kernel_evidence(gray * 255.0)[0] > sharp + 0.5  # why the guard exists
-    signals = quality.compute_signals(gray, rgb, width=256, height=192, fmt="JPEG", metadata={})
-    assert (signals["shake_evidence"], signals["defocus_evidence"]) == (0.0, 0.0)
-    big = quality.compute_signals(gray, rgb, width=4000, height=3000, fmt="JPEG", metadata={})
-    assert big["shake_evidence"] > 0.0
-    slight = quality.compute_signals(gray, rgb, width=420, height=315, fmt="JPEG", metadata={})
-    assert slight["shake_evidence"] == big["shake_evidence"]  # 1.22x: still told
+    return quality.compute_signals(np.asarray(up, np.float32) / 255.0, rgb, width=size[0],
+                                   height=size[1], fmt="JPEG", metadata={})
 
 
-def test_a_slight_upsampling_leaves_a_sharp_photo_sharp() -> None:
+def test_an_upsampled_small_photo_is_read_at_its_own_scale() -> None:
+    """Upsampling a 256 px photo to the work size leaves the resampling filter's zeros, which
+    read like a shake; quality reads such a photo back at its own size, where it is sharp."""
+    small = Image.fromarray(_scene().astype(np.uint8)).resize((256, 192), Image.Resampling.LANCZOS)
+    up = np.asarray(small.resize((512, 384), Image.Resampling.LANCZOS), np.float32)
+    native = cepstrum.kernel_evidence(np.asarray(small, np.float32))
+    assert cepstrum.kernel_evidence(up)[0] > native[0] + 0.5  # why it is read at its own scale
+    back = cepstrum.at_native_scale(up, 256)
+    assert back.shape == (192, 256)
+    assert cepstrum.kernel_evidence(back) == pytest.approx(native, abs=0.15)
+    assert cepstrum.at_native_scale(up, 4000) is up  # a large original's work image as it is
+
+
+@pytest.mark.parametrize("side", [256, 320, 384, 450])
+def test_small_photos_tell_a_shake_from_sharp(side: int) -> None:
+    """Sharp and shaken originals of sizes under the work size, upsampled to it: a shake or a
+    defocus disc still reads above the sharp photo."""
     for seed in range(3):
-        scene = _scene(seed)
-        img = Image.fromarray(_sensor(scene, seed).astype(np.uint8))
-        side = int(quality.MIN_CEPSTRUM_SIDE)
-        up = img.resize((side, side * 3 // 4), Image.Resampling.LANCZOS).resize(
-            (512, 384), Image.Resampling.LANCZOS)
-        sharp = cepstrum.kernel_evidence(_sensor(scene, seed))[0]
-        shaken = cepstrum.kernel_evidence(_sensor(_convolve(scene, _line(7)), seed))[0]
-        assert cepstrum.kernel_evidence(np.asarray(up, np.float32))[0] < (sharp + shaken) / 2
+        scene = _scene(seed, (side, side * 3 // 4))
+        sharp = _small_photo(_sensor(scene, seed), (side, side * 3 // 4))
+        shaken = _small_photo(_sensor(_convolve(scene, _line(7)), seed), (side, side * 3 // 4))
+        defocus = _small_photo(_sensor(_convolve(scene, _disc(3)), seed), (side, side * 3 // 4))
+        assert shaken["shake_evidence"] > sharp["shake_evidence"] + 0.8
+        assert defocus["defocus_evidence"] > sharp["defocus_evidence"] + 0.5

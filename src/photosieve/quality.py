@@ -63,7 +63,8 @@ works; "8-bit units" means gray levels 0..255 at the 512-px work size):
   sky or a red sunset clips one channel while its gray level stays well below
   bright_fraction's 240. Keepers seldom pass 0.35; screenshots' white pages read high.
 - shake_evidence, defocus_evidence: the spectral zeros a shake or a defocus disc leaves and a
-  merely soft scene does not (module `cepstrum`). 0 when flat or upsampled (MIN_CEPSTRUM_SIDE).
+  merely soft scene does not (module `cepstrum`). 0 when flat. A photo smaller than the work
+  size is read at its own scale, not upsampled.
 """
 
 from __future__ import annotations
@@ -131,9 +132,6 @@ EXTREME_BLUR_TILE_VAR = 6.0  # cold start: nothing anywhere above quantisation-l
 EXTREME_BLUR_MIN_GRADIENT = 2.5  # ...yet there is a scene (a smooth sky gradient: < 1)
 BLOWN_CLIPPED = 0.4  # explain "blown highlights": 40 % of the frame clipped (keepers < 0.36)
 BLUR_REBLUR = 0.5  # explain "blurred" also needs the softness to be smear (crisp: 0.15-0.5)
-# Upsampling leaves its filter's zeros: sharp scenes read sharp (shake_evidence ~1.0) up to
-# 1.25x LANCZOS, ~2.0 at 1.4x, shaken (~2.4) at 2x. Smaller originals get no kernel evidence.
-MIN_CEPSTRUM_SIDE = WORK_SIZE / 1.25
 
 
 def compute_signals(
@@ -159,9 +157,9 @@ def compute_signals(
     signals["text_likeness"] = _text_likeness(signals)
     signals["reblur"], signals["reblur_worst"] = reblur.reblur(levels)
     signals["clipped_fraction"] = clipped_fraction(rgb)
-    signals["shake_evidence"], signals["defocus_evidence"] = (
-        cepstrum.kernel_evidence(levels) if max(width, height) >= MIN_CEPSTRUM_SIDE
-        else (0.0, 0.0))
+    # At the original's own scale: an upsampled work image carries the resampler's zeros.
+    signals["shake_evidence"], signals["defocus_evidence"] = cepstrum.kernel_evidence(
+        cepstrum.at_native_scale(levels, max(width, height)))
     span = signals["_p99"] - signals["_p1"]
     signals["edge_contrast"] = math.log((signals["_steep"] + 1.0) / (span + 1.0))
     signals.update(_screenshot_cues(width, height, fmt, metadata))
