@@ -26,9 +26,9 @@ with no full tile (a short side under TILE px) and flat ones read 0: no evidence
 the 512-px work size.
 
 A photo smaller than the work size was upsampled to it, and upsampling leaves its own filter's
-zeros, which read like a shake (a sharp 256-px scene upsampled 2x: ~2.4, against ~1.2 for
-sharp and ~3 for a 7-px shake). `at_native_scale` takes such a work image back to the
-original's own size first, where sharp and shaken read as they do at full size.
+zeros, which read like a shake: a sharp 256-px scene upsampled 2x reads ~2.4, the same scene
+at its own size ~1.7 and shaken by 7 px ~3.1 (generated scenes). `at_native_scale` takes
+such a work image back to the original's own size first, where sharp and shaken read apart.
 """
 
 from __future__ import annotations
