@@ -218,6 +218,58 @@ def test_small_originals_are_not_called_blurred() -> None:
     assert "blurred" not in quality.explain(_signals(soft, width=320, height=240))
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_slight_blur_or_shake_empties_the_finest_octave(seed: int) -> None:
+    scene = _scene(seed)
+    sharp = _signals(scene)["tile_slope"]
+    assert abs(sharp) < 0.3  # a scene with detail at every scale: both octaves alike
+    for soft in (scene.filter(ImageFilter.BoxBlur(2)), scene.filter(ImageFilter.GaussianBlur(1.5))):
+        assert _signals(soft)["tile_slope"] < sharp - 1.5
+    for axis in (0, 1):  # a 7-px shake either way
+        assert _signals(_motion(scene, 7, axis))["tile_slope"] < sharp - 0.15
+    pixels = np.asarray(scene, np.float32)
+    faint = _signals(Image.fromarray((pixels * 0.5 + 64).astype(np.uint8)))["tile_slope"]
+    assert abs(faint - sharp) < 0.05  # half the contrast, the same share at the finest scale
+
+
+def test_detail_median_is_the_share_of_the_frame_with_detail() -> None:
+    scene = _scene(seed=2)
+    background = _scene(seed=1).filter(ImageFilter.GaussianBlur(8))
+    portrait = background.copy()
+    portrait.paste(scene.resize((100, 80)), (206, 152))  # one sharp tile's worth of subject
+    whole, one_tile = _signals(scene), _signals(portrait)
+    assert one_tile["sharpness_tile_max"] > math.log1p(quality.BLUR_TILE_VAR) + 1
+    assert one_tile["detail_median"] < whole["detail_median"] - 3
+    blurred = _signals(scene.filter(ImageFilter.BoxBlur(2)))
+    assert blurred["detail_median"] < whole["detail_median"] - 2
+
+
+def test_tile_signals_match_a_direct_computation() -> None:
+    rng = np.random.default_rng(7)
+    levels = rng.normal(128, 20, (101, 130)).astype(np.float32)
+    levels[:20, :25] = 128 + rng.normal(0, 60, (20, 25))  # the sharpest tile is top left
+
+    def lap(a: np.ndarray) -> np.ndarray:
+        return a[:-2, 1:-1] + a[2:, 1:-1] + a[1:-1, :-2] + a[1:-1, 2:] - 4 * a[1:-1, 1:-1]
+
+    def tiles(a: np.ndarray, n: int) -> np.ndarray:
+        h, w = a.shape[0] // n, a.shape[1] // n
+        return np.array([[a[i * h:(i + 1) * h, j * w:(j + 1) * w].var() for j in range(n)]
+                         for i in range(n)])
+
+    fine = tiles(lap(levels), 4)
+    top = np.unravel_index(np.argmax(fine), fine.shape)
+    halved = levels[:100, :130].reshape(50, 2, 65, 2).mean(axis=(1, 3))
+    coarse = tiles(lap(halved), 4)
+    signals = quality.compute_signals(levels / 255, np.zeros((8, 8, 3), np.uint8), width=130,
+                                      height=101, fmt="JPEG", metadata=CAMERA)
+    assert top == (0, 0)
+    assert signals["tile_slope"] == pytest.approx(
+        math.log1p(fine[top]) - math.log1p(coarse[top]), abs=1e-4)
+    assert signals["detail_median"] == pytest.approx(
+        math.log1p(float(np.median(tiles(lap(levels), 8)))), abs=1e-4)
+
+
 # ---------------------------------------------------------------- reblur and edge_contrast
 
 FIRST_SIGNALS = (  # the original 17, whose positions trained heads and stored vectors rely on
@@ -232,7 +284,7 @@ def test_new_signals_come_after_the_original_ones() -> None:
     assert quality.SIGNAL_NAMES[: len(FIRST_SIGNALS)] == FIRST_SIGNALS
     assert quality.SIGNAL_NAMES[len(FIRST_SIGNALS) :] == (
         "reblur", "edge_contrast", "reblur_worst", "clipped_fraction", "shake_evidence",
-        "defocus_evidence")
+        "defocus_evidence", "detail_median", "tile_slope")
 
 
 def test_blurring_more_raises_reblur_and_lowers_edge_contrast() -> None:
