@@ -25,6 +25,7 @@ PCA_DIMS = (8, 16, 32, 64, 128)
 Q_WEIGHTS = (1.0, 2.0, 4.0)  # combined head: quality block scale (= a lighter penalty on it)
 SESSION2_SIGNALS = ("reblur_worst", "clipped_fraction")  # the second models' additions
 CEPSTRAL = ("shake_evidence", "defocus_evidence")  # the third models' (photosieve.cepstrum)
+OCTAVE = ("detail_median", "tile_slope")  # the fifth session's
 
 
 @dataclass(frozen=True)
@@ -52,12 +53,13 @@ HEADS = (
     Head("embedding only", False, True),
     Head("quality only", True, False),
     Head("combined", True, True),
-    Head("combined, 30 epochs at most (the limit before)", True, True, epochs=30),
-    Head("combined, without shake/defocus_evidence, 30 epochs (the second head)", True, True,
-         without=CEPSTRAL, epochs=30),
+    Head("combined, without detail_median/tile_slope (the head before)", True, True,
+         without=OCTAVE),
+    Head("combined, without those and shake/defocus_evidence, 30 epochs (the second head)",
+         True, True, without=OCTAVE + CEPSTRAL, epochs=30),
     Head("combined, linear (QUALITY_HIDDEN=0)", True, True, hidden=0),
     Head("the first head: 19 signals, linear, 30 epochs", True, True, hidden=0,
-         without=SESSION2_SIGNALS + CEPSTRAL, epochs=30),
+         without=SESSION2_SIGNALS + CEPSTRAL + OCTAVE, epochs=30),
     Head("numpy logistic: embedding only", False, True, trainer=False),
     Head("numpy logistic: quality only", True, False, trainer=False),
     Head("numpy logistic: combined", True, True, trainer=False),

@@ -19,8 +19,8 @@ logistic regressions; all are scored with group 5-fold cross-validation by sourc
 outer fold one fold is the test set, the next is validation (early stopping or hyperparameters,
 and the discard threshold at <= 1 % validation keepers lost), the rest train. Nothing is tuned
 on a test fold. Besides the three main heads the table shows the trainer's earlier heads
-(30 epochs at most, without the cepstral signals, linear, the first 19 signals) and the numpy
-references.
+(without detail_median/tile_slope; also without the cepstral signals and 30 epochs at most;
+linear; the first 19 signals) and the numpy references.
 `--shakes path` builds a second album whose motion blur and shaken bursts follow random
 hand-shake paths instead of straight lines (see album_build.path_kernel).
 """

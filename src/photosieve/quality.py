@@ -2,11 +2,11 @@
 
 Computed once per photo from the pixels `imaging.load` already decoded (no second decode): the
 gray work image (float32 [0, 1], long side 512) and the model's small RGB input. Pure numpy,
-~7 ms CPU a photo on one core (512 px work images of the benchmark album; the four re-blur
-directions ~1.1 ms of it, the cepstrum ~3 ms). The service stores them
-(`State.set_quality`); the trainer feeds `signal_vector` to the model head; `explain` turns
-them into human reasons; and `unmistakable_defect` is the cold-start rule used before any
-model exists.
+~7.4 ms CPU a photo on one core (512 px work images of the benchmark album; the four re-blur
+directions ~1.1 ms of it, the cepstrum ~3 ms, detail_median and tile_slope ~0.5 ms). The
+service stores them (`State.set_quality`); the trainer feeds `signal_vector` to the model
+head; `explain` turns them into human reasons; and `unmistakable_defect` is the cold-start
+rule used before any model exists.
 
 Signals (all floats; "log1p" ones are log1p of a heavy-tailed raw value so that standardising
 works; "8-bit units" means gray levels 0..255 at the 512-px work size):
@@ -218,7 +218,12 @@ def _tile_variances(values: np.ndarray, tiles: int) -> np.ndarray:
 def _halved(levels: np.ndarray) -> np.ndarray:
     """One octave down: the means of 2 x 2 blocks."""
     h, w = (levels.shape[0] // 2) * 2, (levels.shape[1] // 2) * 2
-    return levels[:h, :w].reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
+    # Four strided sums: ~10x faster than a reshape and mean over two axes.
+    total = levels[0:h:2, 0:w:2] + levels[1:h:2, 0:w:2]
+    total += levels[0:h:2, 1:w:2]
+    total += levels[1:h:2, 1:w:2]
+    total *= np.float32(0.25)
+    return total
 
 
 def _gradients(levels: np.ndarray) -> dict[str, float]:
