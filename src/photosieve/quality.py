@@ -84,7 +84,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from photosieve import cepstrum, reblur
+from photosieve import cepstrum, detail, reblur
 
 SIGNAL_NAMES: tuple[str, ...] = (
     "sharpness_global",
@@ -114,8 +114,6 @@ SIGNAL_NAMES: tuple[str, ...] = (
     "tile_slope",
 )
 
-TILES = 4
-FINE_TILES = 8  # detail_median's grid: fine enough that a small sharp subject is one tile
 WORK_SIZE = 512  # imaging.WORK_SIZE; the thresholds below are calibrated at this size
 EDGE_LEVEL = 25.0  # gray levels per pixel; a clear edge, well above noise at the work size
 DARK_LEVEL = 15  # < 0.06
@@ -163,7 +161,7 @@ def compute_signals(
     if min(gray.shape) < 3:  # a banner's sliver: repeat its edge so every filter has room
         gray = np.pad(gray, [(0, max(0, 3 - n)) for n in gray.shape], mode="edge")
     levels = gray.astype(np.float32, copy=False) * np.float32(255.0)
-    signals = _sharpness(levels)
+    signals = detail.measures(levels)
     signals.update(_gradients(levels))
     signals.update(_tones(levels))
     signals["colourfulness"] = colourfulness(rgb)
@@ -182,48 +180,6 @@ def compute_signals(
 def signal_vector(signals: Mapping[str, float]) -> np.ndarray:
     """The signals as float32 in SIGNAL_NAMES order; KeyError names any missing one."""
     return np.array([signals[name] for name in SIGNAL_NAMES], dtype=np.float32)
-
-
-def _sharpness(levels: np.ndarray) -> dict[str, float]:
-    lap = _laplacian(levels)
-    tile_var = _tile_variances(lap, TILES)
-    sharpest = np.unravel_index(int(np.argmax(tile_var)), tile_var.shape)
-    coarse = _tile_variances(_laplacian(_halved(levels)), TILES) if min(levels.shape) >= 6 \
-        else np.zeros_like(tile_var)
-    at = tuple(min(i, n - 1) for i, n in zip(sharpest, coarse.shape, strict=True))
-    return {
-        "sharpness_global": math.log1p(float(lap.var())),
-        "sharpness_tile_max": math.log1p(float(tile_var[sharpest])),
-        "detail_median": math.log1p(float(np.median(_tile_variances(lap, FINE_TILES)))),
-        "tile_slope": math.log1p(float(tile_var[sharpest])) - math.log1p(float(coarse[at])),
-    }
-
-
-def _laplacian(levels: np.ndarray) -> np.ndarray:
-    """The 4-neighbour Laplacian of the interior pixels."""
-    return (
-        levels[:-2, 1:-1] + levels[2:, 1:-1] + levels[1:-1, :-2] + levels[1:-1, 2:]
-        - 4.0 * levels[1:-1, 1:-1]
-    )
-
-
-def _tile_variances(values: np.ndarray, tiles: int) -> np.ndarray:
-    """Variance of each tile of a tiles x tiles grid (fewer where the image is that thin)."""
-    rows, cols = (max(1, n // tiles) for n in values.shape)
-    tiles_y, tiles_x = min(tiles, values.shape[0]), min(tiles, values.shape[1])
-    grid = values[: rows * tiles_y, : cols * tiles_x].reshape(tiles_y, rows, tiles_x, cols)
-    return grid.var(axis=(1, 3))
-
-
-def _halved(levels: np.ndarray) -> np.ndarray:
-    """One octave down: the means of 2 x 2 blocks."""
-    h, w = (levels.shape[0] // 2) * 2, (levels.shape[1] // 2) * 2
-    # Four strided sums: ~10x faster than a reshape and mean over two axes.
-    total = levels[0:h:2, 0:w:2] + levels[1:h:2, 0:w:2]
-    total += levels[0:h:2, 1:w:2]
-    total += levels[1:h:2, 1:w:2]
-    total *= np.float32(0.25)
-    return total
 
 
 def _gradients(levels: np.ndarray) -> dict[str, float]:

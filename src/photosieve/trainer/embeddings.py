@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from photosieve import cepstrum, imaging, quality, reblur, runtime
+from photosieve import cepstrum, detail, imaging, quality, reblur, runtime
 from photosieve.imaging import Fit
 from photosieve.trainer.dataset import LabeledPhoto, decode_located, progress_bar
 from photosieve.trainer.split import PhotoFacts, facts_from
@@ -59,7 +59,8 @@ def embedding_key(backbone: str, size: int, fit: str, weights_id: str) -> str:
 @cache
 def _quality_digest() -> str:
     # The signals' whole definition: quality.py and the measures it calls.
-    source = b"".join(Path(module.__file__).read_bytes() for module in (quality, reblur, cepstrum)
+    modules = (quality, detail, reblur, cepstrum)
+    source = b"".join(Path(module.__file__).read_bytes() for module in modules
                       if module.__file__) + ",".join(quality.SIGNAL_NAMES).encode()
     return hashlib.sha256(source).hexdigest()[:12]
 
