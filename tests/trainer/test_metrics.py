@@ -58,6 +58,19 @@ def test_tiny_validation_set_pools_training_scores() -> None:
     assert choice.keep_loss == 0.0  # 51 keeps at 1 %: no keep may be lost
 
 
+def test_caveats_say_when_the_keep_loss_budget_cannot_be_checked() -> None:
+    scores, labels = _scores(400, 200, seed=3)
+    assert metrics.caveat(metrics.choose_threshold(scores, labels, 0.01), 0.01) is None
+    few = metrics.choose_threshold(*_scores(30, 40, seed=2), 0.01)
+    note = metrics.caveat(few, 0.01)
+    assert note is not None and "30 validation keep photos" in note and "100" in note
+    assert metrics.caveat(few, 0.05) is None  # 30 keeps can show a 5 % loss (20 needed)
+    pooled = metrics.choose_threshold([0.2, 0.9], [0, 1], 0.01, fallback=_scores(50, 50))
+    assert "validation+train" in (metrics.caveat(pooled, 0.01) or "")
+    default = metrics.choose_threshold([0.4, 0.9], [1, 1], 0.01)
+    assert "no keep photos" in (metrics.caveat(default, 0.01) or "")
+
+
 def test_no_keep_photos_gives_the_default_threshold() -> None:
     choice = metrics.choose_threshold([0.4, 0.9], [1, 1], 0.01)
     assert choice.basis == "default"

@@ -91,6 +91,26 @@ def choose_threshold(
                            int((y == 1).sum()), basis)
 
 
+def caveat(choice: ThresholdChoice, max_keep_loss: float) -> str | None:
+    """What the owner should know about how far `choice` can be trusted, or None.
+
+    With fewer than 1 / max_keep_loss keep photos behind it, the threshold only loses none of
+    them, which cannot show a loss as small as the budget: on new photos it loses more (on the
+    quality benchmark, ~30 validation keeps per fold and a 1 % budget lost ~10 % on test).
+    """
+    if choice.basis == "default":
+        return "no keep photos to set the threshold on; it is 0.5; label some keep photos"
+    if choice.basis != "validation":
+        return (f"the validation split holds fewer than {MIN_KEEPS} keep photos, so the "
+                f"threshold was chosen on {choice.basis} scores; label more photos")
+    needed = math.ceil(1.0 / max_keep_loss - 1e-9) if max_keep_loss > 0 else None
+    if needed is not None and choice.n_keep < needed:
+        return (f"the threshold was set on {choice.n_keep} validation keep photos; at least "
+                f"{needed} are needed to check a {max_keep_loss:.0%} keep-loss, so expect more "
+                f"keepers in the quarantine (see the test keep-loss); label more photos")
+    return None
+
+
 def roc_auc(scores: object, labels: object) -> float | None:
     """Area under the ROC curve (Mann-Whitney U, ties counted half); None if a class is absent."""
     s, y = _as_arrays(scores, labels)

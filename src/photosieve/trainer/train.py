@@ -298,11 +298,9 @@ def _fit_pixels(run: Run, options: TrainOptions, net: netlib.Network, workdir: P
 def _threshold(run: Run, max_keep_loss: float) -> metrics.ThresholdChoice:
     val, train = run.scores["val"], run.scores["train"]
     choice = metrics.choose_threshold(val.x, val.y, max_keep_loss, fallback=(train.x, train.y))
-    if choice.basis != "validation":
-        run.notes.append(
-            f"the validation split holds fewer than {metrics.MIN_KEEPS} keep photos, so the "
-            f"threshold was chosen on {choice.basis} scores; label more photos"
-        )
+    note = metrics.caveat(choice, max_keep_loss)
+    if note:
+        run.notes.append(note)
     return choice
 
 
