@@ -65,6 +65,7 @@ def test_caveats_say_when_the_keep_loss_budget_cannot_be_checked() -> None:
     note = metrics.caveat(few, 0.01)
     assert note is not None and "30 validation keep photos" in note and "100" in note
     assert metrics.caveat(few, 0.05) is None  # 30 keeps can show a 5 % loss (20 needed)
+    assert "200 are needed to check a 0.5 % keep-loss" in (metrics.caveat(few, 0.005) or "")
     pooled = metrics.choose_threshold([0.2, 0.9], [0, 1], 0.01, fallback=_scores(50, 50))
     assert "validation+train" in (metrics.caveat(pooled, 0.01) or "")
     default = metrics.choose_threshold([0.4, 0.9], [1, 1], 0.01)

@@ -106,8 +106,9 @@ def caveat(choice: ThresholdChoice, max_keep_loss: float) -> str | None:
     needed = math.ceil(1.0 / max_keep_loss - 1e-9) if max_keep_loss > 0 else None
     if needed is not None and choice.n_keep < needed:
         return (f"the threshold was set on {choice.n_keep} validation keep photos; at least "
-                f"{needed} are needed to check a {max_keep_loss:.0%} keep-loss, so expect more "
-                f"keepers in the quarantine (see the test keep-loss); label more photos")
+                f"{needed} are needed to check a {max_keep_loss * 100:g} % keep-loss, so "
+                f"expect more keepers in the quarantine (see the test keep-loss); label more "
+                f"photos")
     return None
 
 
