@@ -211,11 +211,14 @@ def report(items: list[Item], f: Features, results: list[Result], args: argparse
         *(_row(h.label, m) for h, m in zip(HEADS[:MAIN], rows[:MAIN], strict=True)),
     ]
     emb, qual, comb = (m for m in rows[:MAIN])
+    # Each mean is of exact fractions (k of 360): summed in floats, 1674/1800 can come out
+    # 1e-16 below 0.93 and print as 0.930. Compare with a margin far below one prediction.
+    slack = 1e-9
     checks = [
-        ("combined acc >= 0.93", comb["acc"][0] >= 0.93),
-        ("combined acc >= both", comb["acc"][0] >= max(emb["acc"][0], qual["acc"][0])),
+        ("combined acc >= 0.93", comb["acc"][0] >= 0.93 - slack),
+        ("combined acc >= both", comb["acc"][0] >= max(emb["acc"][0], qual["acc"][0]) - slack),
         ("combined caught @<=1% >= both",
-         comb["roc_catch"][0] >= max(emb["roc_catch"][0], qual["roc_catch"][0])),
+         comb["roc_catch"][0] >= max(emb["roc_catch"][0], qual["roc_catch"][0]) - slack),
     ]
     lines += ["", "targets: " + "; ".join(f"{n} {'PASS' if ok else 'MISS'}" for n, ok in checks)]
     lines += ["", "improvements tried (same protocol):", "", header, "|" + "---|" * 7,
