@@ -1,5 +1,6 @@
-"""The head's quality block: its hidden layer learns what a linear head cannot, and a signal
-that never varied in training cannot move the score."""
+"""The head: its quality block's hidden layer learns what a linear head cannot, a signal that
+never varied in training cannot move the score, and its members are fitted each on its own
+loss (class-weighted) and averaged, by the head and the exported model alike."""
 
 from __future__ import annotations
 
@@ -53,7 +54,10 @@ def _head_with_constant_signal() -> tuple[Any, netlib.Standardizer]:
     standardizer = netlib.Standardizer.fit(rows)
     head = netlib.build_head(3, standardizer, seed=5)
     rng = np.random.default_rng(5)
-    for layer in (head.get_layer("quality_hidden"), head.get_layer("head_dense")):
+    live = [layer for layer in head.layers
+            if layer.name.startswith(("quality_hidden", "head_dense"))]
+    assert len(live) == 2 * netlib.HEAD_MEMBERS
+    for layer in live:
         layer.set_weights([rng.normal(0, 1, w.shape).astype(np.float32)
                            for w in layer.get_weights()])  # as if trained: all weights live
     return head, standardizer
@@ -63,8 +67,55 @@ def test_a_signal_constant_in_training_cannot_move_the_score() -> None:
     head, _ = _head_with_constant_signal()
     emb = np.full((3, 3), 0.5, np.float32)
     q = np.array([[1.0, 7.0], [1.0, -300.0], [1.0, 1e6]], np.float32)
-    scores = np.asarray(head.predict_on_batch([emb, q])).reshape(-1)
+    scores = phases.predict(head, [emb, q], 8)
     assert scores[0] == pytest.approx(scores[1], abs=1e-6) == pytest.approx(scores[2], abs=1e-6)
     nudged = q + np.array([[2.0, 0.0]], np.float32)
-    moved = np.asarray(head.predict_on_batch([emb, nudged])).reshape(-1)
+    moved = phases.predict(head, [emb, nudged], 8)
     assert abs(moved[0] - scores[0]) > 1e-3  # the varying signal still counts
+
+
+def test_each_member_learns_on_its_own_and_the_full_model_gives_their_mean() -> None:
+    import keras
+
+    keras.utils.set_random_seed(4)
+    _, q, y = _two_sided(600, 2)
+    size = 32
+    net = netlib.build_network(netlib.build_base("tiny", size, None), size,
+                               netlib.Standardizer.fit(q), seed=4)
+    settings = phases.FitSettings(60, 32, 4, 1e-2, 5, 0, split.class_weights(y.tolist()))
+    features = np.zeros((len(y), net.dim), np.float32)
+    phases.fit_head(net.head, phases.Split(features, y, [str(i) for i in range(len(y))], q),
+                    phases.Split(features[:0], y[:0], [], q[:0]), settings)
+    _, t_q, t_y = _two_sided(200, 3)
+    pixels = np.random.default_rng(3).integers(0, 256, (len(t_y), size, size, 3), np.uint8)
+    pooled = np.asarray(net.embedder.predict_on_batch(pixels))
+    members = np.asarray(net.head.predict_on_batch([pooled, t_q]))
+    assert members.shape == (len(t_y), netlib.HEAD_MEMBERS)
+    for k in range(netlib.HEAD_MEMBERS):
+        assert np.mean((members[:, k] > 0.5) == t_y) > 0.9  # every member learned the rule
+    assert np.ptp(members, axis=1).max() > 1e-3  # from their own starts: not one head x5
+    full = phases.predict(net.full, [pixels, t_q], 64)
+    assert full == pytest.approx(members.mean(axis=1), abs=1e-5)
+    assert phases.predict(net.head, [pooled, t_q], 64) == pytest.approx(full, abs=1e-5)
+
+
+def test_class_weights_reach_every_member() -> None:
+    """Uninformative inputs, nine keepers to one discard: balanced class weights pull every
+    member's score to about 0.5; unweighted they would sit near 0.1."""
+    import keras
+
+    keras.utils.set_random_seed(6)
+    rng = np.random.default_rng(6)
+    n = 400
+    q = rng.normal(0, 1, (n, 2)).astype(np.float32)
+    y = (np.arange(n) % 10 == 0).astype(np.int64)
+    emb = np.zeros((n, 1), np.float32)
+    train = phases.Split(emb, y, [str(i) for i in range(n)], q)
+    for weights, low, high in ((split.class_weights(y.tolist()), 0.35, 0.65),
+                               ({0: 1.0, 1: 1.0}, 0.0, 0.25)):
+        keras.utils.set_random_seed(6)
+        head = netlib.build_head(1, netlib.Standardizer.fit(q), seed=6)
+        phases.fit_head(head, train, phases.Split(emb[:0], y[:0], [], q[:0]),
+                        phases.FitSettings(20, 32, 6, 1e-2, 5, 0, weights))
+        members = np.asarray(head.predict_on_batch([emb, q])).mean(axis=0)
+        assert ((members > low) & (members < high)).all(), (weights, members)

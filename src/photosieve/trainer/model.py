@@ -22,6 +22,13 @@ varied in training gets a standard deviation of 1 and is masked to 0 before the 
 ignored rather than blown up. The caller always passes raw signals, so the service,
 `classify` and the trainer compute them one way.
 
+Members: the head is HEAD_MEMBERS such heads side by side on the same inputs, each with its own
+starting hidden weights and dropout draws. Phase 1 fits each on its own loss (the head model
+outputs [N, members]; `phases.fit_head` gives every member the labels); the full model, which
+is fine-tuned and exported, outputs their mean. One head's scores at the extremes move with its
+random start, which decides the photos near the threshold; the mean moves less. The members
+add a few thousand weights and no measurable time to the backbone's inference.
+
 Backbones: "inceptionv3" (the product), "small-cnn" (the article's three-conv-block baseline,
 trained end to end, for comparison) and "tiny" (a very small conv net for fast tests).
 TensorFlow/Keras is imported inside functions only.
@@ -54,6 +61,10 @@ MIN_STD = 1e-6  # a signal varying less than this in training is constant: its s
 # (a blown sky, a smeared frame) can outweigh the rest, which a linear head cannot express.
 QUALITY_HIDDEN = 32  # 0: a linear head (the first models')
 QUALITY_L2 = 1e-3
+# The head is an ensemble: HEAD_MEMBERS copies, each with its own start and dropout draws,
+# fitted side by side (each on its own loss) and averaged. One head's score at the extremes
+# shifts with its random start by more than the signals justify; the mean is steadier.
+HEAD_MEMBERS = 5
 
 
 @dataclass(frozen=True)
@@ -171,7 +182,8 @@ def build_embedder(base: Any, size: int) -> Any:
 def build_network(base: Any, size: int, standardizer: Standardizer | None = None,
                   seed: int = 0) -> Network:
     """Wrap `base` with the uint8 input, the scaling and the shared head; with a standardizer
-    the head also takes the raw quality signals (`seed`: the hidden layer's start)."""
+    the head also takes the raw quality signals (`seed`: the members' starts). The head model
+    gives each member's score (phase 1 fits them); the full model gives their mean."""
     import keras
 
     inputs, scaled = _pixels_in(size)
@@ -181,22 +193,29 @@ def build_network(base: Any, size: int, standardizer: Standardizer | None = None
     head_of = _head_layers(standardizer, seed)
     head = _head_model(head_of, dim, standardizer)
     if standardizer is None:
-        full = keras.Model(inputs, head_of(pooled, None), name="photosieve")
+        full = keras.Model(inputs, _mean(head_of(pooled, None)), name="photosieve")
         return Network(base, embedder, head, full, dim)
     full_q = keras.Input((len(standardizer.mean),), name="quality")
-    full = keras.Model([inputs, full_q], head_of(pooled, full_q), name="photosieve")
+    full = keras.Model([inputs, full_q], _mean(head_of(pooled, full_q)), name="photosieve")
     return Network(base, embedder, head, full, dim, standardizer)
 
 
 def build_head(dim: int, standardizer: Standardizer | None = None, seed: int = 0,
-               hidden: int | None = None) -> Any:
-    """The head alone, as `build_network` builds it (for fitting on arrays without a base);
-    `hidden` overrides QUALITY_HIDDEN (the benchmark compares)."""
-    return _head_model(_head_layers(standardizer, seed, hidden), dim, standardizer)
+               hidden: int | None = None, members: int | None = None) -> Any:
+    """The head alone, as `build_network` builds it (for fitting on arrays without a base):
+    [N, members] scores, which `phases.predict` averages. `hidden` and `members` override
+    QUALITY_HIDDEN and HEAD_MEMBERS (the benchmark compares)."""
+    return _head_model(_head_layers(standardizer, seed, hidden, members), dim, standardizer)
+
+
+def _mean(members: Any) -> Any:
+    import keras
+
+    return keras.ops.mean(members, axis=-1, keepdims=True)
 
 
 def _head_model(head_of: Any, dim: int, standardizer: Standardizer | None) -> Any:
-    """[embedding (+ raw signals)] -> P(discard), on the layers of `head_of`."""
+    """[embedding (+ raw signals)] -> each member's P(discard), on the layers of `head_of`."""
     import keras
 
     head_in = keras.Input((dim,), name="embedding")
@@ -206,19 +225,41 @@ def _head_model(head_of: Any, dim: int, standardizer: Standardizer | None) -> An
     return keras.Model([head_in, head_q], head_of(head_in, head_q), name="head")
 
 
-def _head_layers(standardizer: Standardizer | None, seed: int,
-                 hidden_units: int | None = None) -> Any:
-    """The head's layers, created once, as a function (features, raw signals or None) ->
-    P(discard); calling it on two inputs shares the layers."""
+def _member(k: int, seed: int, units: int) -> tuple[Any, Any, Any]:
+    """Member k's dropout, output unit and (if `units`) hidden layer; member 0 keeps the
+    single head's layer names."""
     import keras
 
-    dropout = keras.layers.Dropout(DROPOUT, name="head_dropout")
+    suffix = f"_{k}" if k else ""
+    dropout = keras.layers.Dropout(DROPOUT, name=f"head_dropout{suffix}")  # own draws
     # Zero start: a logistic unit needs no symmetry breaking, and weights of signals that
     # never vary in training then stay exactly 0 (see the module docstring).
     dense = keras.layers.Dense(1, activation="sigmoid", kernel_initializer="zeros",
-                               name="head_dense")
+                               name=f"head_dense{suffix}")
+    hidden = keras.layers.Dense(
+        units, activation="relu", name=f"quality_hidden{suffix}",
+        kernel_initializer=keras.initializers.HeNormal(seed + k),
+        kernel_regularizer=keras.regularizers.L2(QUALITY_L2)) if units else None
+    return dropout, dense, hidden
+
+
+def _head_layers(standardizer: Standardizer | None, seed: int,
+                 hidden_units: int | None = None, members: int | None = None) -> Any:
+    """The head's layers, created once, as a function (features, raw signals or None) ->
+    [N, members] P(discard); calling it on two inputs shares the layers."""
+    import keras
+
+    count = HEAD_MEMBERS if members is None else members
+    units = QUALITY_HIDDEN if hidden_units is None else hidden_units
+    parts = [_member(k, seed, units if standardizer is not None else 0) for k in range(count)]
+    concat = keras.layers.Concatenate(name="head_members")
+
+    def stack(scores: list[Any]) -> Any:
+        return concat(scores) if len(scores) > 1 else scores[0]
+
     if standardizer is None:
-        return lambda features, _signals: dense(dropout(features))
+        return lambda features, _signals: stack(
+            [dense(dropout(features)) for dropout, dense, _ in parts])
     normalize = keras.layers.Normalization(
         mean=standardizer.mean, variance=np.square(standardizer.std), name="quality_standardize"
     )
@@ -226,18 +267,14 @@ def _head_layers(standardizer: Standardizer | None, seed: int,
     varied = (np.ones(len(standardizer.mean), bool) if standardizer.varied is None
               else standardizer.varied)
     mask = keras.layers.Rescaling(scale=varied.astype(float).tolist(), name="quality_mask")
-    units = QUALITY_HIDDEN if hidden_units is None else hidden_units
-    hidden = keras.layers.Dense(
-        units, activation="relu", name="quality_hidden",
-        kernel_initializer=keras.initializers.HeNormal(seed),
-        kernel_regularizer=keras.regularizers.L2(QUALITY_L2)) if units else None
     join = keras.layers.Concatenate(name="head_inputs")
 
     def head_of(features: Any, signals: Any) -> Any:
         z = normalize(signals)
         z = keras.ops.where(keras.ops.not_equal(z, z), 0.0, z)  # NaN: as if average
         z = mask(keras.ops.clip(z, -CLIP, CLIP))
-        return dense(dropout(join([features, z] + ([hidden(z)] if hidden else []))))
+        return stack([dense(dropout(join([features, z] + ([hidden(z)] if hidden else []))))
+                      for dropout, dense, hidden in parts])
 
     return head_of
 

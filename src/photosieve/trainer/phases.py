@@ -92,15 +92,23 @@ def _history(fit_result: Any) -> dict[str, list[float]]:
 
 
 def fit_head(head: Any, train: Split, val: Split, s: FitSettings) -> dict[str, list[float]]:
-    """Phase 1: the head alone on embeddings."""
+    """Phase 1: the head alone on embeddings. Each member of the head fits the same labels on
+    its own loss (their mean is the loss early stopping watches)."""
     import keras
 
     head.compile(optimizer=keras.optimizers.Adam(s.learning_rate),
                  loss="binary_crossentropy", metrics=["accuracy"])
+    members = int(head.output.shape[-1])
+
+    def targets(y: np.ndarray) -> np.ndarray:
+        return np.repeat(y.astype(np.float32)[:, None], members, axis=1)
+
+    # Class weights as per-photo weights: Keras would read [N, members] targets as one-hot.
+    weights = np.array([s.class_weight.get(int(v), 1.0) for v in train.y], np.float32)
     result = head.fit(
-        train.inputs, train.y.astype(np.float32),
-        validation_data=(val.inputs, val.y.astype(np.float32)) if len(val) else None,
-        epochs=s.epochs, batch_size=s.batch_size, class_weight=s.class_weight,
+        train.inputs, targets(train.y), sample_weight=weights,
+        validation_data=(val.inputs, targets(val.y)) if len(val) else None,
+        epochs=s.epochs, batch_size=s.batch_size,
         callbacks=_callbacks(bool(len(val)), s.patience), shuffle=True, verbose=s.verbose,
     )
     return _history(result)
@@ -126,7 +134,8 @@ def fit_pixels(
 
 def predict(model: Any, x: np.ndarray | list[np.ndarray], batch_size: int) -> np.ndarray:
     """Scores (P(discard)) as a flat float array; `x` is one input array or a list of them
-    (the model's inputs in order); empty input gives an empty array."""
+    (the model's inputs in order); empty input gives an empty array. A head giving each
+    member's score ([N, members]) is averaged, as the full model averages them."""
     parts_in = x if isinstance(x, list) else [x]
     n = len(parts_in[0])
     if n == 0:
@@ -135,7 +144,8 @@ def predict(model: Any, x: np.ndarray | list[np.ndarray], batch_size: int) -> np
     for i in range(0, n, batch_size):
         batch = [np.asarray(a[i : i + batch_size]) for a in parts_in]
         out = model.predict_on_batch(batch if isinstance(x, list) else batch[0])
-        parts.append(np.asarray(out).reshape(-1))
+        out = np.asarray(out)
+        parts.append(out.reshape(len(out), -1).mean(axis=1))
     return np.concatenate(parts).astype(np.float32)
 
 

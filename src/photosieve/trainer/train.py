@@ -321,6 +321,7 @@ def _meta(version: str, options: TrainOptions, run: Run, choice: metrics.Thresho
     if net.standardizer is not None:  # for the curious: what "standardised" meant
         training["quality_mean_std"] = net.standardizer.describe(quality.SIGNAL_NAMES)
         training["quality_hidden"] = netlib.QUALITY_HIDDEN
+    training["head_members"] = netlib.HEAD_MEMBERS
     return {
         "version": version, "backbone": options.backbone, "input_size": options.size(),
         "fit": imaging.DEFAULT_FIT, "threshold": choice.threshold, "metrics": test_metrics,
