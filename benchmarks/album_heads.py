@@ -5,9 +5,10 @@ outer fold one fold is the test set, the next is validation, the rest train; the
 threshold loses <= KEEP_LOSS of the validation keepers; nothing is chosen on a test fold):
 
 - "trainer": the product's own head, `photosieve.trainer.model.build_head`, fitted by
-  `trainer.phases.fit_head` with `photosieve train`'s defaults (TrainOptions: 30 epochs, batch
-  32, Adam 1e-3, early stopping on validation loss with patience 5, class weights). Quality
-  only feeds an all-zero embedding, which the zero-started head kernel never moves off 0.
+  `trainer.phases.fit_head` with `photosieve train`'s defaults (TrainOptions.head_epochs: 30
+  epochs or enough for 1,000 batches, batch 32, Adam 1e-3, early stopping on validation loss
+  with patience 5, class weights; HEAD_MEMBERS members averaged). Quality only feeds an
+  all-zero embedding, which the zero-started head kernels never move off 0.
 - "numpy": L2 logistic regression (Newton's method) on standardised signals, PCA-whitened
   embeddings or both; design and lambda chosen by validation log-loss. A reference that tunes
   what the trainer does not.
@@ -45,6 +46,7 @@ class Head:
     trainer: bool = True  # the product's head (else numpy logistic regression)
     hidden: int | None = None  # trainer: QUALITY_HIDDEN for this head (None: the product's)
     epochs: int | None = None  # trainer: --epochs (None: the default, TrainOptions.head_epochs)
+    members: int | None = None  # trainer: HEAD_MEMBERS for this head (None: the product's)
     spline: bool = False  # numpy: hinge basis on the quality block
     without: tuple[str, ...] = ()  # quality signals left out
 
@@ -53,13 +55,15 @@ HEADS = (
     Head("embedding only", False, True),
     Head("quality only", True, False),
     Head("combined", True, True),
-    Head("combined, without detail_median/tile_slope (the head before)", True, True,
-         without=OCTAVE),
-    Head("combined, without those and shake/defocus_evidence, 30 epochs (the second head)",
-         True, True, without=OCTAVE + CEPSTRAL, epochs=30),
+    Head("quality only, one member (the fifth session's head)", True, False, members=1),
+    Head("combined, one member (the fifth session's head)", True, True, members=1),
+    Head("combined, one member, without detail_median/tile_slope (the fourth session's)", True,
+         True, without=OCTAVE, members=1),
+    Head("combined, one member, without those and shake/defocus_evidence, 30 epochs (the "
+         "second head)", True, True, without=OCTAVE + CEPSTRAL, epochs=30, members=1),
     Head("combined, linear (QUALITY_HIDDEN=0)", True, True, hidden=0),
-    Head("the first head: 19 signals, linear, 30 epochs", True, True, hidden=0,
-         without=SESSION2_SIGNALS + CEPSTRAL + OCTAVE, epochs=30),
+    Head("the first head: one member, 19 signals, linear, 30 epochs", True, True, hidden=0,
+         without=SESSION2_SIGNALS + CEPSTRAL + OCTAVE, epochs=30, members=1),
     Head("numpy logistic: embedding only", False, True, trainer=False),
     Head("numpy logistic: quality only", True, False, trainer=False),
     Head("numpy logistic: combined", True, True, trainer=False),
@@ -169,7 +173,8 @@ def _trainer_fold(head: Head, data: Inputs, rows: tuple[np.ndarray, np.ndarray, 
     options = TrainOptions(epochs=head.epochs)
     keras.utils.set_random_seed(seed)
     model = netlib.build_head(emb.shape[1], None if q is None else
-                              netlib.Standardizer.fit(q[tr]), seed=seed, hidden=head.hidden)
+                              netlib.Standardizer.fit(q[tr]), seed=seed, hidden=head.hidden,
+                              members=head.members)
 
     def part(idx: np.ndarray) -> phases.Split:
         return phases.Split(emb[idx], y[idx], [str(i) for i in idx], None if q is None else q[idx])

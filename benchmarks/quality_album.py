@@ -18,9 +18,10 @@ by `trainer.phases.fit_head` with `photosieve train`'s defaults) and, for refere
 logistic regressions; all are scored with group 5-fold cross-validation by source photo: per
 outer fold one fold is the test set, the next is validation (early stopping or hyperparameters,
 and the discard threshold at <= 1 % validation keepers lost), the rest train. Nothing is tuned
-on a test fold. Besides the three main heads the table shows the trainer's earlier heads
-(without detail_median/tile_slope; also without the cepstral signals and 30 epochs at most;
-linear; the first 19 signals) and the numpy references.
+on a test fold. Besides the three main heads the table shows the trainer's earlier heads (one
+member instead of HEAD_MEMBERS; also without detail_median/tile_slope; also without the
+cepstral signals and 30 epochs at most; linear; the first 19 signals) and the numpy references.
+A last line names the source photo whose keeper sets each main head's <= 1 % point.
 `--shakes path` builds a second album whose motion blur and shaken bursts follow random
 hand-shake paths instead of straight lines (see album_build.path_kernel).
 """
@@ -38,7 +39,7 @@ from typing import Any
 
 import numpy as np
 from album_build import DISCARD_KINDS, Item, build_album, fetch_sources, sha256
-from album_heads import HEADS, MAIN, Inputs, Result, auc, evaluate, threshold
+from album_heads import HEADS, KEEP_LOSS, MAIN, Inputs, Result, auc, evaluate, threshold
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
@@ -190,6 +191,20 @@ def _by_kind(items: list[Item], res: Result) -> list[str]:
     return lines
 
 
+def roc_point_line(items: list[Item], results: list[Result], y: np.ndarray) -> str:
+    """Which source photo's keeper sits at each main head's test-ROC <= 1 % point: that keeper
+    alone decides the "caught @<=1%" column (1 of 150 keepers may be lost)."""
+    keep = np.flatnonzero(y == 0)
+    at = int(np.floor(KEEP_LOSS * len(keep)))
+    parts = []
+    for head, res in zip(HEADS[:MAIN], results[:MAIN], strict=True):
+        names = Counter(items[keep[np.argsort(-s[keep], kind="stable")[at]]].file.rsplit("-", 1)[0]
+                        for s in res.scores)
+        parts.append(f"{head.label}: " + ", ".join(f"{n} ({c}/{len(res.scores)})"
+                                                  for n, c in names.most_common()))
+    return "the keeper at the <=1% point comes from: " + "; ".join(parts)
+
+
 def report(items: list[Item], f: Features, results: list[Result], args: argparse.Namespace,
            seconds: float) -> str:
     y = np.array([i.label for i in items], np.float64)
@@ -204,7 +219,8 @@ def report(items: list[Item], f: Features, results: list[Result], args: argparse
         + ("straight lines" if args.shakes == "line" else "random hand-shake paths"),
         f"InceptionV3 weights=None (seed {args.seed}), {SIZE} crop, pooled 2048-d; "
         f"{len(quality.SIGNAL_NAMES)} quality signals; the trainer's head (Keras, "
-        f"QUALITY_HIDDEN={_hidden()}, train's defaults) unless the row says numpy",
+        f"QUALITY_HIDDEN={_hidden()}, HEAD_MEMBERS={_members()}, train's defaults) unless the "
+        "row says numpy",
         f"group 5-fold by source photo (test / validation / 3 train folds) x {args.repeats} "
         f"fold assignments: mean (sd); {seconds:.0f} s",
         "", header, "|" + "---|" * 7,
@@ -220,7 +236,8 @@ def report(items: list[Item], f: Features, results: list[Result], args: argparse
         ("combined caught @<=1% >= both",
          comb["roc_catch"][0] >= max(emb["roc_catch"][0], qual["roc_catch"][0]) - slack),
     ]
-    lines += ["", "targets: " + "; ".join(f"{n} {'PASS' if ok else 'MISS'}" for n, ok in checks)]
+    lines += ["", "targets: " + "; ".join(f"{n} {'PASS' if ok else 'MISS'}" for n, ok in checks),
+              roc_point_line(items, results, y)]
     lines += ["", "improvements tried (same protocol):", "", header, "|" + "---|" * 7,
               *(_row(h.label, m) for h, m in zip(HEADS[MAIN:], rows[MAIN:], strict=True))]
     lines += ["", *_by_kind(items, results[2]), "",
@@ -230,6 +247,12 @@ def report(items: list[Item], f: Features, results: list[Result], args: argparse
         lines.append(f"chosen on validation, {head.label}: "
                      + ", ".join(f"{c} ({n}/{len(res.chosen)})" for c, n in common))
     return "\n".join(lines)
+
+
+def _members() -> int:
+    from photosieve.trainer import model as netlib
+
+    return netlib.HEAD_MEMBERS
 
 
 def _hidden() -> int:
