@@ -61,10 +61,7 @@ MIN_STD = 1e-6  # a signal varying less than this in training is constant: its s
 # (a blown sky, a smeared frame) can outweigh the rest, which a linear head cannot express.
 QUALITY_HIDDEN = 32  # 0: a linear head (the first models')
 QUALITY_L2 = 1e-3
-# The head is an ensemble: HEAD_MEMBERS copies, each with its own start and dropout draws,
-# fitted side by side (each on its own loss) and averaged. One head's score at the extremes
-# shifts with its random start by more than the signals justify; the mean is steadier.
-HEAD_MEMBERS = 5
+HEAD_MEMBERS = 5  # heads averaged; why: "Members" in the module docstring
 
 
 @dataclass(frozen=True)
