@@ -119,3 +119,40 @@ def test_class_weights_reach_every_member() -> None:
                         phases.FitSettings(20, 32, 6, 1e-2, 5, 0, weights))
         members = np.asarray(head.predict_on_batch([emb, q])).mean(axis=0)
         assert ((members > low) & (members < high)).all(), (weights, members)
+
+
+def _faint(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pooled features at a random InceptionV3's scale (about 5e-4, varying by 1e-4; a third
+    of them dead, always 0): features 0-3 tell the classes apart, the rest are noise."""
+    rng = np.random.default_rng(seed)
+    y = (np.arange(n) % 2).astype(np.int64)
+    emb = rng.normal(5e-4, 1e-4, (n, 24)).astype(np.float32)
+    emb[:, :4] += np.where(y == 1, 1.5e-4, -1.5e-4)[:, None]
+    emb[:, 16:] = 0.0
+    return emb, y
+
+
+def _fit_faint(stats: bool) -> tuple[Any, float]:
+    import keras
+
+    keras.utils.set_random_seed(8)
+    emb, y = _faint(400, 8)
+    head = netlib.build_head(emb.shape[1], None, seed=8,
+                             embedding=netlib.Standardizer.fit(emb) if stats else None)
+    settings = phases.FitSettings(40, 32, 8, netlib.DEFAULT_LR["inceptionv3"], 5, 0,
+                                  split.class_weights(y.tolist()))
+    phases.fit_head(head, phases.Split(emb, y, [str(i) for i in range(len(y))]),
+                    phases.Split(emb[:0], y[:0], []), settings)
+    t_emb, t_y = _faint(200, 9)
+    return head, float(np.mean((phases.predict(head, t_emb, 64) > 0.5) == t_y))
+
+
+def test_the_head_standardises_a_random_backbones_faint_features() -> None:
+    _, raw = _fit_faint(False)
+    head, standardised = _fit_faint(True)
+    assert raw < 0.7  # the earlier heads: such features barely move a logit
+    assert standardised > 0.9
+    emb, _ = _faint(4, 10)
+    scores = phases.predict(head, emb, 8)
+    emb[:, 20] = 1e3  # a feature dead in training cannot move the score
+    assert phases.predict(head, emb, 8) == pytest.approx(scores, abs=1e-6)
