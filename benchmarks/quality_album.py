@@ -219,7 +219,7 @@ def report(items: list[Item], f: Features, results: list[Result], args: argparse
         + ("straight lines" if args.shakes == "line" else "random hand-shake paths"),
         f"InceptionV3 weights=None (seed {args.seed}), {SIZE} crop, pooled 2048-d; "
         f"{len(quality.SIGNAL_NAMES)} quality signals; the trainer's head (Keras, "
-        f"QUALITY_HIDDEN={_hidden()}, HEAD_MEMBERS={_members()}, train's defaults) unless the "
+        f"{_head_settings()}, train's defaults) unless the "
         "row says numpy",
         f"group 5-fold by source photo (test / validation / 3 train folds) x {args.repeats} "
         f"fold assignments: mean (sd); {seconds:.0f} s",
@@ -249,16 +249,12 @@ def report(items: list[Item], f: Features, results: list[Result], args: argparse
     return "\n".join(lines)
 
 
-def _members() -> int:
+def _head_settings() -> str:
+    """The product head's constants, as the table's header names them."""
     from photosieve.trainer import model as netlib
 
-    return netlib.HEAD_MEMBERS
-
-
-def _hidden() -> int:
-    from photosieve.trainer import model as netlib
-
-    return netlib.QUALITY_HIDDEN
+    return (f"QUALITY_HIDDEN={netlib.QUALITY_HIDDEN}, HEAD_MEMBERS={netlib.HEAD_MEMBERS}, "
+            f"EMBED_SCALE={netlib.EMBED_SCALE}")
 
 
 def sourcesof(items: list[Item]) -> set[int]:
