@@ -18,9 +18,11 @@ by `trainer.phases.fit_head` with `photosieve train`'s defaults) and, for refere
 logistic regressions; all are scored with group 5-fold cross-validation by source photo: per
 outer fold one fold is the test set, the next is validation (early stopping or hyperparameters,
 and the discard threshold at <= 1 % validation keepers lost), the rest train. Nothing is tuned
-on a test fold. Besides the three main heads the table shows the trainer's earlier heads (one
-member instead of HEAD_MEMBERS; also without detail_median/tile_slope; also without the
-cepstral signals and 30 epochs at most; linear; the first 19 signals) and the numpy references.
+on a test fold within a run; across runs, the product's EMBED_SCALE was chosen by this table
+(trainer.model explains), so the main rows' figures are somewhat optimistic. Besides the three
+main heads the table shows the trainer's earlier heads (the raw embedding instead of the
+standardised one; also one member instead of HEAD_MEMBERS; linear; the first 19 signals) and
+the numpy references.
 A last line names the source photo whose keeper sets each main head's <= 1 % point.
 `--shakes path` builds a second album whose motion blur and shaken bursts follow random
 hand-shake paths instead of straight lines (see album_build.path_kernel).
