@@ -295,8 +295,11 @@ def _head_layers(standardizer: Standardizer | None, seed: int,
         return concat(scores) if len(scores) > 1 else scores[0]
 
     if standardizer is None:
-        return lambda features, _signals: stack(
-            [dense(dropout(embed(features))) for dropout, dense, _ in parts])
+        def embedding_only(features: Any, _signals: Any) -> Any:
+            e = embed(features)
+            return stack([dense(dropout(e)) for dropout, dense, _ in parts])
+
+        return embedding_only
     normalize = keras.layers.Normalization(
         mean=standardizer.mean, variance=np.square(standardizer.std), name="quality_standardize"
     )
