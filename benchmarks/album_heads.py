@@ -48,7 +48,6 @@ class Head:
     epochs: int | None = None  # trainer: --epochs (None: the default, TrainOptions.head_epochs)
     members: int | None = None  # trainer: HEAD_MEMBERS for this head (None: the product's)
     spline: bool = False  # numpy: hinge basis on the quality block
-    raw: bool = False  # trainer: feed the pooled features unstandardised (the heads before)
     without: tuple[str, ...] = ()  # quality signals left out
 
 
@@ -56,15 +55,15 @@ HEADS = (
     Head("embedding only", False, True),
     Head("quality only", True, False),
     Head("combined", True, True),
-    Head("embedding only, raw embedding (the sixth session's head)", False, True, raw=True),
-    Head("combined, raw embedding (the sixth session's head)", True, True, raw=True),
     Head("quality only, one member (the fifth session's head)", True, False, members=1),
-    Head("combined, one member, raw embedding (the fifth session's head)", True, True,
-         members=1, raw=True),
+    Head("combined, one member (the fifth session's head)", True, True, members=1),
+    Head("combined, one member, without detail_median/tile_slope (the fourth session's)", True,
+         True, without=OCTAVE, members=1),
+    Head("combined, one member, without those and shake/defocus_evidence, 30 epochs (the "
+         "second head)", True, True, without=OCTAVE + CEPSTRAL, epochs=30, members=1),
     Head("combined, linear (QUALITY_HIDDEN=0)", True, True, hidden=0),
-    Head("the first head: one member, 19 signals, linear, raw embedding, 30 epochs", True, True,
-         hidden=0, without=SESSION2_SIGNALS + CEPSTRAL + OCTAVE, epochs=30, members=1,
-         raw=True),
+    Head("the first head: one member, 19 signals, linear, 30 epochs", True, True, hidden=0,
+         without=SESSION2_SIGNALS + CEPSTRAL + OCTAVE, epochs=30, members=1),
     Head("numpy logistic: embedding only", False, True, trainer=False),
     Head("numpy logistic: quality only", True, False, trainer=False),
     Head("numpy logistic: combined", True, True, trainer=False),
@@ -173,10 +172,9 @@ def _trainer_fold(head: Head, data: Inputs, rows: tuple[np.ndarray, np.ndarray, 
     y = data.labels.astype(np.int64)
     options = TrainOptions(epochs=head.epochs)
     keras.utils.set_random_seed(seed)
-    stats = netlib.Standardizer.fit(emb[tr]) if head.embedding and not head.raw else None
     model = netlib.build_head(emb.shape[1], None if q is None else
                               netlib.Standardizer.fit(q[tr]), seed=seed, hidden=head.hidden,
-                              members=head.members, embedding=stats)
+                              members=head.members)
 
     def part(idx: np.ndarray) -> phases.Split:
         return phases.Split(emb[idx], y[idx], [str(i) for i in idx], None if q is None else q[idx])

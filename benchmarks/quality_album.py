@@ -18,11 +18,9 @@ by `trainer.phases.fit_head` with `photosieve train`'s defaults) and, for refere
 logistic regressions; all are scored with group 5-fold cross-validation by source photo: per
 outer fold one fold is the test set, the next is validation (early stopping or hyperparameters,
 and the discard threshold at <= 1 % validation keepers lost), the rest train. Nothing is tuned
-on a test fold within a run; across runs, the product's EMBED_SCALE was chosen by this table
-(trainer.model explains), so the main rows' figures are somewhat optimistic. Besides the three
-main heads the table shows the trainer's earlier heads (the raw embedding instead of the
-standardised one; also one member instead of HEAD_MEMBERS; linear; the first 19 signals) and
-the numpy references.
+on a test fold. Besides the three main heads the table shows the trainer's earlier heads (one
+member instead of HEAD_MEMBERS; also without detail_median/tile_slope; also without the
+cepstral signals and 30 epochs at most; linear; the first 19 signals) and the numpy references.
 A last line names the source photo whose keeper sets each main head's <= 1 % point.
 `--shakes path` builds a second album whose motion blur and shaken bursts follow random
 hand-shake paths instead of straight lines (see album_build.path_kernel).
@@ -221,7 +219,7 @@ def report(items: list[Item], f: Features, results: list[Result], args: argparse
         + ("straight lines" if args.shakes == "line" else "random hand-shake paths"),
         f"InceptionV3 weights=None (seed {args.seed}), {SIZE} crop, pooled 2048-d; "
         f"{len(quality.SIGNAL_NAMES)} quality signals; the trainer's head (Keras, "
-        f"{_head_settings()}, train's defaults) unless the "
+        f"QUALITY_HIDDEN={_hidden()}, HEAD_MEMBERS={_members()}, train's defaults) unless the "
         "row says numpy",
         f"group 5-fold by source photo (test / validation / 3 train folds) x {args.repeats} "
         f"fold assignments: mean (sd); {seconds:.0f} s",
@@ -251,12 +249,16 @@ def report(items: list[Item], f: Features, results: list[Result], args: argparse
     return "\n".join(lines)
 
 
-def _head_settings() -> str:
-    """The product head's constants, as the table's header names them."""
+def _members() -> int:
     from photosieve.trainer import model as netlib
 
-    return (f"QUALITY_HIDDEN={netlib.QUALITY_HIDDEN}, HEAD_MEMBERS={netlib.HEAD_MEMBERS}, "
-            f"EMBED_SCALE={netlib.EMBED_SCALE}")
+    return netlib.HEAD_MEMBERS
+
+
+def _hidden() -> int:
+    from photosieve.trainer import model as netlib
+
+    return netlib.QUALITY_HIDDEN
 
 
 def sourcesof(items: list[Item]) -> set[int]:

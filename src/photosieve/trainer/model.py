@@ -29,20 +29,6 @@ is fine-tuned and exported, outputs their mean. One head's scores at the extreme
 random start, which decides the photos near the threshold; the mean moves less. The members
 add a few thousand weights and no measurable time to the backbone's inference.
 
-Embedding: the head standardises the pooled features with the training split's per-feature
-mean and standard deviation (constants of the exported graph, like the signals'), clips them to
-+-CLIP, zeroes features that never varied (a random base leaves about 15 % of them dead) and
-scales the rest by EMBED_SCALE / sqrt(their number): the 2,048 features together have the
-spread of an eighth of one signal. Fed raw, a random InceptionV3's features (about 5e-4,
-varying by 1e-4) barely moved a logit: the head ignored them and scored chance on them alone
-(0.57 accuracy on the benchmark album, where 0.58 is all-discard). Standardised at full scale
-they drowned the signals (combined accuracy 0.73): Adam moves every weight at about the same
-rate at first, so 2,048 loud inputs outvote 25 signals. EMBED_SCALE was chosen on the
-benchmark (benchmarks/README.md) among 1, 0.5, 0.25 and 0.125: the larger, the more discards
-the combined head catches at <= 1 % keepers lost and the lower its accuracy at 0.5; 0.125 costs
-the least accuracy. Each member's dropout also drops embedding features. Models trained before
-keep their raw-embedding head until they are retrained.
-
 Backbones: "inceptionv3" (the product), "small-cnn" (the article's three-conv-block baseline,
 trained end to end, for comparison) and "tiny" (a very small conv net for fast tests).
 TensorFlow/Keras is imported inside functions only.
@@ -76,9 +62,6 @@ MIN_STD = 1e-6  # a signal varying less than this in training is constant: its s
 QUALITY_HIDDEN = 32  # 0: a linear head (the first models')
 QUALITY_L2 = 1e-3
 HEAD_MEMBERS = 5  # heads averaged; why: "Members" in the module docstring
-# The embedding's loudness: standardised pooled features times EMBED_SCALE / sqrt(features that
-# varied), so all of them together start quieter than one signal ("Embedding" above).
-EMBED_SCALE = 0.125
 
 
 @dataclass(frozen=True)
@@ -117,7 +100,6 @@ class Network:
     full: Any  # uint8 pixels (+ raw signals) -> P(discard); exported
     dim: int
     standardizer: Standardizer | None = None
-    embedding: Standardizer | None = None  # the pooled features' training statistics
 
     @property
     def quality_dim(self) -> int:
@@ -195,35 +177,32 @@ def build_embedder(base: Any, size: int) -> Any:
 
 
 def build_network(base: Any, size: int, standardizer: Standardizer | None = None,
-                  seed: int = 0, embedding: Standardizer | None = None) -> Network:
+                  seed: int = 0) -> Network:
     """Wrap `base` with the uint8 input, the scaling and the shared head; with a standardizer
-    the head also takes the raw quality signals (`seed`: the members' starts; `embedding`: the
-    training split's pooled-feature statistics, None to feed them raw). The head model gives
-    each member's score (phase 1 fits them); the full model gives their mean."""
+    the head also takes the raw quality signals (`seed`: the members' starts). The head model
+    gives each member's score (phase 1 fits them); the full model gives their mean."""
     import keras
 
     inputs, scaled = _pixels_in(size)
     pooled = keras.layers.GlobalAveragePooling2D(name="pool")(base(scaled, training=False))
     dim = int(pooled.shape[-1])
     embedder = keras.Model(inputs, pooled, name="embedder")
-    head_of = _head_layers(standardizer, seed, embedding=embedding)
+    head_of = _head_layers(standardizer, seed)
     head = _head_model(head_of, dim, standardizer)
     if standardizer is None:
         full = keras.Model(inputs, _mean(head_of(pooled, None)), name="photosieve")
-        return Network(base, embedder, head, full, dim, embedding=embedding)
+        return Network(base, embedder, head, full, dim)
     full_q = keras.Input((len(standardizer.mean),), name="quality")
     full = keras.Model([inputs, full_q], _mean(head_of(pooled, full_q)), name="photosieve")
-    return Network(base, embedder, head, full, dim, standardizer, embedding)
+    return Network(base, embedder, head, full, dim, standardizer)
 
 
 def build_head(dim: int, standardizer: Standardizer | None = None, seed: int = 0,
-               hidden: int | None = None, members: int | None = None,
-               embedding: Standardizer | None = None) -> Any:
+               hidden: int | None = None, members: int | None = None) -> Any:
     """The head alone, as `build_network` builds it (for fitting on arrays without a base):
     [N, members] scores, which `phases.predict` averages. `hidden` and `members` override
     QUALITY_HIDDEN and HEAD_MEMBERS (the benchmark compares)."""
-    return _head_model(_head_layers(standardizer, seed, hidden, members, embedding), dim,
-                       standardizer)
+    return _head_model(_head_layers(standardizer, seed, hidden, members), dim, standardizer)
 
 
 def _mean(members: Any) -> Any:
@@ -261,26 +240,8 @@ def _member(k: int, seed: int, units: int) -> tuple[Any, Any, Any]:
     return dropout, dense, hidden
 
 
-def _embedding_block(stats: Standardizer | None) -> Any:
-    """pooled features -> what the head sees of them: standardised with the training split's
-    statistics, clipped like the signals, features that never varied zeroed, and the rest
-    scaled by EMBED_SCALE / sqrt(their count); without statistics, the features as they are."""
-    import keras
-
-    if stats is None:
-        return lambda features: features
-    varied = np.ones(len(stats.mean), bool) if stats.varied is None else stats.varied
-    scale = EMBED_SCALE / np.sqrt(max(1, int(varied.sum())))
-    normalize = keras.layers.Normalization(
-        mean=stats.mean, variance=np.square(stats.std), name="embedding_standardize")
-    weigh = keras.layers.Rescaling(scale=(varied * scale).astype(float).tolist(),
-                                   name="embedding_scale")
-    return lambda features: weigh(keras.ops.clip(normalize(features), -CLIP, CLIP))
-
-
 def _head_layers(standardizer: Standardizer | None, seed: int,
-                 hidden_units: int | None = None, members: int | None = None,
-                 embedding: Standardizer | None = None) -> Any:
+                 hidden_units: int | None = None, members: int | None = None) -> Any:
     """The head's layers, created once, as a function (features, raw signals or None) ->
     [N, members] P(discard); calling it on two inputs shares the layers."""
     import keras
@@ -289,17 +250,13 @@ def _head_layers(standardizer: Standardizer | None, seed: int,
     units = QUALITY_HIDDEN if hidden_units is None else hidden_units
     parts = [_member(k, seed, units if standardizer is not None else 0) for k in range(count)]
     concat = keras.layers.Concatenate(name="head_members")
-    embed = _embedding_block(embedding)
 
     def stack(scores: list[Any]) -> Any:
         return concat(scores) if len(scores) > 1 else scores[0]
 
     if standardizer is None:
-        def embedding_only(features: Any, _signals: Any) -> Any:
-            e = embed(features)
-            return stack([dense(dropout(e)) for dropout, dense, _ in parts])
-
-        return embedding_only
+        return lambda features, _signals: stack(
+            [dense(dropout(features)) for dropout, dense, _ in parts])
     normalize = keras.layers.Normalization(
         mean=standardizer.mean, variance=np.square(standardizer.std), name="quality_standardize"
     )
@@ -313,8 +270,7 @@ def _head_layers(standardizer: Standardizer | None, seed: int,
         z = normalize(signals)
         z = keras.ops.where(keras.ops.not_equal(z, z), 0.0, z)  # NaN: as if average
         z = mask(keras.ops.clip(z, -CLIP, CLIP))
-        e = embed(features)
-        return stack([dense(dropout(join([e, z] + ([hidden(z)] if hidden else []))))
+        return stack([dense(dropout(join([features, z] + ([hidden(z)] if hidden else []))))
                       for dropout, dense, hidden in parts])
 
     return head_of
