@@ -56,10 +56,8 @@ def _trainer_head(x: np.ndarray, y: np.ndarray) -> tuple[float, int]:
     options = train.TrainOptions()
     base = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(HEAD_DIM, 1)])
     head = netlib.build_network(base, 8).head
-    lr = options.lr() if hasattr(options, "lr") else (options.learning_rate or 1e-3)
     settings = phases.FitSettings(
-        options.head_epochs(len(y)) if hasattr(options, "head_epochs") else options.epochs,
-        options.batch_size, options.seed, lr,
+        options.head_epochs(len(y)), options.batch_size, options.seed, options.lr(),
         options.patience, 0, split.class_weights(y.tolist()),
     )
     empty = phases.Split(np.zeros((0, HEAD_DIM), np.float32), np.zeros(0, np.int64), [])
