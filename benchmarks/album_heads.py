@@ -172,9 +172,12 @@ def _trainer_fold(head: Head, data: Inputs, rows: tuple[np.ndarray, np.ndarray, 
     y = data.labels.astype(np.int64)
     options = TrainOptions(epochs=head.epochs)
     keras.utils.set_random_seed(seed)
-    model = netlib.build_head(emb.shape[1], None if q is None else
-                              netlib.Standardizer.fit(q[tr]), seed=seed, hidden=head.hidden,
-                              members=head.members)
+    # As the trainer does: the pooled features' training statistics whenever there is an
+    # embedding (a two-tower head when there are signals too).
+    model, fitted = netlib.build_head(
+        emb.shape[1], None if q is None else netlib.Standardizer.fit(q[tr]), seed=seed,
+        hidden=head.hidden, members=head.members,
+        embedding=netlib.Standardizer.fit(emb[tr]) if head.embedding else None)
 
     def part(idx: np.ndarray) -> phases.Split:
         return phases.Split(emb[idx], y[idx], [str(i) for i in idx], None if q is None else q[idx])
@@ -182,7 +185,7 @@ def _trainer_fold(head: Head, data: Inputs, rows: tuple[np.ndarray, np.ndarray, 
     settings = phases.FitSettings(options.head_epochs(len(tr)), options.batch_size, seed,
                                   netlib.DEFAULT_LR["inceptionv3"], options.patience, 0,
                                   split.class_weights(y[tr].tolist()))
-    history = phases.fit_head(model, part(tr), part(va), settings)
+    history = phases.fit_head(fitted, part(tr), part(va), settings)
     val = phases.predict(model, part(va).inputs, 64)
     return (phases.predict(model, part(te).inputs, 64), threshold(val, data.labels[va]),
             f"{len(history['loss'])} epochs")
@@ -210,14 +213,15 @@ class Result:
     chosen: list[str]
 
 
-def evaluate(data: Inputs, seed: int, repeats: int, k: int = 5) -> list[Result]:
-    """Out-of-fold test scores for each head: per outer fold t, test = fold t, validation =
-    fold t+1, train = the other three; `repeats` different fold assignments."""
+def evaluate(data: Inputs, seed: int, repeats: int, k: int = 5,
+             heads: tuple[Head, ...] = HEADS) -> list[Result]:
+    """Out-of-fold test scores for each of `heads`: per outer fold t, test = fold t,
+    validation = fold t+1, train = the other three; `repeats` different fold assignments."""
     source = data.sources
-    out = [Result([], [], []) for _ in HEADS]
+    out = [Result([], [], []) for _ in heads]
     for r in range(repeats):
         fold_of = folds(int(source.max()) + 1, k, seed + r)[source]
-        for head, res in zip(HEADS, out, strict=True):
+        for head, res in zip(heads, out, strict=True):
             scores, thresholds = np.zeros(len(source)), np.zeros(len(source))
             for t in range(k):
                 te, va = np.flatnonzero(fold_of == t), np.flatnonzero(fold_of == (t + 1) % k)

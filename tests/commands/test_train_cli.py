@@ -48,6 +48,7 @@ def test_label_import_train_export_and_switch_models(
     assert meta["quality_features"] == list(quality.SIGNAL_NAMES)
     assert set(meta["training"]["quality_mean_std"]) == set(quality.SIGNAL_NAMES)
     assert meta["training"]["head_members"] == netlib.HEAD_MEMBERS
+    assert meta["training"]["embedding_fusion"] == netlib.FUSION  # a two-tower head
     assert (current / "model.export" / "saved_model.pb").is_file()
     assert (current / "model.tflite").stat().st_size > 0
     assert "test ROC AUC" in (current / "report.txt").read_text()

@@ -29,7 +29,7 @@ def _fit(hidden: int | None) -> float:
 
     keras.utils.set_random_seed(3)
     emb, q, y = _two_sided(600, 0)
-    head = netlib.build_head(1, netlib.Standardizer.fit(q), seed=3, hidden=hidden)
+    head, _ = netlib.build_head(1, netlib.Standardizer.fit(q), seed=3, hidden=hidden)
     train = phases.Split(emb, y, [str(i) for i in range(len(y))], q)
     settings = phases.FitSettings(60, 32, 3, 1e-2, 5, 0, split.class_weights(y.tolist()))
     phases.fit_head(head, train, phases.Split(emb[:0], y[:0], [], q[:0]), settings)
@@ -52,7 +52,7 @@ def _head_with_constant_signal() -> tuple[Any, netlib.Standardizer]:
     keras.utils.set_random_seed(5)
     rows = np.array([[0.0, 7.0], [1.0, 7.0], [2.0, 7.0]], np.float32)  # signal 1 never varies
     standardizer = netlib.Standardizer.fit(rows)
-    head = netlib.build_head(3, standardizer, seed=5)
+    head, _ = netlib.build_head(3, standardizer, seed=5)
     rng = np.random.default_rng(5)
     live = [layer for layer in head.layers
             if layer.name.startswith(("quality_hidden", "head_dense"))]
@@ -114,8 +114,82 @@ def test_class_weights_reach_every_member() -> None:
     for weights, low, high in ((split.class_weights(y.tolist()), 0.35, 0.65),
                                ({0: 1.0, 1: 1.0}, 0.0, 0.25)):
         keras.utils.set_random_seed(6)
-        head = netlib.build_head(1, netlib.Standardizer.fit(q), seed=6)
+        head, _ = netlib.build_head(1, netlib.Standardizer.fit(q), seed=6)
         phases.fit_head(head, train, phases.Split(emb[:0], y[:0], [], q[:0]),
                         phases.FitSettings(20, 32, 6, 1e-2, 5, 0, weights))
         members = np.asarray(head.predict_on_batch([emb, q])).mean(axis=0)
         assert ((members > low) & (members < high)).all(), (weights, members)
+
+
+def _faint(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pooled features as a random InceptionV3 gives them (about 5e-4, varying by 1e-4, some
+    never varying) whose first 8 carry the label (shifted by 1.5 of their spread); the signals are
+    noise."""
+    rng = np.random.default_rng(seed)
+    y = (np.arange(n) % 2).astype(np.int64)
+    e = 5e-4 + 1e-4 * rng.normal(0, 1, (n, 64))
+    e[:, :8] += 1.5e-4 * np.where(y[:, None] == 1, 1.0, -1.0)
+    e[:, 60:] = 3e-4  # dead features
+    return e.astype(np.float32), rng.normal(0, 1, (n, 2)).astype(np.float32), y
+
+
+def _fit_faint(with_statistics: bool) -> tuple[float, Any, Any]:
+    import keras
+
+    keras.utils.set_random_seed(8)
+    e, q, y = _faint(400, 0)
+    stats = netlib.Standardizer.fit(e) if with_statistics else None
+    head, fitted = netlib.build_head(e.shape[1], netlib.Standardizer.fit(q), seed=8,
+                                     embedding=stats)
+    settings = phases.FitSettings(40, 32, 8, 1e-3, 5, 0, split.class_weights(y.tolist()))
+    train = phases.Split(e, y, [str(i) for i in range(len(y))], q)
+    phases.fit_head(fitted, train, phases.Split(e[:0], y[:0], [], q[:0]), settings)
+    t_e, t_q, t_y = _faint(400, 1)
+    accuracy = float(np.mean((phases.predict(head, [t_e, t_q], 64) > 0.5) == t_y))
+    return accuracy, head, fitted
+
+
+def test_a_faint_embedding_is_read_through_its_training_statistics() -> None:
+    """Fed raw beside the signals, features of a random base's size barely move a logit; the
+    two-tower head standardises them and learns from them."""
+    raw, head, fitted = _fit_faint(False)
+    assert fitted is head  # no statistics: the single head of before
+    assert raw < 0.7
+    towers, head, fitted = _fit_faint(True)
+    assert fitted is not head and int(fitted.output.shape[-1]) == 2 * netlib.HEAD_MEMBERS
+    assert towers > 0.9
+
+
+def test_two_tower_scores_add_the_embedding_logit_at_fusion_weight() -> None:
+    """Each member's score is sigmoid(quality logit + FUSION x embedding logit), read off the
+    towers' own scores; the exported (full) model gives the members' mean."""
+    import keras
+
+    keras.utils.set_random_seed(9)
+    size = 32
+    rng = np.random.default_rng(9)
+    base = netlib.build_base("tiny", size, None)
+    pixels = rng.integers(0, 256, (40, size, size, 3), np.uint8)
+    q = rng.normal(0, 1, (len(pixels), 3)).astype(np.float32)
+    net0 = netlib.build_network(base, size)
+    pooled = np.asarray(net0.embedder.predict_on_batch(pixels))
+    net = netlib.build_network(base, size, netlib.Standardizer.fit(q), seed=9,
+                               embedding=netlib.Standardizer.fit(pooled))
+    assert net.fitted is net.towers is not None
+    for layer in net.towers.layers:
+        if layer.name.startswith(("quality_hidden", "head_dense")):
+            layer.set_weights([rng.normal(0, 0.5, w.shape).astype(np.float32)
+                               for w in layer.get_weights()])
+    towers = np.asarray(net.towers.predict_on_batch([pooled, q]), np.float64)
+    members = np.asarray(net.head.predict_on_batch([pooled, q]), np.float64)
+    m = netlib.HEAD_MEMBERS
+    assert towers.shape == (len(q), 2 * m) and members.shape == (len(q), m)
+
+    def logit(p: np.ndarray) -> np.ndarray:
+        return np.log(p / (1 - p))
+
+    fused = 1 / (1 + np.exp(-(logit(towers[:, :m]) + netlib.FUSION * logit(towers[:, m:]))))
+    assert members == pytest.approx(fused, abs=1e-4)
+    assert np.ptp(towers[:, m:], axis=0).max() > 1e-2  # the embedding tower is live
+    full = phases.predict(net.full, [pixels, q], 16)
+    assert full == pytest.approx(members.mean(axis=1), abs=1e-5)

@@ -157,14 +157,19 @@ def build_base(options: TrainOptions, cache: embeddings.EmbeddingCache, key: str
     return base
 
 
-def _network(options: TrainOptions, base: Any, run: Run,
-             signals: dict[str, np.ndarray]) -> netlib.Network:
-    """The full network; with quality, standardised on the training split's signals."""
+def _network(options: TrainOptions, base: Any, run: Run, signals: dict[str, np.ndarray],
+             vectors: dict[str, np.ndarray] | None) -> netlib.Network:
+    """The full network; the head standardises the cached embeddings (when there are any:
+    a two-tower head with the signals) and the quality signals (unless trained without) on
+    the training split's statistics."""
+    members = run.members("train")
+    stats = (netlib.Standardizer.fit(np.stack([vectors[p.sha256] for p in members]))
+             if vectors is not None else None)
     if not options.quality:
-        return netlib.build_network(base, options.size())
-    train = [signals[p.sha256] for p in run.members("train")]
-    return netlib.build_network(base, options.size(),
-                                netlib.Standardizer.fit(np.stack(train)), seed=options.seed)
+        return netlib.build_network(base, options.size(), embedding=stats)
+    train = [signals[p.sha256] for p in members]
+    return netlib.build_network(base, options.size(), netlib.Standardizer.fit(np.stack(train)),
+                                seed=options.seed, embedding=stats)
 
 
 def _check_counts(photos: list[LabeledPhoto]) -> None:
@@ -185,11 +190,8 @@ def _split(cache: embeddings.EmbeddingCache, photos: list[LabeledPhoto],
                               pinned_test=pinned_test)
 
 
-def _embedding_splits(
-    cache: embeddings.EmbeddingCache, key: str, run: Run, net: netlib.Network,
-    signals: dict[str, np.ndarray],
-) -> dict[str, Split]:
-    vectors = cache.vectors(key, [p.sha256 for p in run.photos])
+def _embedding_splits(vectors: dict[str, np.ndarray], run: Run, net: netlib.Network,
+                      signals: dict[str, np.ndarray]) -> dict[str, Split]:
     out = {}
     for name in split.SPLITS:
         members = run.members(name)
@@ -254,13 +256,15 @@ def run_training(
         run = _prepare(labelled, options, base, cache, key, pinned_test)
         signals = cache.signals(embeddings.signals_key(size, imaging.DEFAULT_FIT),
                                 [p.sha256 for p in run.photos])
-        net = _network(options, base, run, signals)
-        if options.backbone in netlib.EMBEDDING_BACKBONES:
-            data = _embedding_splits(cache, key, run, net, signals)
+        cached = options.backbone in netlib.EMBEDDING_BACKBONES
+        vectors = cache.vectors(key, [p.sha256 for p in run.photos]) if cached else None
+        net = _network(options, base, run, signals, vectors)
+        if vectors is not None:
+            data = _embedding_splits(vectors, run, net, signals)
             train_y = data["train"].y
             settings = _settings(options, train_y, options.lr(), options.patience,
                                  options.head_epochs(len(train_y)))
-            run.history["head"] = fit_head(net.head, data["train"], data["val"], settings)
+            run.history["head"] = fit_head(net.fitted, data["train"], data["val"], settings)
             run.scores = {name: Split(predict(net.head, s.inputs, options.batch_size), s.y,
                                       s.shas) for name, s in data.items()}
         if options.fine_tune_blocks or options.backbone not in netlib.EMBEDDING_BACKBONES:
@@ -322,6 +326,8 @@ def _meta(version: str, options: TrainOptions, run: Run, choice: metrics.Thresho
         training["quality_mean_std"] = net.standardizer.describe(quality.SIGNAL_NAMES)
         training["quality_hidden"] = netlib.QUALITY_HIDDEN
     training["head_members"] = netlib.HEAD_MEMBERS
+    if net.towers is not None:  # quality logit + this x the standardised embedding's logit
+        training["embedding_fusion"] = netlib.FUSION
     return {
         "version": version, "backbone": options.backbone, "input_size": options.size(),
         "fit": imaging.DEFAULT_FIT, "threshold": choice.threshold, "metrics": test_metrics,
