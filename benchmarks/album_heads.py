@@ -7,8 +7,12 @@ threshold loses <= KEEP_LOSS of the validation keepers; nothing is chosen on a t
 - "trainer": the product's own head, `photosieve.trainer.model.build_head`, fitted by
   `trainer.phases.fit_head` with `photosieve train`'s defaults (TrainOptions.head_epochs: 30
   epochs or enough for 1,000 batches, batch 32, Adam 1e-3, early stopping on validation loss
-  with patience 5, class weights; HEAD_MEMBERS members averaged). Quality only feeds an
-  all-zero embedding, which the zero-started head kernels never move off 0.
+  with patience 5, class weights; HEAD_MEMBERS members averaged). With an embedding it gets
+  the training rows' embedding statistics, as `train` passes them: with the signals a
+  two-tower head (each tower fitted on its own, fused at FUSION), alone a head on the
+  standardised embedding. "raw" rows leave them out: the single unit on [raw embedding,
+  signals] of the heads before the eighth session. Quality only feeds an all-zero embedding,
+  which the zero-started head kernels never move off 0.
 - "numpy": L2 logistic regression (Newton's method) on standardised signals, PCA-whitened
   embeddings or both; design and lambda chosen by validation log-loss. A reference that tunes
   what the trainer does not.
@@ -49,21 +53,26 @@ class Head:
     members: int | None = None  # trainer: HEAD_MEMBERS for this head (None: the product's)
     spline: bool = False  # numpy: hinge basis on the quality block
     without: tuple[str, ...] = ()  # quality signals left out
+    raw: bool = False  # trainer: the embedding fed raw, one unit with the signals (before towers)
 
 
 HEADS = (
     Head("embedding only", False, True),
     Head("quality only", True, False),
     Head("combined", True, True),
+    Head("combined, one tower: the raw embedding beside the signals (the sixth session's head)",
+         True, True, raw=True),
+    Head("embedding only, raw (the sixth session's)", False, True, raw=True),
     Head("quality only, one member (the fifth session's head)", True, False, members=1),
-    Head("combined, one member (the fifth session's head)", True, True, members=1),
-    Head("combined, one member, without detail_median/tile_slope (the fourth session's)", True,
-         True, without=OCTAVE, members=1),
-    Head("combined, one member, without those and shake/defocus_evidence, 30 epochs (the "
-         "second head)", True, True, without=OCTAVE + CEPSTRAL, epochs=30, members=1),
+    Head("combined, one member, raw embedding (the fifth session's head)", True, True,
+         members=1, raw=True),
+    Head("combined, one member, raw, without detail_median/tile_slope (the fourth session's)",
+         True, True, without=OCTAVE, members=1, raw=True),
+    Head("combined, one member, raw, without those and shake/defocus_evidence, 30 epochs (the "
+         "second head)", True, True, without=OCTAVE + CEPSTRAL, epochs=30, members=1, raw=True),
     Head("combined, linear (QUALITY_HIDDEN=0)", True, True, hidden=0),
-    Head("the first head: one member, 19 signals, linear, 30 epochs", True, True, hidden=0,
-         without=SESSION2_SIGNALS + CEPSTRAL + OCTAVE, epochs=30, members=1),
+    Head("the first head: one member, raw, 19 signals, linear, 30 epochs", True, True, hidden=0,
+         without=SESSION2_SIGNALS + CEPSTRAL + OCTAVE, epochs=30, members=1, raw=True),
     Head("numpy logistic: embedding only", False, True, trainer=False),
     Head("numpy logistic: quality only", True, False, trainer=False),
     Head("numpy logistic: combined", True, True, trainer=False),
@@ -177,7 +186,7 @@ def _trainer_fold(head: Head, data: Inputs, rows: tuple[np.ndarray, np.ndarray, 
     model, fitted = netlib.build_head(
         emb.shape[1], None if q is None else netlib.Standardizer.fit(q[tr]), seed=seed,
         hidden=head.hidden, members=head.members,
-        embedding=netlib.Standardizer.fit(emb[tr]) if head.embedding else None)
+        embedding=netlib.Standardizer.fit(emb[tr]) if head.embedding and not head.raw else None)
 
     def part(idx: np.ndarray) -> phases.Split:
         return phases.Split(emb[idx], y[idx], [str(i) for i in idx], None if q is None else q[idx])
@@ -185,10 +194,10 @@ def _trainer_fold(head: Head, data: Inputs, rows: tuple[np.ndarray, np.ndarray, 
     settings = phases.FitSettings(options.head_epochs(len(tr)), options.batch_size, seed,
                                   netlib.DEFAULT_LR["inceptionv3"], options.patience, 0,
                                   split.class_weights(y[tr].tolist()))
-    history = phases.fit_head(fitted, part(tr), part(va), settings)
+    epochs = [len(phases.fit_head(m, part(tr), part(va), settings)["loss"]) for m in fitted]
     val = phases.predict(model, part(va).inputs, 64)
     return (phases.predict(model, part(te).inputs, 64), threshold(val, data.labels[va]),
-            f"{len(history['loss'])} epochs")
+            " + ".join(map(str, epochs)) + " epochs")
 
 
 def auc(scores: np.ndarray, y: np.ndarray) -> float:

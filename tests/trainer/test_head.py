@@ -143,7 +143,8 @@ def _fit_faint(with_statistics: bool) -> tuple[float, Any, Any]:
                                      embedding=stats)
     settings = phases.FitSettings(40, 32, 8, 1e-3, 5, 0, split.class_weights(y.tolist()))
     train = phases.Split(e, y, [str(i) for i in range(len(y))], q)
-    phases.fit_head(fitted, train, phases.Split(e[:0], y[:0], [], q[:0]), settings)
+    for model in fitted:
+        phases.fit_head(model, train, phases.Split(e[:0], y[:0], [], q[:0]), settings)
     t_e, t_q, t_y = _faint(400, 1)
     accuracy = float(np.mean((phases.predict(head, [t_e, t_q], 64) > 0.5) == t_y))
     return accuracy, head, fitted
@@ -153,10 +154,11 @@ def test_a_faint_embedding_is_read_through_its_training_statistics() -> None:
     """Fed raw beside the signals, features of a random base's size barely move a logit; the
     two-tower head standardises them and learns from them."""
     raw, head, fitted = _fit_faint(False)
-    assert fitted is head  # no statistics: the single head of before
+    assert fitted == (head,)  # no statistics: the single head of before
     assert raw < 0.7
     towers, head, fitted = _fit_faint(True)
-    assert fitted is not head and int(fitted.output.shape[-1]) == 2 * netlib.HEAD_MEMBERS
+    assert [m.name for m in fitted] == ["head_quality", "head_embedding"]
+    assert all(int(m.output.shape[-1]) == netlib.HEAD_MEMBERS for m in fitted)
     assert towers > 0.9
 
 
@@ -175,12 +177,13 @@ def test_two_tower_scores_add_the_embedding_logit_at_fusion_weight() -> None:
     pooled = np.asarray(net0.embedder.predict_on_batch(pixels))
     net = netlib.build_network(base, size, netlib.Standardizer.fit(q), seed=9,
                                embedding=netlib.Standardizer.fit(pooled))
-    assert net.fitted is net.towers is not None
-    for layer in net.towers.layers:
+    assert net.towers is not None and net.fitted == net.towers
+    for layer in net.head.layers:
         if layer.name.startswith(("quality_hidden", "head_dense")):
             layer.set_weights([rng.normal(0, 0.5, w.shape).astype(np.float32)
                                for w in layer.get_weights()])
-    towers = np.asarray(net.towers.predict_on_batch([pooled, q]), np.float64)
+    towers = np.hstack([np.asarray(t.predict_on_batch([pooled, q]), np.float64)
+                        for t in net.towers])  # the towers share the head's layers
     members = np.asarray(net.head.predict_on_batch([pooled, q]), np.float64)
     m = netlib.HEAD_MEMBERS
     assert towers.shape == (len(q), 2 * m) and members.shape == (len(q), m)

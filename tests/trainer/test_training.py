@@ -229,17 +229,20 @@ def test_without_epochs_the_head_may_run_to_head_min_steps(
     options = dataclasses.replace(TINY, epochs=None)
     result = train_from_state(config, state, options)
     n_train = sum(result.meta["training"]["split"]["train"].values())
-    assert limits == [options.head_epochs(n_train)]
+    assert limits == [options.head_epochs(n_train)] * 2  # the quality tower, the embedding's
     assert limits[0] * -(-n_train // options.batch_size) >= train.HEAD_MIN_STEPS
     assert result.meta["training"]["epochs"] is None  # recorded as auto, for retrain to reuse
-    assert result.meta["training"]["epochs_run"]["head"] <= limits[0]
+    runs = result.meta["training"]["epochs_run"]
+    assert set(runs) == {"head_quality", "head_embedding"}
+    assert max(runs.values()) <= limits[0]
 
 
 @pytest.mark.tf
 def test_fine_tuning_and_the_small_cnn_baseline_train_on_pixels(labelled: Labelled) -> None:
     config, state = labelled()
     tuned = train_from_state(config, state, dataclasses.replace(TINY, fine_tune_blocks=1))
-    assert set(tuned.meta["training"]["epochs_run"]) == {"head", "fine-tune"}
+    assert set(tuned.meta["training"]["epochs_run"]) == {"head_quality", "head_embedding",
+                                                          "fine-tune"}
     assert tuned.metrics["test_accuracy"] >= 0.9
     baseline = train_from_state(config, state, dataclasses.replace(
         TINY, backbone="small-cnn"))

@@ -23,21 +23,22 @@ random start, which decides the photos near the threshold; the mean moves less. 
 add a few thousand weights and no measurable time to the backbone's inference.
 
 Two towers: when the head has the training split's statistics of the pooled features (the
-trainer passes them for cached-embedding backbones), each member is two logistic units trained
-on their own losses: a quality tower (the signals, as above) and an embedding tower (the pooled
-features standardised with those statistics, clipped to +-CLIP, features that never varied
-zeroed). The member's score is sigmoid(quality logit + FUSION * embedding logit). Why: a random
+trainer passes them for cached-embedding backbones), each member is two logistic units: a
+quality tower (the signals, as above) and an embedding tower (the pooled features standardised
+with those statistics, clipped to +-CLIP, features that never varied zeroed). The member's
+score is sigmoid(quality logit + FUSION * embedding logit). Phase 1 fits the quality tower's
+members, then the embedding tower's, each on its own loss with its own early stopping; the
+head and the full model give the fused scores, which phase 2 fine-tunes as one. Why: a random
 InceptionV3's features are tiny (about 5e-4, varying by 1e-4): fed raw beside the signals the
 head ignored them. Standardised and fitted jointly with the signals, their 2,048 weights
 explained the training photos' leftovers and cost accuracy at 0.5 (0.938 -> 0.922 on the
-benchmark album). Fitted apart, the embedding tower cannot lean on the signals' errors, and its
-logit, added at FUSION, moved the ranking of the doubtful keepers without moving the threshold
-photos. FUSION was chosen on the benchmark (benchmarks/README.md). Phase 1 fits the towers
-model ([N, 2 * members]: each tower's own score); the head and the full model give the fused
-scores, which phase 2 fine-tunes as one. Without the statistics (small-cnn, models of before)
-the member is the single unit on [pooled features, signals] above. Without signals (`train
---no-quality`) each member is one unit on the embedding, standardised when there are
-statistics.
+benchmark album). Fitted in one go on both towers' losses, early stopping stopped when the
+embedding tower began to overfit, with the quality tower half-trained (0.918). Fitted apart,
+the embedding tower cannot lean on the signals' errors, and its logit, added at FUSION, moves
+the ranking of the doubtful keepers. FUSION was chosen on the benchmark (benchmarks/README.md).
+Without the statistics (small-cnn, models of before) the member is the single unit on [pooled
+features, signals] above. Without signals (`train --no-quality`) each member is one unit on
+the embedding, standardised when there are statistics.
 
 TensorFlow/Keras is imported inside functions only.
 """
@@ -57,7 +58,7 @@ MIN_STD = 1e-6  # a signal varying less than this in training is constant: its s
 QUALITY_HIDDEN = 32  # 0: a linear head (the first models')
 QUALITY_L2 = 1e-3
 HEAD_MEMBERS = 5  # heads averaged; why: "Members" in the module docstring
-FUSION = 0.2  # the embedding tower's logit weight in a member's score ("Two towers" above)
+FUSION = 0.15  # the embedding tower's logit weight in a member's score ("Two towers" above)
 
 
 @dataclass(frozen=True)
@@ -87,14 +88,14 @@ class Standardizer:
 
 def build_head(dim: int, standardizer: Standardizer | None = None, seed: int = 0,
                hidden: int | None = None, members: int | None = None,
-               embedding: Standardizer | None = None) -> tuple[Any, Any]:
+               embedding: Standardizer | None = None) -> tuple[Any, tuple[Any, ...]]:
     """The head alone, as `build_network` builds it (for fitting on arrays without a base):
     (head, fitted): the head's [N, members] scores, which `phases.predict` averages, and the
-    model phase 1 fits (the towers' scores, or the head itself). `hidden` and `members`
+    models phase 1 fits in turn (the two towers, or the head itself). `hidden` and `members`
     override QUALITY_HIDDEN and HEAD_MEMBERS (the benchmark compares)."""
     head, towers = head_model(
         head_layers(standardizer, seed, hidden, members, embedding), dim, standardizer)
-    return head, head if towers is None else towers
+    return head, (head,) if towers is None else towers
 
 
 def mean(members: Any) -> Any:
@@ -103,9 +104,11 @@ def mean(members: Any) -> Any:
     return keras.ops.mean(members, axis=-1, keepdims=True)
 
 
-def head_model(head_of: Any, dim: int, standardizer: Standardizer | None) -> tuple[Any, Any]:
+def head_model(head_of: Any, dim: int,
+               standardizer: Standardizer | None) -> tuple[Any, tuple[Any, ...] | None]:
     """[embedding (+ raw signals)] -> each member's P(discard), on the layers of `head_of`;
-    and for a two-tower head the same inputs -> each tower's own scores (else None)."""
+    and for a two-tower head, models of the same inputs giving the quality tower's and the
+    embedding tower's own scores (else None)."""
     import keras
 
     head_in = keras.Input((dim,), name="embedding")
@@ -115,7 +118,9 @@ def head_model(head_of: Any, dim: int, standardizer: Standardizer | None) -> tup
     head = keras.Model(inputs, head_of(head_in, head_q), name="head")
     if not getattr(head_of, "two_towers", False):
         return head, None
-    return head, keras.Model(inputs, head_of(head_in, head_q, towers=True), name="head_towers")
+    quality, embedded = head_of(head_in, head_q, towers=True)
+    return head, (keras.Model(inputs, quality, name="head_quality"),
+                  keras.Model(inputs, embedded, name="head_embedding"))
 
 
 def _member(k: int, seed: int, units: int, logit: bool = False,
@@ -209,7 +214,7 @@ def _signal_block(standardizer: Standardizer) -> Any:
 def _two_towers(signal_block: Any, embed: Any, count: int, seed: int, units: int) -> Any:
     """Each member: a quality unit on [z, hidden(z)] and an embedding unit on the standardised
     features, as logits; scores sigmoid(q + FUSION * e), or (towers=True) each tower's own
-    sigmoid, quality towers first, which phase 1 fits on their own losses."""
+    scores, (quality, embedding), which phase 1 fits one after the other."""
     import keras
 
     quality = [_member(k, seed, units, logit=True) for k in range(count)]
@@ -222,7 +227,8 @@ def _two_towers(signal_block: Any, embed: Any, count: int, seed: int, units: int
                     for dropout, dense, hidden in quality]
         e_logits = [dense(dropout(e)) for dropout, dense, _ in embedded]
         if towers:
-            return _stack([keras.ops.sigmoid(t) for t in q_logits + e_logits], "head_towers")
+            return (_stack([keras.ops.sigmoid(t) for t in q_logits], "quality_members"),
+                    _stack([keras.ops.sigmoid(t) for t in e_logits], "embedding_members"))
         return _stack([keras.ops.sigmoid(q + FUSION * t)
                        for q, t in zip(q_logits, e_logits, strict=True)], "head_members")
 

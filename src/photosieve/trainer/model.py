@@ -55,12 +55,12 @@ class Network:
     dim: int
     standardizer: Standardizer | None = None
     embedding: Standardizer | None = None  # the pooled features' training statistics
-    towers: Any = None  # two-tower head: what phase 1 fits (each tower's scores); else None
+    towers: tuple[Any, ...] | None = None  # two-tower head: each tower's own scores
 
     @property
-    def fitted(self) -> Any:
-        """The model phase 1 fits: the towers, or the head itself."""
-        return self.head if self.towers is None else self.towers
+    def fitted(self) -> tuple[Any, ...]:
+        """The models phase 1 fits in turn: the two towers, or the head itself."""
+        return (self.head,) if self.towers is None else self.towers
 
     @property
     def quality_dim(self) -> int:

@@ -264,7 +264,8 @@ def run_training(
             train_y = data["train"].y
             settings = _settings(options, train_y, options.lr(), options.patience,
                                  options.head_epochs(len(train_y)))
-            run.history["head"] = fit_head(net.fitted, data["train"], data["val"], settings)
+            for model in net.fitted:  # "head", or "head_quality" then "head_embedding"
+                run.history[model.name] = fit_head(model, data["train"], data["val"], settings)
             run.scores = {name: Split(predict(net.head, s.inputs, options.batch_size), s.y,
                                       s.shas) for name, s in data.items()}
         if options.fine_tune_blocks or options.backbone not in netlib.EMBEDDING_BACKBONES:
