@@ -30,11 +30,17 @@ ALBUM_VERSION = 3  # bump when the album recipe changes: the album is rebuilt
 MASTER = 1600  # long side the sources are reduced to before anything else
 OUTPUT = 1024  # long side of the album's camera photos
 KEEPER_VARIANTS = ("crop", "exposure", "resized", "recompressed", "download")
-DISCARD_KINDS = frozenset({"motion", "defocus", "pocket", "underexposed", "blown", "screenshot",
-                           "burst_shaken"})
+DISCARD_KINDS = frozenset(
+    {"motion", "defocus", "pocket", "underexposed", "blown", "screenshot", "burst_shaken"}
+)
 Shake = Callable[[float, float], np.ndarray]  # (extent px, angle) -> blur kernel
-CAMERAS = (("Google", "Pixel 7"), ("Apple", "iPhone 13"), ("samsung", "SM-S911B"),
-           ("Xiaomi", "2201117TG"), ("OnePlus", "CPH2449"))
+CAMERAS = (
+    ("Google", "Pixel 7"),
+    ("Apple", "iPhone 13"),
+    ("samsung", "SM-S911B"),
+    ("Xiaomi", "2201117TG"),
+    ("OnePlus", "CPH2449"),
+)
 
 
 @dataclass(frozen=True)
@@ -62,9 +68,21 @@ def sha256(path: Path) -> str:
 def _unpack(pkg: str, version: str, members: list[str], dest: Path, work: Path) -> None:
     """Download one package into `work` and copy just `members` out of it into `dest`."""
     if pkg == "scikit-image":
-        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps",
-                        "--only-binary=:all:", f"scikit-image=={version}", "-d", str(work)],
-                       check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "-q",
+                "--no-deps",
+                "--only-binary=:all:",
+                f"scikit-image=={version}",
+                "-d",
+                str(work),
+            ],
+            check=True,
+        )
         with zipfile.ZipFile(next(work.glob("scikit_image-*.whl"))) as zf:
             for member in members:
                 zf.extract(member, dest)
@@ -142,8 +160,9 @@ def motion_kernel(length: float, angle: float) -> np.ndarray:
     return kernel / kernel.sum()
 
 
-def path_kernel(extent: float, angle: float, rng: np.random.Generator,
-                steps: int = 2000) -> np.ndarray:
+def path_kernel(
+    extent: float, angle: float, rng: np.random.Generator, steps: int = 2000
+) -> np.ndarray:
     """A hand shake: the random camera path of Boracchi & Foi (2012), "Modeling the
     performance of image restoration from motion blur" (as DeblurGAN generates it: a particle
     at constant speed, starting along `angle`, with Gaussian jitter, a pull back to the start
@@ -154,8 +173,11 @@ def path_kernel(extent: float, angle: float, rng: np.random.Generator,
     step = length / (steps - 1)
     v, x = complex(np.cos(angle), np.sin(angle)) * step, np.zeros(steps, complex)
     for t in range(steps - 1):
-        turn = (2 * v * np.exp(1j * (np.pi + rng.random() - 0.5))
-                if rng.random() < big_shake * anxiety else 0)
+        turn = (
+            2 * v * np.exp(1j * (np.pi + rng.random() - 0.5))
+            if rng.random() < big_shake * anxiety
+            else 0
+        )
         v += turn + anxiety * (jitter * complex(*rng.normal(size=2)) - centripetal * x[t]) * step
         v = v / abs(v) * step
         x[t + 1] = x[t] + v
@@ -164,8 +186,12 @@ def path_kernel(extent: float, angle: float, rng: np.random.Generator,
     kernel = np.zeros((int(ys.max()) + 3, int(xs.max()) + 3), np.float32)
     x0, y0 = xs.astype(int), ys.astype(int)
     fx, fy = (xs - x0).astype(np.float32), (ys - y0).astype(np.float32)
-    for dy, dx, weight in ((0, 0, (1 - fx) * (1 - fy)), (0, 1, fx * (1 - fy)),
-                           (1, 0, (1 - fx) * fy), (1, 1, fx * fy)):
+    for dy, dx, weight in (
+        (0, 0, (1 - fx) * (1 - fy)),
+        (0, 1, fx * (1 - fy)),
+        (1, 0, (1 - fx) * fy),
+        (1, 1, fx * fy),
+    ):
         np.add.at(kernel, (y0 + dy, x0 + dx), weight)
     return kernel / kernel.sum()
 
@@ -244,8 +270,9 @@ def _keeper(kind: str, master: np.ndarray, rng: np.random.Generator) -> tuple[np
         frac, offsets = rng.uniform(0.6, 0.85), rng.uniform(-1, 1, 2)
         return _resize(crop(master, frac, *offsets), OUTPUT), "camera"
     if kind == "exposure":
-        return exposure(_resize(master, OUTPUT), rng.choice([-1, 1]) * rng.uniform(0.3, 0.8)), \
-            "camera"
+        return exposure(
+            _resize(master, OUTPUT), rng.choice([-1, 1]) * rng.uniform(0.3, 0.8)
+        ), "camera"
     if kind == "resized":
         return _resize(master, int(rng.choice([640, 800, 1280, 1600]))), "camera"
     if kind == "recompressed":
@@ -254,8 +281,11 @@ def _keeper(kind: str, master: np.ndarray, rng: np.random.Generator) -> tuple[np
         h, w = master.shape[:2]
         if max(h, w) < 1280:
             return master, "plain"
-        pil = ImageOps.fit(Image.fromarray(_u8(master)), (1280, 720) if w >= h else (720, 1280),
-                           Image.Resampling.LANCZOS)
+        pil = ImageOps.fit(
+            Image.fromarray(_u8(master)),
+            (1280, 720) if w >= h else (720, 1280),
+            Image.Resampling.LANCZOS,
+        )
         return np.asarray(pil, np.float32), "plain"
     raise ValueError(kind)
 
@@ -281,8 +311,14 @@ def _defect(kind: str, base: np.ndarray, rng: np.random.Generator, shake: Shake)
     raise ValueError(kind)
 
 
-def _save(img: np.ndarray, path: Path, how: str, rng: np.random.Generator,
-          camera: tuple[str, str], when: datetime) -> None:
+def _save(
+    img: np.ndarray,
+    path: Path,
+    how: str,
+    rng: np.random.Generator,
+    camera: tuple[str, str],
+    when: datetime,
+) -> None:
     if how == "camera" and rng.random() < 0.15:
         how = "phone-share"  # sent through a messenger: EXIF stripped, recompressed
     if how == "camera":
@@ -312,13 +348,22 @@ def _photos_of(s: int, path: Path, album: Path, seed: int, shakes: str) -> list[
     """Every album file made from source photo number `s`."""
     rng = np.random.default_rng([seed, s])
     # Paths draw from their own stream, so both albums share everything but the shake kernels.
-    shake: Shake = (motion_kernel if shakes == "line" else
-                    partial(path_kernel, rng=np.random.default_rng([seed, s, 1])))
+    shake: Shake = (
+        motion_kernel
+        if shakes == "line"
+        else partial(path_kernel, rng=np.random.default_rng([seed, s, 1]))
+    )
     master = _load_source(path)
     camera = CAMERAS[s % len(CAMERAS)]
     t0 = datetime(2024, 5, 1, 9) + timedelta(days=s, minutes=int(rng.integers(600)))
-    kinds = ["original", *map(str, rng.choice(KEEPER_VARIANTS, 3, replace=False)),
-             "motion", "defocus", "pocket" if s % 2 == 0 else "underexposed", "blown"]
+    kinds = [
+        "original",
+        *map(str, rng.choice(KEEPER_VARIANTS, 3, replace=False)),
+        "motion",
+        "defocus",
+        "pocket" if s % 2 == 0 else "underexposed",
+        "blown",
+    ]
     stem = f"{s:02d}-{_source_name(path)}"
     items = []
     for n, kind in enumerate(kinds):
@@ -332,8 +377,12 @@ def _photos_of(s: int, path: Path, album: Path, seed: int, shakes: str) -> list[
         kind = "burst_sharp" if n == 0 else "burst_shaken"
         when = t0 + timedelta(minutes=90, milliseconds=400 * n)
         pil = Image.fromarray(_u8(sensor(frame, rng, rng.uniform(0.5, 2.0))))
-        pil.save(album / f"{stem}-burst{n}.jpg", "JPEG", quality=int(rng.integers(85, 96)),
-                 exif=_exif(camera, when))
+        pil.save(
+            album / f"{stem}-burst{n}.jpg",
+            "JPEG",
+            quality=int(rng.integers(85, 96)),
+            exif=_exif(camera, when),
+        )
         items.append(Item(f"{stem}-burst{n}.jpg", s, kind, int(kind in DISCARD_KINDS)))
     templates = list(TEMPLATES)
     shot = screenshot(templates[s % len(templates)], Image.fromarray(_u8(master)), rng)
@@ -345,8 +394,7 @@ def _photos_of(s: int, path: Path, album: Path, seed: int, shakes: str) -> list[
     return [*items, Item(name, s, "screenshot", 1)]
 
 
-def build_album(sources: list[Path], album: Path, seed: int, shakes: str = "line"
-                ) -> list[Item]:
+def build_album(sources: list[Path], album: Path, seed: int, shakes: str = "line") -> list[Item]:
     """The album under `album` (reused when it is complete and of this recipe, seed and
     shakes): motion blur and shaken bursts by straight lines ("line") or hand-shake paths
     ("path", `path_kernel`)."""
@@ -355,14 +403,24 @@ def build_album(sources: list[Path], album: Path, seed: int, shakes: str = "line
         meta = json.loads(index.read_text())
         items = [Item(**i) for i in meta["items"]]
         if (meta["version"], meta["seed"], meta.get("shakes", "line")) == (
-                ALBUM_VERSION, seed, shakes) and all(
-            (album / i.file).exists() for i in items
-        ):
+            ALBUM_VERSION,
+            seed,
+            shakes,
+        ) and all((album / i.file).exists() for i in items):
             return items
     album.mkdir(parents=True, exist_ok=True)
-    items = [item for s, path in enumerate(sources)
-             for item in _photos_of(s, path, album, seed, shakes)]
-    index.write_text(json.dumps({"version": ALBUM_VERSION, "seed": seed, "shakes": shakes,
-                                 "items": [i.__dict__ for i in items]}, indent=1))
+    items = [
+        item for s, path in enumerate(sources) for item in _photos_of(s, path, album, seed, shakes)
+    ]
+    index.write_text(
+        json.dumps(
+            {
+                "version": ALBUM_VERSION,
+                "seed": seed,
+                "shakes": shakes,
+                "items": [i.__dict__ for i in items],
+            },
+            indent=1,
+        )
+    )
     return items
-

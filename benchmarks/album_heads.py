@@ -29,7 +29,7 @@ LAMBDAS = (1e-3, 1e-2, 1e-1, 1.0, 10.0)
 PCA_DIMS = (8, 16, 32, 64, 128)
 Q_WEIGHTS = (1.0, 2.0, 4.0)  # combined head: quality block scale (= a lighter penalty on it)
 SESSION2_SIGNALS = ("reblur_worst", "clipped_fraction")  # the second models' additions
-CEPSTRAL = ("shake_evidence", "defocus_evidence")  # the third models' (photosieve.cepstrum)
+CEPSTRAL = ("shake_evidence", "defocus_evidence")  # the third models' (photosieve.vision.cepstrum)
 OCTAVE = ("detail_median", "tile_slope")  # the fifth session's
 
 
@@ -60,19 +60,50 @@ HEADS = (
     Head("embedding only", False, True),
     Head("quality only", True, False),
     Head("combined", True, True),
-    Head("combined, one tower: the raw embedding beside the signals (the sixth session's head)",
-         True, True, raw=True),
+    Head(
+        "combined, one tower: the raw embedding beside the signals (the sixth session's head)",
+        True,
+        True,
+        raw=True,
+    ),
     Head("embedding only, raw (the sixth session's)", False, True, raw=True),
     Head("quality only, one member (the fifth session's head)", True, False, members=1),
-    Head("combined, one member, raw embedding (the fifth session's head)", True, True,
-         members=1, raw=True),
-    Head("combined, one member, raw, without detail_median/tile_slope (the fourth session's)",
-         True, True, without=OCTAVE, members=1, raw=True),
-    Head("combined, one member, raw, without those and shake/defocus_evidence, 30 epochs (the "
-         "second head)", True, True, without=OCTAVE + CEPSTRAL, epochs=30, members=1, raw=True),
+    Head(
+        "combined, one member, raw embedding (the fifth session's head)",
+        True,
+        True,
+        members=1,
+        raw=True,
+    ),
+    Head(
+        "combined, one member, raw, without detail_median/tile_slope (the fourth session's)",
+        True,
+        True,
+        without=OCTAVE,
+        members=1,
+        raw=True,
+    ),
+    Head(
+        "combined, one member, raw, without those and shake/defocus_evidence, 30 epochs (the "
+        "second head)",
+        True,
+        True,
+        without=OCTAVE + CEPSTRAL,
+        epochs=30,
+        members=1,
+        raw=True,
+    ),
     Head("combined, linear (QUALITY_HIDDEN=0)", True, True, hidden=0),
-    Head("the first head: one member, raw, 19 signals, linear, 30 epochs", True, True, hidden=0,
-         without=SESSION2_SIGNALS + CEPSTRAL + OCTAVE, epochs=30, members=1, raw=True),
+    Head(
+        "the first head: one member, raw, 19 signals, linear, 30 epochs",
+        True,
+        True,
+        hidden=0,
+        without=SESSION2_SIGNALS + CEPSTRAL + OCTAVE,
+        epochs=30,
+        members=1,
+        raw=True,
+    ),
     Head("numpy logistic: embedding only", False, True, trainer=False),
     Head("numpy logistic: quality only", True, False, trainer=False),
     Head("numpy logistic: combined", True, True, trainer=False),
@@ -146,8 +177,9 @@ def _grid(head: Head, data: Inputs, tr: np.ndarray) -> list[tuple[str, np.ndarra
     return [(f"k={k} a={a:g}", np.hstack([a * q, e[:, :k]])) for k in PCA_DIMS for a in Q_WEIGHTS]
 
 
-def run_fold(head: Head, data: Inputs, tr: np.ndarray, va: np.ndarray,
-             te: np.ndarray, seed: int = 0) -> tuple[np.ndarray, float, str]:
+def run_fold(
+    head: Head, data: Inputs, tr: np.ndarray, va: np.ndarray, te: np.ndarray, seed: int = 0
+) -> tuple[np.ndarray, float, str]:
     """Fit on train, choose the design, lambda and threshold on validation; test scores."""
     if head.trainer:
         return _trainer_fold(head, data, (tr, va, te), seed)
@@ -163,8 +195,9 @@ def run_fold(head: Head, data: Inputs, tr: np.ndarray, va: np.ndarray,
     return predict(w, x[te]), threshold(predict(w, x[va]), y[va]), chosen
 
 
-def _trainer_fold(head: Head, data: Inputs, rows: tuple[np.ndarray, np.ndarray, np.ndarray],
-                  seed: int) -> tuple[np.ndarray, float, str]:
+def _trainer_fold(
+    head: Head, data: Inputs, rows: tuple[np.ndarray, np.ndarray, np.ndarray], seed: int
+) -> tuple[np.ndarray, float, str]:
     """The product's head fitted as `photosieve train` fits it; validation stops it early and
     sets the threshold."""
     import keras
@@ -184,20 +217,33 @@ def _trainer_fold(head: Head, data: Inputs, rows: tuple[np.ndarray, np.ndarray, 
     # As the trainer does: the pooled features' training statistics whenever there is an
     # embedding (a two-tower head when there are signals too).
     model, fitted = netlib.build_head(
-        emb.shape[1], None if q is None else netlib.Standardizer.fit(q[tr]), seed=seed,
-        hidden=head.hidden, members=head.members,
-        embedding=netlib.Standardizer.fit(emb[tr]) if head.embedding and not head.raw else None)
+        emb.shape[1],
+        None if q is None else netlib.Standardizer.fit(q[tr]),
+        seed=seed,
+        hidden=head.hidden,
+        members=head.members,
+        embedding=netlib.Standardizer.fit(emb[tr]) if head.embedding and not head.raw else None,
+    )
 
     def part(idx: np.ndarray) -> phases.Split:
         return phases.Split(emb[idx], y[idx], [str(i) for i in idx], None if q is None else q[idx])
 
-    settings = phases.FitSettings(options.head_epochs(len(tr)), options.batch_size, seed,
-                                  netlib.DEFAULT_LR["inceptionv3"], options.patience, 0,
-                                  split.class_weights(y[tr].tolist()))
+    settings = phases.FitSettings(
+        options.head_epochs(len(tr)),
+        options.batch_size,
+        seed,
+        netlib.DEFAULT_LR["inceptionv3"],
+        options.patience,
+        0,
+        split.class_weights(y[tr].tolist()),
+    )
     epochs = [len(phases.fit_head(m, part(tr), part(va), settings)["loss"]) for m in fitted]
     val = phases.predict(model, part(va).inputs, 64)
-    return (phases.predict(model, part(te).inputs, 64), threshold(val, data.labels[va]),
-            " + ".join(map(str, epochs)) + " epochs")
+    return (
+        phases.predict(model, part(te).inputs, 64),
+        threshold(val, data.labels[va]),
+        " + ".join(map(str, epochs)) + " epochs",
+    )
 
 
 def auc(scores: np.ndarray, y: np.ndarray) -> float:
@@ -222,8 +268,9 @@ class Result:
     chosen: list[str]
 
 
-def evaluate(data: Inputs, seed: int, repeats: int, k: int = 5,
-             heads: tuple[Head, ...] = HEADS) -> list[Result]:
+def evaluate(
+    data: Inputs, seed: int, repeats: int, k: int = 5, heads: tuple[Head, ...] = HEADS
+) -> list[Result]:
     """Out-of-fold test scores for each of `heads`: per outer fold t, test = fold t,
     validation = fold t+1, train = the other three; `repeats` different fold assignments."""
     source = data.sources
@@ -235,8 +282,9 @@ def evaluate(data: Inputs, seed: int, repeats: int, k: int = 5,
             for t in range(k):
                 te, va = np.flatnonzero(fold_of == t), np.flatnonzero(fold_of == (t + 1) % k)
                 tr = np.flatnonzero((fold_of != t) & (fold_of != (t + 1) % k))
-                scores[te], thresholds[te], chosen = run_fold(head, data, tr, va, te,
-                                                              seed + 10 * r + t)
+                scores[te], thresholds[te], chosen = run_fold(
+                    head, data, tr, va, te, seed + 10 * r + t
+                )
                 res.chosen.append(chosen)
             res.scores.append(scores)
             res.thresholds.append(thresholds)

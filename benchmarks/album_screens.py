@@ -13,12 +13,53 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 WORDS = (
-    "the", "photo", "trip", "see", "you", "soon", "tomorrow", "meeting", "lunch", "great",
-    "thanks", "okay", "sure", "when", "where", "weekend", "dinner", "tonight", "train",
-    "station", "ticket", "update", "settings", "wifi", "bluetooth", "display", "battery",
-    "storage", "privacy", "account", "notifications", "sounds", "weather", "news", "today",
-    "morning", "download", "share", "album", "camera", "gallery", "message", "call", "video",
-    "music", "home", "office",
+    "the",
+    "photo",
+    "trip",
+    "see",
+    "you",
+    "soon",
+    "tomorrow",
+    "meeting",
+    "lunch",
+    "great",
+    "thanks",
+    "okay",
+    "sure",
+    "when",
+    "where",
+    "weekend",
+    "dinner",
+    "tonight",
+    "train",
+    "station",
+    "ticket",
+    "update",
+    "settings",
+    "wifi",
+    "bluetooth",
+    "display",
+    "battery",
+    "storage",
+    "privacy",
+    "account",
+    "notifications",
+    "sounds",
+    "weather",
+    "news",
+    "today",
+    "morning",
+    "download",
+    "share",
+    "album",
+    "camera",
+    "gallery",
+    "message",
+    "call",
+    "video",
+    "music",
+    "home",
+    "office",
 )
 PHONES = ((1080, 2400), (1170, 2532), (1080, 1920), (720, 1600), (1284, 2778), (1080, 2340))
 DESKTOPS = ((1920, 1080), (1366, 768), (2560, 1440))
@@ -55,17 +96,28 @@ class Screen:
     accent: tuple[int, ...]
     rng: np.random.Generator
 
-    def text(self, x: float, y: float, width: float, size: float, lines: int = 1,
-             fill: tuple[int, ...] | None = None) -> None:
+    def text(
+        self,
+        x: float,
+        y: float,
+        width: float,
+        size: float,
+        lines: int = 1,
+        fill: tuple[int, ...] | None = None,
+    ) -> None:
         px = int(size * self.s)
         for i in range(lines):
             ragged = width * (self.rng.uniform(0.5, 0.9) if i == lines - 1 else 1.0)
-            self.d.text(((x * self.s), (y + i * size * 1.45) * self.s),
-                        _line(self.rng, _font(px), ragged * self.s), font=_font(px),
-                        fill=fill or self.fg)
+            self.d.text(
+                ((x * self.s), (y + i * size * 1.45) * self.s),
+                _line(self.rng, _font(px), ragged * self.s),
+                font=_font(px),
+                fill=fill or self.fg,
+            )
 
-    def box(self, x0: float, y0: float, x1: float, y1: float, radius: float,
-            fill: tuple[int, ...]) -> None:
+    def box(
+        self, x0: float, y0: float, x1: float, y1: float, radius: float, fill: tuple[int, ...]
+    ) -> None:
         s = self.s
         self.d.rounded_rectangle((x0 * s, y0 * s, x1 * s, y1 * s), radius * s, fill=fill)
 
@@ -133,8 +185,12 @@ def _home(sc: Screen, photo: Image.Image, w: float, h: float) -> None:
         for c in range(4):
             x, y = (c + 0.5) * w / 4 - 26, 150 + r * 100
             sc.box(x, y, x + 52, y + 52, 14, ACCENTS[(r * 4 + c) % len(ACCENTS)])
-            sc.d.text(((x - 4) * sc.s, (y + 58) * sc.s), str(sc.rng.choice(WORDS))[:9],
-                      font=_font(int(12 * sc.s)), fill=(255, 255, 255))
+            sc.d.text(
+                ((x - 4) * sc.s, (y + 58) * sc.s),
+                str(sc.rng.choice(WORDS))[:9],
+                font=_font(int(12 * sc.s)),
+                fill=(255, 255, 255),
+            )
 
 
 def _desktop(sc: Screen, photo: Image.Image, w: float, h: float) -> None:
@@ -149,8 +205,14 @@ def _desktop(sc: Screen, photo: Image.Image, w: float, h: float) -> None:
     sc.text(x0 + 20, y0 + 50, x1 - x0 - 40, 15, int((y1 - y0 - 70) / 22))
 
 
-TEMPLATES = {"chat": _chat, "settings": _settings, "article": _article, "viewer": _viewer,
-             "home": _home, "desktop": _desktop}
+TEMPLATES = {
+    "chat": _chat,
+    "settings": _settings,
+    "article": _article,
+    "viewer": _viewer,
+    "home": _home,
+    "desktop": _desktop,
+}
 
 
 def screenshot(template: str, photo: Image.Image, rng: np.random.Generator) -> Image.Image:
@@ -162,11 +224,15 @@ def screenshot(template: str, photo: Image.Image, rng: np.random.Generator) -> I
     dark = bool(rng.random() < 0.3)
     bg, fg = ((18, 18, 18), (230, 230, 230)) if dark else ((255, 255, 255), (25, 25, 25))
     img = Image.new("RGB", (width, height), bg)
-    sc = Screen(img, ImageDraw.Draw(img), scale, fg, bg, dark,
-                ACCENTS[int(rng.integers(len(ACCENTS)))], rng)
+    sc = Screen(
+        img, ImageDraw.Draw(img), scale, fg, bg, dark, ACCENTS[int(rng.integers(len(ACCENTS)))], rng
+    )
     TEMPLATES[template](sc, photo, width / scale, height / scale)
     on_photo = template in ("chat", "viewer", "home", "desktop")
-    sc.d.text((12 * scale, 6 * scale), f"12:{int(rng.integers(60)):02d}",
-              font=_font(int(13 * scale)), fill=(255, 255, 255) if on_photo or dark else fg)
+    sc.d.text(
+        (12 * scale, 6 * scale),
+        f"12:{int(rng.integers(60)):02d}",
+        font=_font(int(13 * scale)),
+        fill=(255, 255, 255) if on_photo or dark else fg,
+    )
     return img
-

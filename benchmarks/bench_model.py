@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from photosieve import modelstore
+from photosieve.model import store as modelstore
 
 INPUT_SIZE = 299
 VERSION = "20260101-000000"
@@ -64,8 +64,12 @@ def export_model(model: Any, version_dir: Path, *, size: int, backbone: str) -> 
     version_dir.mkdir(parents=True, exist_ok=True)
     (version_dir / "model.tflite").write_bytes(_saved_model_and_tflite(model, version_dir))
     meta = {
-        "version": version_dir.name, "backbone": backbone, "input_size": size, "fit": "crop",
-        "threshold": 0.5, "tflite": {"file": "model.tflite", "quantized": True},
+        "version": version_dir.name,
+        "backbone": backbone,
+        "input_size": size,
+        "fit": "crop",
+        "threshold": 0.5,
+        "tflite": {"file": "model.tflite", "quantized": True},
     }
     (version_dir / "model.json").write_text(json.dumps(meta, indent=2))
 

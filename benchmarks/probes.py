@@ -22,17 +22,21 @@ def rss(state_dir: Path, photos: list[Path]) -> dict[str, Any]:
     """Load the current model as the service does (auto device), score one batch of photos."""
     import dataclasses
 
-    from photosieve import batchscore, runtime
     from photosieve.config import Config
+    from photosieve.model import loader
+    from photosieve.model import score as batchscore
 
     config = dataclasses.replace(Config(), state_dir=state_dir)
-    classifier = runtime.load_classifier(config)
+    classifier = loader.load_classifier(config)
     batch = config.classifier.batch_size
     results = list(batchscore.score_paths(classifier, photos[:batch], batch_size=batch))
     tf_loaded = any(m.split(".")[0] in ("tensorflow", "keras") for m in sys.modules)
     scored = sum(r.score is not None for r in results)
-    return {"runtime": type(classifier).__name__, "scored": scored,
-            "tensorflow_imported": tf_loaded}
+    return {
+        "runtime": type(classifier).__name__,
+        "scored": scored,
+        "tensorflow_imported": tf_loaded,
+    }
 
 
 def _embeddings() -> tuple[np.ndarray, np.ndarray]:
@@ -57,13 +61,19 @@ def _trainer_head(x: np.ndarray, y: np.ndarray) -> tuple[float, int]:
     base = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(HEAD_DIM, 1)])
     head = netlib.build_network(base, 8).head
     settings = phases.FitSettings(
-        options.head_epochs(len(y)), options.batch_size, options.seed, options.lr(),
-        options.patience, 0, split.class_weights(y.tolist()),
+        options.head_epochs(len(y)),
+        options.batch_size,
+        options.seed,
+        options.lr(),
+        options.patience,
+        0,
+        split.class_weights(y.tolist()),
     )
     empty = phases.Split(np.zeros((0, HEAD_DIM), np.float32), np.zeros(0, np.int64), [])
     start = time.perf_counter()
-    history = phases.fit_head(head, phases.Split(x, y, [str(i) for i in range(len(y))]),
-                              empty, settings)
+    history = phases.fit_head(
+        head, phases.Split(x, y, [str(i) for i in range(len(y))]), empty, settings
+    )
     return time.perf_counter() - start, len(history["loss"])
 
 
@@ -71,8 +81,13 @@ def _standin_head(x: np.ndarray, y: np.ndarray) -> tuple[float, int]:
     """Dropout + Dense(1) fitted 30 epochs at batch 32, like the trainer's phase 1."""
     import keras
 
-    head = keras.Sequential([keras.Input((HEAD_DIM,)), keras.layers.Dropout(0.3),
-                             keras.layers.Dense(1, activation="sigmoid")])
+    head = keras.Sequential(
+        [
+            keras.Input((HEAD_DIM,)),
+            keras.layers.Dropout(0.3),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
     start = time.perf_counter()
     head.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy")
     history = head.fit(x, y.astype(np.float32), epochs=30, batch_size=32, verbose=0)

@@ -44,7 +44,7 @@ from album_heads import HEADS, KEEP_LOSS, MAIN, Inputs, Result, auc, evaluate, t
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 
-from photosieve import bursts, imaging, quality  # noqa: E402
+from photosieve.vision import bursts, imaging, quality  # noqa: E402
 
 SIZE = 299
 
@@ -108,12 +108,25 @@ def extract(items: list[Item], album: Path, cache_dir: Path, seed: int, threads:
         sha = sha256(path)
         dec = imaging.load(path, SIZE, fit="crop", want_gray=True)
         assert dec.gray is not None
-        sig = quality.compute_signals(dec.gray, dec.pixels, width=dec.width, height=dec.height,
-                                      fmt=dec.format, metadata=dec.metadata)
+        sig = quality.compute_signals(
+            dec.gray,
+            dec.pixels,
+            width=dec.width,
+            height=dec.height,
+            fmt=dec.format,
+            metadata=dec.metadata,
+        )
         signals.append(quality.signal_vector(sig))
         camera = " ".join(filter(None, (dec.metadata.get("Make"), dec.metadata.get("Model"))))
-        shots.append(bursts.Shot(item.file, camera or None, _taken(dec.metadata),
-                                 bursts.dhash(dec.gray), sig["sharpness_tile_max"]))
+        shots.append(
+            bursts.Shot(
+                item.file,
+                camera or None,
+                _taken(dec.metadata),
+                bursts.dhash(dec.gray),
+                sig["sharpness_tile_max"],
+            )
+        )
         shas.append(sha)
         if sha not in cached:
             todo.append(i)
@@ -125,8 +138,11 @@ def extract(items: list[Item], album: Path, cache_dir: Path, seed: int, threads:
         print(f"embedded {len(todo)} photos in {time.monotonic() - start:.0f} s", flush=True)
         cached.update({shas[i]: v for i, v in zip(todo, vecs, strict=True)})
         np.savez(store, shas=np.array(list(cached)), vecs=np.stack(list(cached.values())))
-    return Features(np.stack(signals).astype(np.float64),
-                    np.stack([cached[s] for s in shas]).astype(np.float64), shots)
+    return Features(
+        np.stack(signals).astype(np.float64),
+        np.stack([cached[s] for s in shas]).astype(np.float64),
+        shots,
+    )
 
 
 # --- report ----------------------------------------------------------------------------------
@@ -146,30 +162,37 @@ def metrics(scores: np.ndarray, thresholds: np.ndarray, y: np.ndarray) -> dict[s
 
 
 def _mean(rows: list[dict[str, float]]) -> dict[str, tuple[float, float]]:
-    return {key: (float(np.mean([r[key] for r in rows])), float(np.std([r[key] for r in rows])))
-            for key in rows[0]}
+    return {
+        key: (float(np.mean([r[key] for r in rows])), float(np.std([r[key] for r in rows])))
+        for key in rows[0]
+    }
 
 
 def burst_line(items: list[Item], f: Features, scores: np.ndarray, thresholds: np.ndarray) -> str:
     """How `bursts` would handle the album's bursts given the combined head's scores."""
-    shots = [bursts.Shot(s.key, s.camera, s.taken, s.phash, s.sharpness, float(p))
-             for s, p in zip(f.shots, scores, strict=True)]
+    shots = [
+        bursts.Shot(s.key, s.camera, s.taken, s.phash, s.sharpness, float(p))
+        for s, p in zip(f.shots, scores, strict=True)
+    ]
     kind = {i.file: i.kind for i in items}
     limit = {i.file: float(t) for i, t in zip(items, thresholds, strict=True)}
     flagged = {i.file for i, p, t in zip(items, scores, thresholds, strict=True) if p > t}
     groups = [g for g in bursts.group_bursts(shots) if any(kind[s.key] == "burst_sharp" for s in g)]
     kept_sharp = caught = shaken = 0
     for group in groups:
-        best, proposed = bursts.burst_proposals(group, threshold=limit[group[0].key],
-                                                signals_lean={})
+        best, proposed = bursts.burst_proposals(
+            group, threshold=limit[group[0].key], signals_lean={}
+        )
         kept_sharp += kind[best.key] == "burst_sharp"
         caught += sum(kind[s.key] == "burst_shaken" for s in proposed)
     shaken = sum(i.kind == "burst_shaken" for i in items)
     alone = sum(i.kind == "burst_shaken" and i.file in flagged for i in items)
     n_sharp = sum(i.kind == "burst_sharp" for i in items)
-    return (f"bursts (repeat 1): {len(groups)}/{n_sharp} grouped by bursts.group_bursts; sharp "
-            f"frame chosen as best in {kept_sharp}; shaken frames flagged by the combined head "
-            f"alone {alone}/{shaken}, with bursts.burst_proposals {caught}/{shaken}")
+    return (
+        f"bursts (repeat 1): {len(groups)}/{n_sharp} grouped by bursts.group_bursts; sharp "
+        f"frame chosen as best in {kept_sharp}; shaken frames flagged by the combined head "
+        f"alone {alone}/{shaken}, with bursts.burst_proposals {caught}/{shaken}"
+    )
 
 
 def _row(label: str, m: dict[str, tuple[float, float]]) -> str:
@@ -179,13 +202,16 @@ def _row(label: str, m: dict[str, tuple[float, float]]) -> str:
 
 
 def _by_kind(items: list[Item], res: Result) -> list[str]:
-    lines = ["| combined head, by kind | n | flagged @0.5 | flagged @val threshold |",
-             "|---|---|---|---|"]
+    lines = [
+        "| combined head, by kind | n | flagged @0.5 | flagged @val threshold |",
+        "|---|---|---|---|",
+    ]
     for kind in sorted({i.kind for i in items}, key=lambda k: (k in DISCARD_KINDS, k)):
         mask = np.array([i.kind == kind for i in items])
         at5 = np.mean([np.mean(s[mask] > 0.5) for s in res.scores])
-        att = np.mean([np.mean(s[mask] > t[mask])
-                       for s, t in zip(res.scores, res.thresholds, strict=True)])
+        att = np.mean(
+            [np.mean(s[mask] > t[mask]) for s, t in zip(res.scores, res.thresholds, strict=True)]
+        )
         role = "discard" if kind in DISCARD_KINDS else "keeper"
         lines.append(f"| {kind} ({role}) | {int(mask.sum())} | {at5:.2f} | {att:.2f} |")
     return lines
@@ -198,21 +224,30 @@ def roc_point_line(items: list[Item], results: list[Result], y: np.ndarray) -> s
     at = int(np.floor(KEEP_LOSS * len(keep)))
     parts = []
     for head, res in zip(HEADS[:MAIN], results[:MAIN], strict=True):
-        names = Counter(items[keep[np.argsort(-s[keep], kind="stable")[at]]].file.rsplit("-", 1)[0]
-                        for s in res.scores)
-        parts.append(f"{head.label}: " + ", ".join(f"{n} ({c}/{len(res.scores)})"
-                                                  for n, c in names.most_common()))
+        names = Counter(
+            items[keep[np.argsort(-s[keep], kind="stable")[at]]].file.rsplit("-", 1)[0]
+            for s in res.scores
+        )
+        parts.append(
+            f"{head.label}: "
+            + ", ".join(f"{n} ({c}/{len(res.scores)})" for n, c in names.most_common())
+        )
     return "the keeper at the <=1% point comes from: " + "; ".join(parts)
 
 
-def report(items: list[Item], f: Features, results: list[Result], args: argparse.Namespace,
-           seconds: float) -> str:
+def report(
+    items: list[Item], f: Features, results: list[Result], args: argparse.Namespace, seconds: float
+) -> str:
     y = np.array([i.label for i in items], np.float64)
-    rows = [_mean([metrics(s, t, y) for s, t in zip(r.scores, r.thresholds, strict=True)])
-            for r in results]
+    rows = [
+        _mean([metrics(s, t, y) for s, t in zip(r.scores, r.thresholds, strict=True)])
+        for r in results
+    ]
     n_keep = int((y == 0).sum())
-    header = ("| head | acc @0.5 | ROC AUC | caught @<=1% keepers lost (test ROC) "
-              "| val threshold: caught | keepers lost | acc |")
+    header = (
+        "| head | acc @0.5 | ROC AUC | caught @<=1% keepers lost (test ROC) "
+        "| val threshold: caught | keepers lost | acc |"
+    )
     lines = [
         f"photosieve quality benchmark, real photos: {len(sourcesof(items))} source photos -> "
         f"{len(items)} images ({n_keep} keepers, {len(items) - n_keep} discards); shakes: "
@@ -223,7 +258,9 @@ def report(items: list[Item], f: Features, results: list[Result], args: argparse
         "row says numpy",
         f"group 5-fold by source photo (test / validation / 3 train folds) x {args.repeats} "
         f"fold assignments: mean (sd); {seconds:.0f} s",
-        "", header, "|" + "---|" * 7,
+        "",
+        header,
+        "|" + "---|" * 7,
         *(_row(h.label, m) for h, m in zip(HEADS[:MAIN], rows[:MAIN], strict=True)),
     ]
     emb, qual, comb = (m for m in rows[:MAIN])
@@ -233,20 +270,37 @@ def report(items: list[Item], f: Features, results: list[Result], args: argparse
     checks = [
         ("combined acc >= 0.93", comb["acc"][0] >= 0.93 - slack),
         ("combined acc >= both", comb["acc"][0] >= max(emb["acc"][0], qual["acc"][0]) - slack),
-        ("combined caught @<=1% >= both",
-         comb["roc_catch"][0] >= max(emb["roc_catch"][0], qual["roc_catch"][0]) - slack),
+        (
+            "combined caught @<=1% >= both",
+            comb["roc_catch"][0] >= max(emb["roc_catch"][0], qual["roc_catch"][0]) - slack,
+        ),
     ]
-    lines += ["", "targets: " + "; ".join(f"{n} {'PASS' if ok else 'MISS'}" for n, ok in checks),
-              roc_point_line(items, results, y)]
+    lines += [
+        "",
+        "targets: " + "; ".join(f"{n} {'PASS' if ok else 'MISS'}" for n, ok in checks),
+        roc_point_line(items, results, y),
+    ]
     if len(results) > MAIN:
-        lines += ["", "improvements tried (same protocol):", "", header, "|" + "---|" * 7,
-                  *(_row(h.label, m) for h, m in zip(HEADS[MAIN:], rows[MAIN:], strict=False))]
-    lines += ["", *_by_kind(items, results[2]), "",
-              burst_line(items, f, results[2].scores[0], results[2].thresholds[0])]
+        lines += [
+            "",
+            "improvements tried (same protocol):",
+            "",
+            header,
+            "|" + "---|" * 7,
+            *(_row(h.label, m) for h, m in zip(HEADS[MAIN:], rows[MAIN:], strict=False)),
+        ]
+    lines += [
+        "",
+        *_by_kind(items, results[2]),
+        "",
+        burst_line(items, f, results[2].scores[0], results[2].thresholds[0]),
+    ]
     for head, res in zip(HEADS, results, strict=False):  # --main: the first MAIN only
         common = Counter(res.chosen).most_common(2)
-        lines.append(f"chosen on validation, {head.label}: "
-                     + ", ".join(f"{c} ({n}/{len(res.chosen)})" for c, n in common))
+        lines.append(
+            f"chosen on validation, {head.label}: "
+            + ", ".join(f"{c} ({n}/{len(res.chosen)})" for c, n in common)
+        )
     return "\n".join(lines)
 
 
@@ -272,12 +326,19 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeats", type=int, default=5, help="fold assignments to average")
     parser.add_argument("--threads", type=int, default=1, help="TensorFlow threads")
-    parser.add_argument("--shakes", choices=("line", "path"), default="line",
-                        help="motion blur and shaken bursts: straight lines, or random "
-                             "hand-shake paths (album_build.path_kernel; its own album)")
-    parser.add_argument("--main", action="store_true",
-                        help="only the issue's three heads (embedding only, quality only, "
-                             "combined): about a third of the time")
+    parser.add_argument(
+        "--shakes",
+        choices=("line", "path"),
+        default="line",
+        help="motion blur and shaken bursts: straight lines, or random "
+        "hand-shake paths (album_build.path_kernel; its own album)",
+    )
+    parser.add_argument(
+        "--main",
+        action="store_true",
+        help="only the issue's three heads (embedding only, quality only, "
+        "combined): about a third of the time",
+    )
     args = parser.parse_args()
     start = time.monotonic()
     cache_dir = args.cache.resolve()
@@ -285,12 +346,15 @@ def main() -> None:
     album = cache_dir / ("album" if args.shakes == "line" else f"album-{args.shakes}")
     items = build_album(sources, album, args.seed, args.shakes)
     feats = extract(items, album, cache_dir, args.seed, args.threads)
-    data = Inputs(np.array([i.label for i in items], np.float64),
-                  np.array([i.source for i in items]), feats.signals, quality.SIGNAL_NAMES,
-                  feats.embeddings)
+    data = Inputs(
+        np.array([i.label for i in items], np.float64),
+        np.array([i.source for i in items]),
+        feats.signals,
+        quality.SIGNAL_NAMES,
+        feats.embeddings,
+    )
     _threads(args.threads)
-    results = evaluate(data, args.seed, args.repeats,
-                       heads=HEADS[:MAIN] if args.main else HEADS)
+    results = evaluate(data, args.seed, args.repeats, heads=HEADS[:MAIN] if args.main else HEADS)
     print(report(items, feats, results, args, time.monotonic() - start))
 
 

@@ -85,8 +85,20 @@ def catch_up(m: ModuleType, root: Path, filed: int) -> None:
         body = b"\xff\xd8 known %d" % i
         path.write_bytes(body)
         st = path.stat()
-        rows.append((str(path), st.st_size, st.st_mtime_ns, m.sha(body), "kept", None,
-                     "2023-05-03T10:00:00", "exif", str(path), 1.0))  # fmt: skip
+        rows.append(
+            (
+                str(path),
+                st.st_size,
+                st.st_mtime_ns,
+                m.sha(body),
+                "kept",
+                None,
+                "2023-05-03T10:00:00",
+                "exif",
+                str(path),
+                1.0,
+            )
+        )
     state = State(f.db)
     with state.transaction() as conn:
         conn.executemany("INSERT INTO files VALUES (?,?,?,?,?,?,?,?,?,?)", rows)

@@ -30,7 +30,8 @@ sys.path.insert(0, str(HERE))
 from bench_model import INPUT_SIZE  # noqa: E402
 from photos import ensure_photos  # noqa: E402
 
-from photosieve import imaging, runtime  # noqa: E402
+from photosieve.model import litert  # noqa: E402
+from photosieve.vision import imaging  # noqa: E402
 
 CACHE = HERE / ".cache"
 CORES = os.cpu_count() or 1
@@ -56,8 +57,9 @@ def run_child(args: list[str]) -> tuple[str, float, Any]:
     every child so far as RUSAGE_CHILDREN would."""
     with tempfile.TemporaryFile("w+") as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=err, env=_env(), text=True,
-                                cwd=REPO)
+        proc = subprocess.Popen(
+            args, stdout=subprocess.PIPE, stderr=err, env=_env(), text=True, cwd=REPO
+        )
         assert proc.stdout is not None
         out = proc.stdout.read()
         _, status, usage = os.wait4(proc.pid, 0)
@@ -107,10 +109,15 @@ def decode_cost(photos: list[Path], n: int = 30) -> float:
     return (time.thread_time() - start) / n
 
 
-def _classifier(model_dir: Path, threads: int) -> runtime.LiteRTClassifier:
-    return runtime.LiteRTClassifier(model_dir / "model.tflite", version="bench",
-                                    input_size=INPUT_SIZE, fit="crop", threshold=0.5,
-                                    num_threads=threads)
+def _classifier(model_dir: Path, threads: int) -> litert.LiteRTClassifier:
+    return litert.LiteRTClassifier(
+        model_dir / "model.tflite",
+        version="bench",
+        input_size=INPUT_SIZE,
+        fit="crop",
+        threshold=0.5,
+        num_threads=threads,
+    )
 
 
 def inference_cost(model_dir: Path, batch: int, threads: int, images: int = 48) -> float:
@@ -118,8 +125,9 @@ def inference_cost(model_dir: Path, batch: int, threads: int, images: int = 48) 
     wall time, except with one thread, where the work runs on the calling thread and its CPU
     time is the cost (immune to other load)."""
     clf = _classifier(model_dir, threads)
-    pixels = np.random.default_rng(0).integers(0, 256, (batch, INPUT_SIZE, INPUT_SIZE, 3),
-                                               dtype=np.uint8)
+    pixels = np.random.default_rng(0).integers(
+        0, 256, (batch, INPUT_SIZE, INPUT_SIZE, 3), dtype=np.uint8
+    )
     clf.score(pixels)
     reps = max(1, images // batch)
     clock = time.thread_time if threads == 1 else time.perf_counter
@@ -165,8 +173,17 @@ def classify_rate(config: Path, photos: list[Path], device: str) -> dict[str, fl
     """`photosieve classify` in a child: on all photos, then on one, for the startup cost.
     A run that other processes disturbed (> 0.25 cores) is retried after a pause, up to
     RETRIES times; the least disturbed attempt counts."""
-    base = [sys.executable, "-m", "photosieve", "--config", str(config), "classify", "--json",
-            "--device", device]
+    base = [
+        sys.executable,
+        "-m",
+        "photosieve",
+        "--config",
+        str(config),
+        "classify",
+        "--json",
+        "--device",
+        device,
+    ]
     best: dict[str, float] | None = None
     for attempt in range(RETRIES):
         if attempt:
@@ -176,9 +193,14 @@ def classify_rate(config: Path, photos: list[Path], device: str) -> dict[str, fl
         if len(lines) != len(photos) or any(r["score"] is None for r in lines):
             raise RuntimeError(f"classify scored {len(lines)} of {len(photos)} photos")
         _, wall1, _, others1 = measured_child([*base, str(photos[0])])
-        result = {"raw": len(photos) / wall, "steady": (len(photos) - 1) / (wall - wall1),
-                  "wall": wall, "startup": wall1, "cores": (usage.ru_utime + usage.ru_stime) / wall,
-                  "others": max(others, others1)}
+        result = {
+            "raw": len(photos) / wall,
+            "steady": (len(photos) - 1) / (wall - wall1),
+            "wall": wall,
+            "startup": wall1,
+            "cores": (usage.ru_utime + usage.ru_stime) / wall,
+            "others": max(others, others1),
+        }
         if best is None or result["others"] < best["others"]:
             best = result
         if best["others"] <= 0.25:
@@ -192,15 +214,19 @@ def _e2e_rows(config: Path, photos: list[Path], limit: float) -> list[Row]:
     tf = classify_rate(config, photos, "tf-cpu")
     speedup = lite["steady"] / tf["steady"]
     return [
-        Row("e2e classify, LiteRT: steady img/s (raw incl. startup)",
+        Row(
+            "e2e classify, LiteRT: steady img/s (raw incl. startup)",
             f"{lite['steady']:.1f} ({lite['raw']:.1f}; startup {lite['startup']:.1f} s; "
             f"{lite['cores']:.2f} cores, others {lite['others']:.2f})",
-            f">= {0.85 * limit:.1f} (0.85 x bound)", lite["steady"] >= 0.85 * limit),
-        Row("e2e classify, TF fp32 SavedModel on CPU: steady img/s (raw)",
+            f">= {0.85 * limit:.1f} (0.85 x bound)",
+            lite["steady"] >= 0.85 * limit,
+        ),
+        Row(
+            "e2e classify, TF fp32 SavedModel on CPU: steady img/s (raw)",
             f"{tf['steady']:.1f} ({tf['raw']:.1f}; startup {tf['startup']:.1f} s; "
-            f"{tf['cores']:.2f} cores, others {tf['others']:.2f})"),
-        Row("LiteRT vs TF fp32, end to end (steady)", f"{speedup:.2f}x", ">= 1.8x",
-            speedup >= 1.8),
+            f"{tf['cores']:.2f} cores, others {tf['others']:.2f})",
+        ),
+        Row("LiteRT vs TF fp32, end to end (steady)", f"{speedup:.2f}x", ">= 1.8x", speedup >= 1.8),
     ]
 
 
@@ -210,15 +236,24 @@ def _rss_row(state: Path, photos: list[Path]) -> Row:
     rss = json.loads(out.splitlines()[-1])
     peak = usage.ru_maxrss / 1024
     ok = peak <= 400 and not rss["tensorflow_imported"] and rss["scored"] > 0
-    return Row(f"peak RSS, service on CPU ({rss['runtime']}, {rss['scored']} scored, "
-               f"TF imported: {rss['tensorflow_imported']})", f"{peak:.0f} MB", "<= 400 MB", ok)
+    return Row(
+        f"peak RSS, service on CPU ({rss['runtime']}, {rss['scored']} scored, "
+        f"TF imported: {rss['tensorflow_imported']})",
+        f"{peak:.0f} MB",
+        "<= 400 MB",
+        ok,
+    )
 
 
 def _head_row() -> Row:
     out, _, _ = run_child([sys.executable, str(HERE / "probes.py"), "head"])
     head = json.loads(out.splitlines()[-1])
-    return Row(f"head retrain, 5,000 x 2048 embeddings ({head['source']}, {head['epochs']} epochs)",
-               f"{head['seconds']:.1f} s", "<= 30 s", head["seconds"] <= 30)
+    return Row(
+        f"head retrain, 5,000 x 2048 embeddings ({head['source']}, {head['epochs']} epochs)",
+        f"{head['seconds']:.1f} s",
+        "<= 30 s",
+        head["seconds"] <= 30,
+    )
 
 
 def guarded(name: str, target: str, make: Callable[[], list[Row]]) -> list[Row]:
@@ -240,13 +275,17 @@ def _component_rows(model_dir: Path, photos: list[Path]) -> tuple[list[Row], flo
     pad, resize = partial_batch(model_dir)
     limit = bound(d, i1, i16)
     rows = [
-        Row("decode 12 MP JPEG -> 299 + gray (imaging.load, draft), 1 thread",
-            f"{d * 1000:.1f} ms/img ({1 / d:.1f} img/s)"),
+        Row(
+            "decode 12 MP JPEG -> 299 + gray (imaging.load, draft), 1 thread",
+            f"{d * 1000:.1f} ms/img ({1 / d:.1f} img/s)",
+        ),
         Row(f"LiteRT int8 inference, batch 8, {CORES} threads", f"{1 / i8:.1f} img/s"),
         Row(f"LiteRT int8 inference, batch 16, {CORES} threads", f"{1 / i16:.1f} img/s"),
         Row("LiteRT int8 inference, batch 16, 1 thread (CPU time)", f"{i1 * 1000:.1f} ms/img"),
-        Row("partial batch of 5 (interpreter at 16): pad vs resize",
-            f"{pad * 1000:.0f} ms vs {resize * 1000:.0f} ms"),
+        Row(
+            "partial batch of 5 (interpreter at 16): pad vs resize",
+            f"{pad * 1000:.0f} ms vs {resize * 1000:.0f} ms",
+        ),
         Row(f"bound min({CORES}/(d+i1), 1/i{CORES}, {CORES}/d)", f"{limit:.1f} img/s"),
     ]
     return rows, limit
@@ -281,8 +320,11 @@ def main() -> int:
     config = CACHE / "config.yaml"
     config.write_text(f"state_dir: {CACHE / 'state'}\n")
     background = busy_cores()
-    print(f"{len(photos)} photos of 4000x3000, InceptionV3 {INPUT_SIZE}x{INPUT_SIZE} "
-          f"({origin} builder), {CORES} cores, other load {background:.2f} cores\n", flush=True)
+    print(
+        f"{len(photos)} photos of 4000x3000, InceptionV3 {INPUT_SIZE}x{INPUT_SIZE} "
+        f"({origin} builder), {CORES} cores, other load {background:.2f} cores\n",
+        flush=True,
+    )
     rows, limit = _component_rows(model_dir, photos)
     rows += guarded("e2e classify", "see README", lambda: _e2e_rows(config, linked, limit))
     rows += guarded("peak RSS", "<= 400 MB", lambda: [_rss_row(CACHE / "state", photos)])

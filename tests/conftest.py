@@ -15,7 +15,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from photosieve.cli import group
 from photosieve.config import Config, load_config
-from photosieve.mover import Mover, sha256_file
+from photosieve.files.mover import Mover, sha256_file
 from photosieve.state import State
 
 os.environ["TZ"] = "UTC"
@@ -86,8 +86,7 @@ def _write_config(path: Path, extra: str = "", *, retention_days: int = 30) -> P
     path.write_text(
         f"state_dir: {root / 'state'}\ninboxes: [{root / 'inbox'}]\n"
         f"library: {{path: {root / 'library'}}}\n"
-        f"quarantine: {{path: {root / 'quarantine'}, retention_days: {retention_days}}}\n"
-        + extra
+        f"quarantine: {{path: {root / 'quarantine'}, retention_days: {retention_days}}}\n" + extra
     )
     return path
 
@@ -133,14 +132,21 @@ def quarantine_photo(
         assert result.status == "moved" and result.dst is not None
         st = result.dst.stat()
         state.put_file(
-            result.dst, size=st.st_size, mtime_ns=st.st_mtime_ns, status="quarantined",
-            sha256=sha256_file(result.dst), taken="2024-05-03T14:22:10",
-            taken_source="exif:DateTimeOriginal", origin=src,
-        )  # fmt: skip
+            result.dst,
+            size=st.st_size,
+            mtime_ns=st.st_mtime_ns,
+            status="quarantined",
+            sha256=sha256_file(result.dst),
+            taken="2024-05-03T14:22:10",
+            taken_source="exif:DateTimeOriginal",
+            origin=src,
+        )
         if age_days:
             then = time.time() - age_days * 86400.0
-            state.execute("UPDATE moves SET created = ?, updated = ? WHERE dst = ?",
-                          (then, then, str(result.dst)))  # fmt: skip
+            state.execute(
+                "UPDATE moves SET created = ?, updated = ? WHERE dst = ?",
+                (then, then, str(result.dst)),
+            )
         return result.dst
 
     return put
@@ -167,8 +173,19 @@ def trash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 # --- two visually distinct classes of photos, labelled and trained on through the CLI ----------
 
-TINY_TRAIN = ("train", "--backbone", "tiny", "--weights", "none", "--image-size", "48",
-              "--epochs", "15", "--batch-size", "8")  # fmt: skip
+TINY_TRAIN = (
+    "train",
+    "--backbone",
+    "tiny",
+    "--weights",
+    "none",
+    "--image-size",
+    "48",
+    "--epochs",
+    "15",
+    "--batch-size",
+    "8",
+)
 
 
 def _sharp_scene(rng: np.random.Generator) -> Image.Image:
@@ -189,14 +206,13 @@ def _pocket_shot(rng: np.random.Generator) -> Image.Image:
     draw = ImageDraw.Draw(img)
     for _ in range(4):
         x, y, r = int(rng.integers(0, 160)), int(rng.integers(0, 120)), int(rng.integers(15, 50))
-        draw.ellipse([x - r, y - r, x + r, y + r],
-                     fill=tuple(int(v) for v in rng.integers(20, 90, 3)))
+        draw.ellipse(
+            [x - r, y - r, x + r, y + r], fill=tuple(int(v) for v in rng.integers(20, 90, 3))
+        )
     return img.filter(ImageFilter.GaussianBlur(8))
 
 
-def _two_classes(
-    root: Path, n: int, *, seed: int = 0, name: str = "IMG_{i:04d}.jpg"
-) -> list[Path]:
+def _two_classes(root: Path, n: int, *, seed: int = 0, name: str = "IMG_{i:04d}.jpg") -> list[Path]:
     """n sharp scenes in root/keep_it/ then n pocket shots in root/dont_keep_it/, drawn from one
     generator seeded `seed`; file names are `name` formatted with i and seed."""
     rng = np.random.default_rng(seed)

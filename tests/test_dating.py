@@ -211,9 +211,12 @@ def test_future_check_uses_offset_when_aware() -> None:
 
 def test_naive_now_is_read_in_tz() -> None:
     result = resolve_capture_time(
-        {"DateTimeOriginal": "2025:01:03 00:30:00"}, "x.jpg", MTIME, tz=PLUS2,
+        {"DateTimeOriginal": "2025:01:03 00:30:00"},
+        "x.jpg",
+        MTIME,
+        tz=PLUS2,
         now=datetime(2025, 1, 2, 0, 0, 0),
-    )  # fmt: skip
+    )
     assert result.source == "mtime"
 
 

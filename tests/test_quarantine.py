@@ -14,7 +14,7 @@ import pytest
 
 from photosieve import quarantine
 from photosieve.config import Config
-from photosieve.mover import Mover, sha256_file
+from photosieve.files.mover import Mover, sha256_file
 from photosieve.quarantine import MARKER, purge, quarantined_at, reconcile
 from photosieve.state import State
 
@@ -219,9 +219,14 @@ def test_purge_dry_run_touches_nothing(
 
 
 def test_without_a_usable_trash_nothing_is_removed_and_the_log_says_why_once(
-    config: Config, state: State, quarantine_photo: Quarantine, trash: Path, tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
-) -> None:  # fmt: skip
+    config: Config,
+    state: State,
+    quarantine_photo: Quarantine,
+    trash: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     import send2trash.plat_other as plat
 
     blocker = tmp_path / "not-a-folder"

@@ -110,9 +110,13 @@ def parse_exif_datetime(
         return None
     try:
         taken = datetime(
-            int(match["y"]), int(match["mo"]), int(match["d"]),
-            int(match["h"]), int(match["mi"]), int(match["s"]),
-        )  # fmt: skip
+            int(match["y"]),
+            int(match["mo"]),
+            int(match["d"]),
+            int(match["h"]),
+            int(match["mi"]),
+            int(match["s"]),
+        )
     except ValueError:
         return None
     micro = _parse_subsec(subsec)
@@ -190,10 +194,14 @@ def _datetime_from_match(match: re.Match[str]) -> datetime | None:
         hour = hour % 12 + (12 if ampm == "PM" else 0)
     try:
         return datetime(
-            int(groups["y"]), int(groups["mo"]), int(groups["d"]),
-            hour, int(groups.get("mi") or 0), int(groups.get("s") or 0),
+            int(groups["y"]),
+            int(groups["mo"]),
+            int(groups["d"]),
+            hour,
+            int(groups.get("mi") or 0),
+            int(groups.get("s") or 0),
             int(groups.get("ms") or 0) * 1000,
-        )  # fmt: skip
+        )
     except ValueError:
         return None
 

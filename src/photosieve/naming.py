@@ -57,12 +57,31 @@ _JUNK_DIRS = frozenset({"@eadir", "#recycle", "#snapshot", "$recycle.bin"})
 
 # strftime directive -> regex of what it renders (C locale), for is_stamped.
 _DIRECTIVE_RES = {
-    "Y": r"\d{4}", "G": r"\d{4}", "m": r"\d{2}", "d": r"\d{2}", "H": r"\d{2}",
-    "M": r"\d{2}", "S": r"\d{2}", "y": r"\d{2}", "I": r"\d{2}", "U": r"\d{2}",
-    "W": r"\d{2}", "V": r"\d{2}", "j": r"\d{3}", "f": r"\d{6}", "u": r"\d", "w": r"\d",
-    "e": r"[ \d]\d", "a": r"[A-Za-z]+", "A": r"[A-Za-z]+", "b": r"[A-Za-z]+",
-    "B": r"[A-Za-z]+", "h": r"[A-Za-z]+", "p": r"[A-Za-z]+", "%": "%",
-}  # fmt: skip
+    "Y": r"\d{4}",
+    "G": r"\d{4}",
+    "m": r"\d{2}",
+    "d": r"\d{2}",
+    "H": r"\d{2}",
+    "M": r"\d{2}",
+    "S": r"\d{2}",
+    "y": r"\d{2}",
+    "I": r"\d{2}",
+    "U": r"\d{2}",
+    "W": r"\d{2}",
+    "V": r"\d{2}",
+    "j": r"\d{3}",
+    "f": r"\d{6}",
+    "u": r"\d",
+    "w": r"\d",
+    "e": r"[ \d]\d",
+    "a": r"[A-Za-z]+",
+    "A": r"[A-Za-z]+",
+    "b": r"[A-Za-z]+",
+    "B": r"[A-Za-z]+",
+    "h": r"[A-Za-z]+",
+    "p": r"[A-Za-z]+",
+    "%": "%",
+}
 # Directives strptime can verify; other specs are trusted on the regex alone.
 _CHECKABLE = frozenset("YmdHMSyjfaAbBpI%")
 _DIRECTIVE = re.compile(r"%([-#]?)(.)", re.DOTALL)

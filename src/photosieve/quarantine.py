@@ -41,7 +41,7 @@ from photosieve.config import Config
 from photosieve.daemon.pipeline import sidecars_of
 from photosieve.daemon.settle import walk
 from photosieve.errors import PhotosieveError
-from photosieve.mover import sha256_file
+from photosieve.files.mover import sha256_file
 from photosieve.state import FileRecord, State
 
 log = logging.getLogger("photosieve.quarantine")
@@ -55,9 +55,14 @@ Progress = Callable[[], None] | None
 
 
 def rewrite(
-    state: State, record: FileRecord, path: Path, status: str, reason: str, *,
+    state: State,
+    record: FileRecord,
+    path: Path,
+    status: str,
+    reason: str,
+    *,
     sha256: str | None = None,
-) -> None:  # fmt: skip
+) -> None:
     """Write `record` again at `path` (statted if it exists) with a new status."""
     try:
         st = os.stat(path)
@@ -65,9 +70,16 @@ def rewrite(
     except OSError:
         size, mtime_ns = record.size, record.mtime_ns
     state.put_file(
-        path, size=size, mtime_ns=mtime_ns, status=status, sha256=sha256 or record.sha256,
-        reason=reason, taken=record.taken, taken_source=record.taken_source, origin=record.origin,
-    )  # fmt: skip
+        path,
+        size=size,
+        mtime_ns=mtime_ns,
+        status=status,
+        sha256=sha256 or record.sha256,
+        reason=reason,
+        taken=record.taken,
+        taken_source=record.taken_source,
+        origin=record.origin,
+    )
 
 
 def quarantined(config: Config, state: State) -> list[FileRecord]:
@@ -296,9 +308,13 @@ def _purge_one(config: Config, state: State, record: FileRecord, dry_run: bool) 
 
 
 def purge(
-    config: Config, state: State, *, dry_run: bool = False, now: float | None = None,
+    config: Config,
+    state: State,
+    *,
+    dry_run: bool = False,
+    now: float | None = None,
     progress: Progress = None,
-) -> list[Purged]:  # fmt: skip
+) -> list[Purged]:
     """Send photos past retention to the trash (or, dry, say which would go)."""
     if not config.quarantine.path.is_dir():
         log.warning(
@@ -337,9 +353,13 @@ def in_quarantine(config: Config, path: Path) -> Path:
 
 
 def select(
-    config: Config, state: State, *, paths: Iterable[Path] = (), everything: bool = False,
+    config: Config,
+    state: State,
+    *,
+    paths: Iterable[Path] = (),
+    everything: bool = False,
     since: float | None = None,
-) -> list[Path]:  # fmt: skip
+) -> list[Path]:
     """The quarantined photos named, all of them, or those quarantined since a time."""
     named = [in_quarantine(config, p) for p in paths]  # kept even if gone: restore says so
     chosen: list[Path] = []
@@ -349,6 +369,7 @@ def select(
     if everything:
         chosen += [Path(r.path) for r in records]
         if config.quarantine.path.is_dir():  # and photos put there by hand
-            chosen += [Path(e.path) for e in walk(config.quarantine.path)
-                       if naming.is_supported(e.name)]  # fmt: skip
+            chosen += [
+                Path(e.path) for e in walk(config.quarantine.path) if naming.is_supported(e.name)
+            ]
     return sorted({*named, *(p for p in chosen if os.path.lexists(p))})

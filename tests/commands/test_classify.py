@@ -10,14 +10,16 @@ from types import ModuleType
 import pytest
 from PIL import Image
 
-from photosieve import imaging, modelstore, quality, runtime
 from photosieve.cli import main
 from photosieve.commands.classify import reasons
+from photosieve.model import contract
+from photosieve.model import store as modelstore
+from photosieve.vision import imaging, quality
 
 
 def _runtime_tests() -> ModuleType:
-    """tests/test_runtime.py holds the tiny-model exporter; there is no tests package."""
-    path = Path(__file__).resolve().parents[1] / "test_runtime.py"
+    """tests/model/test_runtime.py holds the tiny-model exporter; there is no tests package."""
+    path = Path(__file__).resolve().parents[1] / "model" / "test_runtime.py"
     spec = importlib.util.spec_from_file_location("_runtime_test_helpers", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -138,8 +140,9 @@ def test_explain_gives_the_reasons_the_service_would_record(
     assert set(records) == {"pocket.jpg", *(p.name for p in photos)}
     for name, record in records.items():
         assert record["decision"] == "discard"
-        signals = runtime.decoded_signals(
-            imaging.load(folder / name, helpers.TINY_SIZE, fit="crop", want_gray=True))
+        signals = contract.decoded_signals(
+            imaging.load(folder / name, helpers.TINY_SIZE, fit="crop", want_gray=True)
+        )
         model = f"model {float(record['score']):.2f}"
         assert record["reasons"] == [*quality.explain(signals), model]
     assert records["pocket.jpg"]["reasons"][0] == "near-black"

@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 from photosieve.cli import group
 from photosieve.commands.undo import parse_since
 from photosieve.config import Config
-from photosieve.mover import sha256_file
+from photosieve.files.mover import sha256_file
 from photosieve.quarantine import reconcile
 from photosieve.state import State
 

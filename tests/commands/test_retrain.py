@@ -20,10 +20,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from photosieve import modelstore
 from photosieve.cli import group
 from photosieve.config import load_config
 from photosieve.errors import Busy
+from photosieve.model import store as modelstore
 from photosieve.state import open_state
 from photosieve.trainer import retrain as job
 from photosieve.trainer.train import TrainOptions, TrainResult
@@ -50,14 +50,30 @@ def _fake_model(models_dir: Path, version: str = VERSION, **meta: Any) -> Path:
     """A model folder with only model.json: enough for the pointer, planning and options."""
     folder = models_dir / version
     folder.mkdir(parents=True)
-    modelstore.write_meta(folder, {
-        "version": version, "backbone": "tiny", "input_size": 48, "threshold": 0.5,
-        "created": "2026-01-01T00:00:00+00:00", "test_hashes": [],
-        "training": {"backbone": "tiny", "weights": None, "image_size": 48, "epochs": 7,
-                     "batch_size": 8, "seed": 3, "fine_tune_blocks": 1,
-                     "learning_rate": 0.01, "max_keep_loss": 0.2, "split": {"train": 1}},
-        **meta,
-    })
+    modelstore.write_meta(
+        folder,
+        {
+            "version": version,
+            "backbone": "tiny",
+            "input_size": 48,
+            "threshold": 0.5,
+            "created": "2026-01-01T00:00:00+00:00",
+            "test_hashes": [],
+            "training": {
+                "backbone": "tiny",
+                "weights": None,
+                "image_size": 48,
+                "epochs": 7,
+                "batch_size": 8,
+                "seed": 3,
+                "fine_tune_blocks": 1,
+                "learning_rate": 0.01,
+                "max_keep_loss": 0.2,
+                "split": {"train": 1},
+            },
+            **meta,
+        },
+    )
     modelstore.set_current(models_dir, version)
     return folder
 
@@ -113,12 +129,25 @@ def test_a_second_run_while_one_trains_is_refused_in_one_line(
         # What the user (or the timer's unit) sees: the real command, one line on stderr,
         # exit code 75 (EX_TEMPFAIL), which photosieve-retrain.service counts as a skip.
         shown = subprocess.run(
-            [sys.executable, "-m", "photosieve", "--config", str(config_file(tmp_path)),
-             "retrain", "--force"], capture_output=True, text=True, timeout=120, check=False)
+            [
+                sys.executable,
+                "-m",
+                "photosieve",
+                "--config",
+                str(config_file(tmp_path)),
+                "retrain",
+                "--force",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert shown.returncode == 75
         assert shown.stderr.strip().splitlines() == [
             f"photosieve: error: another training run is in progress (pid {os.getpid()}); "
-            "try again when it has finished"]
+            "try again when it has finished"
+        ]
     assert modelstore.version_names(state_dir / "models") == [VERSION]
 
 
@@ -170,21 +199,34 @@ def test_created_time_falls_back_to_the_models_table(tmp_path: Path) -> None:
 
 
 def test_training_options_reuse_the_current_model_with_overrides() -> None:
-    meta = {"backbone": "tiny", "training": {
-        "backbone": "tiny", "weights": None, "image_size": 48, "epochs": 7, "batch_size": 8,
-        "seed": 3, "fine_tune_blocks": 1, "learning_rate": 0.01, "patience": "bogus"}}
+    meta = {
+        "backbone": "tiny",
+        "training": {
+            "backbone": "tiny",
+            "weights": None,
+            "image_size": 48,
+            "epochs": 7,
+            "batch_size": 8,
+            "seed": 3,
+            "fine_tune_blocks": 1,
+            "learning_rate": 0.01,
+            "patience": "bogus",
+        },
+    }
     reused = job.training_options(meta, job.Overrides(epochs=2))
-    assert (reused.backbone, reused.weights, reused.image_size, reused.epochs) == \
-        ("tiny", None, 48, 2)
+    assert (reused.backbone, reused.weights, reused.image_size, reused.epochs) == (
+        "tiny",
+        None,
+        48,
+        2,
+    )
     assert (reused.batch_size, reused.seed, reused.fine_tune_blocks) == (8, 3, 1)
     assert reused.patience == TrainOptions.patience  # a wrong type in model.json is ignored
     assert reused.max_keep_loss is None  # the config's training.max_keep_loss governs
     switched = job.training_options(meta, job.Overrides(backbone="small-cnn"))
-    assert (switched.backbone, switched.weights, switched.image_size) == \
-        ("small-cnn", None, None)
+    assert (switched.backbone, switched.weights, switched.image_size) == ("small-cnn", None, None)
     assert (switched.fine_tune_blocks, switched.epochs, switched.seed) == (0, 7, 3)
-    auto = job.training_options({"training": {**meta["training"], "epochs": None}},
-                                job.Overrides())
+    auto = job.training_options({"training": {**meta["training"], "epochs": None}}, job.Overrides())
     assert auto.epochs is None  # "auto" (the default) stays auto, not a fixed count
     assert "epochs=auto" in job.describe_options(auto)
     fresh = job.training_options(None, job.Overrides(weights="none"))
@@ -200,8 +242,7 @@ def test_judge_compares_keep_loss_on_shared_photos_and_ties_install() -> None:
     assert (same.n_photos, same.n_keep, same.installed) == (4, 3, True)
     assert same.new_keep_loss == same.current_keep_loss == pytest.approx(1 / 3)
     # judged at its own threshold: the same scores lose two keeps at 0.25
-    worse = job.judge(("new", {"k1": 0.6, "k2": 0.2, "k3": 0.3, "d1": 0.1}, 0.25), current,
-                      labels)
+    worse = job.judge(("new", {"k1": 0.6, "k2": 0.2, "k3": 0.3, "d1": 0.1}, 0.25), current, labels)
     assert not worse.installed and worse.new_keep_loss == pytest.approx(2 / 3)
     line = worse.line()
     assert "keep-loss 66.7% vs current 33.3% on 4 test photos (3 keep)" in line
@@ -218,24 +259,26 @@ def test_keep_rejected_leaves_the_new_version_uninstalled(
     _fake_model(models, test_hashes=["s000", "s001", "s003"])
     _labels(state_dir, 6)
 
-    def fake_train(config: object, state: object, options: TrainOptions, **kw: Any
-                   ) -> TrainResult:
+    def fake_train(config: object, state: object, options: TrainOptions, **kw: Any) -> TrainResult:
         assert kw["install"] is False and kw["test_hashes"] == ["s000", "s001", "s003"]
         assert (options.epochs, options.seed) == (7, 3)  # reused from model.json
         folder = _fake_model(models, "20260102-000000")
         modelstore.set_current(models, VERSION)  # _fake_model switched; training does not
         return TrainResult("20260102-000000", folder, modelstore.read_meta(folder), "", False)
 
-    def fake_evaluate(config: object, state: object, model_dir: Path, hashes: Any
-                      ) -> dict[str, Any]:
+    def fake_evaluate(
+        config: object, state: object, model_dir: Path, hashes: Any
+    ) -> dict[str, Any]:
         score = 0.9 if model_dir.name == VERSION else 0.1  # old model loses s001 and s003
         return {"scores": {sha: score if sha == "s000" else 1 - score for sha in hashes}}
 
     monkeypatch.setattr(job, "train_from_state", fake_train)
     monkeypatch.setattr(job, "evaluate", fake_evaluate)
     result = cli(config_file(tmp_path), "retrain", "--keep-rejected")
-    assert ("keep-loss 100.0% vs current 0.0% on 3 test photos (2 keep): rejected (worse), "
-            f"kept current model {VERSION}") in result.output
+    assert (
+        "keep-loss 100.0% vs current 0.0% on 3 test photos (2 keep): rejected (worse), "
+        f"kept current model {VERSION}"
+    ) in result.output
     assert "left un-installed" in result.output and "models use 20260102-000000" in result.output
     assert modelstore.current_version(models) == VERSION
     assert modelstore.version_names(models) == [VERSION, "20260102-000000"]
@@ -249,9 +292,12 @@ SORTED = "IMG_{seed}_{i:04d}.jpg"  # two_classes' file names: unique across seed
 
 @pytest.fixture(scope="module")
 def trained(
-    tmp_path_factory: pytest.TempPathFactory, config_file: ConfigFile,
-    two_classes: Callable[..., list[Path]], cli: Cli, train_tiny: Cli,
-) -> Iterator[Path]:  # fmt: skip
+    tmp_path_factory: pytest.TempPathFactory,
+    config_file: ConfigFile,
+    two_classes: Callable[..., list[Path]],
+    cli: Cli,
+    train_tiny: Cli,
+) -> Iterator[Path]:
     """A state folder holding 40 labels and one current tiny model (trained once)."""
     root = tmp_path_factory.mktemp("retrain")
     with pytest.MonkeyPatch.context() as mp:
@@ -288,9 +334,11 @@ def _percentages(output: str) -> tuple[float, float]:
 
 @pytest.mark.tf
 def test_a_good_retrain_installs_the_new_model(
-    copy_trained: CopyTrained, tmp_path: Path,
-    two_classes: Callable[..., list[Path]], cli: Cli,
-) -> None:  # fmt: skip
+    copy_trained: CopyTrained,
+    tmp_path: Path,
+    two_classes: Callable[..., list[Path]],
+    cli: Cli,
+) -> None:
     config, models, before = copy_trained(min_new_labels=6)
     old_meta = modelstore.read_meta(models / before)
     two_classes(tmp_path / "more", 3, seed=7, name=SORTED)
@@ -318,9 +366,10 @@ def test_a_good_retrain_installs_the_new_model(
 
 @pytest.mark.tf
 def test_the_guard_keeps_the_current_model_when_the_new_one_is_worse(
-    copy_trained: CopyTrained, monkeypatch: pytest.MonkeyPatch,
+    copy_trained: CopyTrained,
+    monkeypatch: pytest.MonkeyPatch,
     cli: Cli,
-) -> None:  # fmt: skip
+) -> None:
     config, models, before = copy_trained(min_new_labels=1000)
     real_evaluate = job.evaluate
 

@@ -11,17 +11,21 @@ import pytest
 from click.testing import Result
 from PIL import Image
 
-from photosieve import modelstore, quality
+from photosieve.model import store as modelstore
 from photosieve.trainer import model as netlib
+from photosieve.vision import quality
 
 pytestmark = pytest.mark.tf
 
 
 def test_label_import_train_export_and_switch_models(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, write_config: Callable[..., Path],
-    two_classes: Callable[..., list[Path]], cli: Callable[..., Result],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    write_config: Callable[..., Path],
+    two_classes: Callable[..., list[Path]],
+    cli: Callable[..., Result],
     train_tiny: Callable[..., Result],
-) -> None:  # fmt: skip
+) -> None:
     monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "2")
     config = write_config(tmp_path / "config.yaml")
     state_dir = tmp_path / "state"
@@ -37,8 +41,14 @@ def test_label_import_train_export_and_switch_models(
     assert current is not None
     meta = json.loads((current / "model.json").read_text())
     assert 0 < meta["threshold"] < 1
-    assert set(meta["metrics"]) >= {"test_accuracy", "roc_auc", "keep_loss", "discard_catch",
-                                    "confusion", "n_test"}
+    assert set(meta["metrics"]) >= {
+        "test_accuracy",
+        "roc_auc",
+        "keep_loss",
+        "discard_catch",
+        "confusion",
+        "n_test",
+    }
     assert meta["metrics"]["test_accuracy"] >= 0.9
     assert meta["metrics"]["keep_loss"] <= 0.1
     assert meta["label_counts"] == {"keep": 40, "discard": 40}

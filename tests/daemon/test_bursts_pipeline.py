@@ -18,12 +18,12 @@ import numpy as np
 import pytest
 from PIL import ExifTags, Image, ImageDraw, ImageFilter
 
-from photosieve.bursts import Shot
 from photosieve.config import Config, parse_config
 from photosieve.daemon import burst_stage, pipeline
-from photosieve.mover import Mover, sha256_file
-from photosieve.runtime import KeepAll
+from photosieve.files.mover import Mover, sha256_file
+from photosieve.model.contract import KeepAll
 from photosieve.state import State
+from photosieve.vision.bursts import Shot
 
 SIZE = (640, 480)  # big enough (>= ~490 px long side) for quality to judge blur
 
@@ -116,9 +116,12 @@ def test_a_burst_of_five_keeps_the_sharp_frame_and_quarantines_the_shaken(
 
     shaken = ["IMG_1.jpg", "IMG_2.jpg", "IMG_4.jpg", "IMG_5.jpg"]
     assert _outcomes(photos) == {
-        "IMG_1.jpg": "quarantined", "IMG_2.jpg": "quarantined", "IMG_3.jpg": "filed",
-        "IMG_4.jpg": "quarantined", "IMG_5.jpg": "quarantined",
-    }  # fmt: skip
+        "IMG_1.jpg": "quarantined",
+        "IMG_2.jpg": "quarantined",
+        "IMG_3.jpg": "filed",
+        "IMG_4.jpg": "quarantined",
+        "IMG_5.jpg": "quarantined",
+    }
     sharp, library = photos["IMG_3.jpg"], config.library.path
     assert sharp.result is not None and library is not None
     assert sharp.result.parent == library / "2024/05"
@@ -207,8 +210,9 @@ def test_a_long_burst_filed_over_batches_is_chained_to_its_sharpest_frame(
     config, state, inbox = setup
     scene = _scene(6)
     _save(inbox / "IMG_1.jpg", scene, 0.0, seed=1)
-    softer = np.asarray(Image.fromarray(scene.astype(np.uint8)).filter(
-        ImageFilter.GaussianBlur(0.6)), np.float32)
+    softer = np.asarray(
+        Image.fromarray(scene.astype(np.uint8)).filter(ImageFilter.GaussianBlur(0.6)), np.float32
+    )
     _save(inbox / "IMG_2.jpg", softer, 2.5, seed=2)  # a little softer: filed, not proposed
     first = _run(config, state, inbox)
     assert _outcomes(first) == {"IMG_1.jpg": "filed", "IMG_2.jpg": "filed"}
@@ -227,9 +231,17 @@ def test_a_never_ending_timelapse_gathers_at_most_max_chain_shots() -> None:
 
         def shots_near(self, camera: str, taken: datetime, seconds: float) -> list[dict[str, Any]]:
             self.calls += 1
-            return [{"sha256": f"t{taken + timedelta(seconds=d)}", "camera": camera,
-                     "taken": (taken + timedelta(seconds=d)).isoformat(), "phash": 0,
-                     "sharpness": 1.0, "score": None} for d in (-2, 2)]
+            return [
+                {
+                    "sha256": f"t{taken + timedelta(seconds=d)}",
+                    "camera": camera,
+                    "taken": (taken + timedelta(seconds=d)).isoformat(),
+                    "phash": 0,
+                    "sharpness": 1.0,
+                    "score": None,
+                }
+                for d in (-2, 2)
+            ]
 
     state = Timelapse()
     start = Shot("new", "Acme One", datetime(2024, 5, 3, 14, 22, 10), 0, 1.0, None)
@@ -274,8 +286,10 @@ def test_the_model_leaning_discard_proposes_an_equally_sharp_frame(
     # 0.42 is below the threshold (alone it would be filed) but leans: >= 0.75 * 0.5.
     photos = _run(config, state, inbox, ByOrder([0.1, 0.42, 0.1]))
     assert _outcomes(photos) == {
-        "IMG_1.jpg": "filed", "IMG_2.jpg": "quarantined", "IMG_3.jpg": "filed"
-    }  # fmt: skip
+        "IMG_1.jpg": "filed",
+        "IMG_2.jpg": "quarantined",
+        "IMG_3.jpg": "filed",
+    }
     assert len(_burst_reasons(photos["IMG_2.jpg"])) == 1
     assert "model 0.42" in photos["IMG_2.jpg"].reasons
 
@@ -300,8 +314,10 @@ def test_a_blown_out_frame_of_a_burst_leans_discard_on_its_clipping(
     photos = _run(config, state, inbox)
     assert photos["IMG_2.jpg"].signals["clipped_fraction"] >= 0.4
     assert _outcomes(photos) == {
-        "IMG_1.jpg": "filed", "IMG_2.jpg": "quarantined", "IMG_3.jpg": "filed",
-    }  # fmt: skip
+        "IMG_1.jpg": "filed",
+        "IMG_2.jpg": "quarantined",
+        "IMG_3.jpg": "filed",
+    }
     assert "blown highlights" in photos["IMG_2.jpg"].reasons
     assert "overexposed" not in photos["IMG_2.jpg"].reasons
     assert _burst_reasons(photos["IMG_2.jpg"])

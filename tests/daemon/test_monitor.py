@@ -17,9 +17,12 @@ DAY = 86400.0
 
 
 def test_pausing_and_resuming_are_each_said_once(
-    config: Config, state: State, quarantine_photo: Callable[..., Path], tmp_path: Path,
+    config: Config,
+    state: State,
+    quarantine_photo: Callable[..., Path],
+    tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
-) -> None:  # fmt: skip
+) -> None:
     path = quarantine_photo("a.jpg")
     monitor = QuarantineMonitor(config, state)
     assert monitor.check().findings == []
@@ -47,8 +50,9 @@ def test_purge_runs_at_most_once_a_day(
 ) -> None:
     now = [time.time() + 31 * DAY]
     ticks: list[int] = []
-    monitor = QuarantineMonitor(config, state, clock=lambda: now[0],
-                                progress=lambda: ticks.append(1))  # fmt: skip
+    monitor = QuarantineMonitor(
+        config, state, clock=lambda: now[0], progress=lambda: ticks.append(1)
+    )
     first = quarantine_photo("old.jpg")
     assert [r.status for r in monitor.purge_due()] == ["trashed"]
     assert not first.exists() and (trash / "files" / "old.jpg").exists()

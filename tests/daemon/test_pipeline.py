@@ -18,8 +18,8 @@ from photosieve.cli import group
 from photosieve.config import Config, LibraryConfig
 from photosieve.daemon import pipeline
 from photosieve.dating import CaptureTime
-from photosieve.mover import Mover
-from photosieve.runtime import KeepAll
+from photosieve.files.mover import Mover
+from photosieve.model.contract import KeepAll
 from photosieve.state import State
 
 TAKEN = CaptureTime(datetime(2024, 5, 3, 14, 22, 10), "exif:DateTimeOriginal", True)

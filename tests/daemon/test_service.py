@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from photosieve import modelstore, runtime
 from photosieve.config import Config
 from photosieve.daemon.service import Service
+from photosieve.model import contract
+from photosieve.model import store as modelstore
 
 
 def broken_model(config: Config, version: str) -> None:
@@ -24,7 +25,7 @@ def test_a_broken_model_at_start_keeps_every_photo(
     service = Service(config)
     try:
         service.start()
-        assert isinstance(service.classifier, runtime.KeepAll)
+        assert isinstance(service.classifier, contract.KeepAll)
         assert "model not loaded" in caplog.text
         assert service.watcher is not None and service.watcher.watching
     finally:
@@ -37,7 +38,7 @@ def test_a_broken_new_version_keeps_the_current_model(
     service = Service(config)
     try:
         service.start()
-        working = runtime.KeepAll(version="working")
+        working = contract.KeepAll(version="working")
         service.classifier = working
         broken_model(config, "20260101-000001")
         assert service.models.changed()

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
-from photosieve import modelstore
+from photosieve.model import store as modelstore
 
 pytestmark = [pytest.mark.tf, pytest.mark.slow]
 

@@ -20,11 +20,11 @@ import pytest
 from PIL import Image
 
 from photosieve.config import Config
+from photosieve.files.mover import sha256_file
 from photosieve.labeler.app import LabelerApp, build_app
 from photosieve.labeler.marks import Mode
 from photosieve.labeler.server import LabelerServer, start_server, stop_server
-from photosieve.mover import sha256_file
-from photosieve.runtime import Classifier, KeepAll
+from photosieve.model.contract import Classifier, KeepAll
 from photosieve.state import State
 
 _seeds = itertools.count(1)
@@ -90,9 +90,14 @@ class Client:
         self.token = server.app.token
 
     def request(
-        self, method: str, path: str, body: Any = None, *, token: bool = True,
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        token: bool = True,
         headers: dict[str, str] | None = None,
-    ) -> Reply:  # fmt: skip
+    ) -> Reply:
         if token:
             path += ("&" if "?" in path else "?") + f"token={self.token}"
         data = None if body is None else json.dumps(body).encode()
@@ -141,9 +146,11 @@ def serve(config: Config, state: State) -> Iterator[Callable[..., Client]]:
     running: list[tuple[LabelerServer, Any]] = []
 
     def start(
-        roots: list[Path], mode: Mode = "label",
-        load: Callable[[Config], Classifier] = no_model, **kw: Any,
-    ) -> Client:  # fmt: skip
+        roots: list[Path],
+        mode: Mode = "label",
+        load: Callable[[Config], Classifier] = no_model,
+        **kw: Any,
+    ) -> Client:
         app: LabelerApp = build_app(config, state, roots, mode, load_classifier=load, **kw)
         server, thread = start_server(app)
         running.append((server, thread))
@@ -160,17 +167,26 @@ def quarantined(config: Config, state: State) -> Callable[..., Path]:
     """Put a photo in the quarantine with the rows the service writes when it does so."""
 
     def put(
-        name: str, *, taken: str | None, score: float | None = 0.8, origin: Path | None = None,
+        name: str,
+        *,
+        taken: str | None,
+        score: float | None = 0.8,
+        origin: Path | None = None,
         brightness: int = 128,
-    ) -> Path:  # fmt: skip
+    ) -> Path:
         path = make_photo(config.quarantine.path / name, brightness=brightness)
         st = path.stat()
         sha = sha256_file(path)
         state.put_file(
-            path, size=st.st_size, mtime_ns=st.st_mtime_ns, status="quarantined", sha256=sha,
-            taken=taken, taken_source="exif:DateTimeOriginal" if taken else None,
+            path,
+            size=st.st_size,
+            mtime_ns=st.st_mtime_ns,
+            status="quarantined",
+            sha256=sha,
+            taken=taken,
+            taken_source="exif:DateTimeOriginal" if taken else None,
             origin=origin or config.inboxes[0] / name,
-        )  # fmt: skip
+        )
         state.record_decision(sha, path, model_version="m1", score=score, decision="discard")
         return path
 

@@ -17,9 +17,13 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]  # fmt: skip
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 SCREENSHOT_COPY = Path("/tmp/labeler-screenshot.png")
 KEYS = "kdkkdkdkkd"  # ten photos; the last one is undone
 NAMES = [f"IMG_20240503_1422{i:02d}.jpg" for i in range(12)]
@@ -95,9 +99,15 @@ def _check_viewer_and_order(page: Any, expect: Any, ids: dict[str, str], shots: 
 
 
 def test_label_from_the_keyboard_undo_and_reload(
-    serve: Callable[..., Any], config: Config, state: State, photo: Callable[..., Path],
-    fake_model: Any, tmp_path: Path, sync_api: Any, page: Any,
-) -> None:  # fmt: skip
+    serve: Callable[..., Any],
+    config: Config,
+    state: State,
+    photo: Callable[..., Path],
+    fake_model: Any,
+    tmp_path: Path,
+    sync_api: Any,
+    page: Any,
+) -> None:
     for i, name in enumerate(NAMES):
         photo(config.inboxes[0] / name, brightness=15 + 20 * i, size=(320, 240))
     client = serve([config.inboxes[0]], load=fake_model)
@@ -115,15 +125,24 @@ def test_label_from_the_keyboard_undo_and_reload(
 
 
 def test_review_flip_a_keeper_and_apply(
-    serve: Callable[..., Any], config: Config, state: State, quarantined: Callable[..., Path],
-    tmp_path: Path, sync_api: Any, page: Any,
-) -> None:  # fmt: skip
+    serve: Callable[..., Any],
+    config: Config,
+    state: State,
+    quarantined: Callable[..., Path],
+    tmp_path: Path,
+    sync_api: Any,
+    page: Any,
+) -> None:
     expect = sync_api.expect
     paths = [
-        quarantined(f"2024-06-0{i}_10-00-00_IMG_{i}.jpg", taken=f"2024-06-0{i}T10:00:00",
-                    score=0.5 + i / 10, brightness=40 * i)
+        quarantined(
+            f"2024-06-0{i}_10-00-00_IMG_{i}.jpg",
+            taken=f"2024-06-0{i}T10:00:00",
+            score=0.5 + i / 10,
+            brightness=40 * i,
+        )
         for i in range(1, 5)
-    ]  # fmt: skip
+    ]
     client = serve([config.quarantine.path], mode="review")
     client.ready()
     page.goto(client.server.url)

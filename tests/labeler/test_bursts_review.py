@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from photosieve.config import Config
+from photosieve.files.mover import sha256_file
 from photosieve.labeler.app import burst_together
-from photosieve.mover import sha256_file
 from photosieve.state import State
 
 T0 = datetime(2024, 5, 3, 14, 22, 10)
@@ -18,9 +18,14 @@ T0 = datetime(2024, 5, 3, 14, 22, 10)
 def _shot(state: State, path: Path, seconds: float, burst: str | None) -> str:
     sha = sha256_file(path)
     state.put_shot(
-        sha, camera="Acme One", taken=T0 + timedelta(seconds=seconds), phash=-5,
-        sharpness=5.0, score=None, burst=burst,
-    )  # fmt: skip
+        sha,
+        camera="Acme One",
+        taken=T0 + timedelta(seconds=seconds),
+        phash=-5,
+        sharpness=5.0,
+        score=None,
+        burst=burst,
+    )
     return sha
 
 
@@ -52,7 +57,11 @@ def test_the_review_listing_puts_a_burst_together_and_names_the_kept_frame(
 
 def test_burst_together_keeps_order_and_puts_the_kept_frame_first() -> None:
     items: list[dict[str, Any]] = [
-        {"id": "x", "burst": None}, {"id": "b", "burst": "k"}, {"id": "y", "burst": None},
-        {"id": "k", "burst": "k"}, {"id": "c", "burst": "k"}, {"id": "z", "burst": None},
-    ]  # fmt: skip
+        {"id": "x", "burst": None},
+        {"id": "b", "burst": "k"},
+        {"id": "y", "burst": None},
+        {"id": "k", "burst": "k"},
+        {"id": "c", "burst": "k"},
+        {"id": "z", "burst": None},
+    ]
     assert [item["id"] for item in burst_together(items)] == ["x", "k", "b", "c", "y", "z"]

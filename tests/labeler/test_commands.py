@@ -73,9 +73,7 @@ def test_label_no_browser_and_fixed_port(
     assert f"http://127.0.0.1:{port}/?token=" in result.output and opened == []
 
 
-def test_label_without_any_folder_is_one_clear_error(
-    config_file: Path, tmp_path: Path
-) -> None:
+def test_label_without_any_folder_is_one_clear_error(config_file: Path, tmp_path: Path) -> None:
     data = yaml.safe_load(config_file.read_text())
     data["library"]["path"] = str(tmp_path / "gone")
     data["inboxes"] = [str(tmp_path / "also-gone")]
@@ -87,9 +85,7 @@ def test_label_without_any_folder_is_one_clear_error(
 
 def test_review_without_a_quarantine_folder(config_file: Path, config: Config) -> None:
     config.quarantine.path.rmdir()
-    result = CliRunner().invoke(
-        cli.group, ["--config", str(config_file), "review", "--no-browser"]
-    )
+    result = CliRunner().invoke(cli.group, ["--config", str(config_file), "review", "--no-browser"])
     assert "does not exist yet" in str(result.exception)
 
 

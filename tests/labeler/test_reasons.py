@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from photosieve.config import Config
-from photosieve.mover import sha256_file
+from photosieve.files.mover import sha256_file
 from photosieve.state import State
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -20,8 +20,9 @@ def _quarantine_with_reasons(
     state: State, quarantined: Callable[..., Path], name: str, reasons: list[str]
 ) -> Path:
     path = quarantined(name, taken="2024-06-01T10:00:00", score=0.93)
-    state.record_decision(sha256_file(path), path, model_version="m1", score=0.93,
-                          decision="discard", reasons=reasons)  # the latest decision counts
+    state.record_decision(
+        sha256_file(path), path, model_version="m1", score=0.93, decision="discard", reasons=reasons
+    )  # the latest decision counts
     return path
 
 
@@ -48,8 +49,11 @@ def page() -> Iterator[Any]:
         pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is missing")
     with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                     args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--no-first-run"],
+        )
         try:
             tab = browser.new_page(viewport={"width": 1000, "height": 700})
             errors: list[str] = []
@@ -62,9 +66,12 @@ def page() -> Iterator[Any]:
 
 @pytest.mark.browser
 def test_review_page_shows_the_reasons_under_the_score(
-    serve: Callable[..., Any], config: Config, state: State, quarantined: Callable[..., Path],
+    serve: Callable[..., Any],
+    config: Config,
+    state: State,
+    quarantined: Callable[..., Path],
     page: Any,
-) -> None:  # fmt: skip
+) -> None:
     from playwright.sync_api import expect
 
     _quarantine_with_reasons(state, quarantined, "a_dark.jpg", ["dark", "model 0.93"])

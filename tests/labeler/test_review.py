@@ -11,8 +11,8 @@ import pytest
 
 from photosieve.config import Config, LibraryConfig
 from photosieve.errors import PhotosieveError
+from photosieve.files.mover import sha256_file
 from photosieve.labeler.review import Verdict, apply_review, restore_target
-from photosieve.mover import sha256_file
 from photosieve.state import State
 
 Serve = Callable[..., Any]

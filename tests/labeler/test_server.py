@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from photosieve.config import Config
-from photosieve.mover import sha256_file
+from photosieve.files.mover import sha256_file
 from photosieve.state import State
 
 Serve = Callable[..., Any]
@@ -83,8 +83,15 @@ def test_photos_are_never_changed(serve: Serve, config: Config, photo: Photo) ->
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("GET", "/"), ("GET", "/api/photos"), ("GET", "/static/app.js"), ("GET", "/thumb/ID"),
-     ("GET", "/photo/ID"), ("POST", "/api/label"), ("POST", "/api/undo")],
+    [
+        ("GET", "/"),
+        ("GET", "/api/photos"),
+        ("GET", "/static/app.js"),
+        ("GET", "/thumb/ID"),
+        ("GET", "/photo/ID"),
+        ("POST", "/api/label"),
+        ("POST", "/api/undo"),
+    ],
 )
 def test_requests_without_the_token_are_refused(
     serve: Serve, config: Config, state: State, photo: Photo, method: str, path: str
@@ -259,10 +266,12 @@ def test_a_recorded_score_of_the_current_model_is_not_computed_again(
     folder = config.inboxes[0]
     same = photo(folder / "same-model.jpg", brightness=128)
     other = photo(folder / "old-model.jpg", brightness=128)
-    state.record_decision(sha256_file(same), same, model_version="test-1", score=0.99,
-                          decision="discard")  # fmt: skip
-    state.record_decision(sha256_file(other), other, model_version="old", score=0.01,
-                          decision="keep")  # fmt: skip
+    state.record_decision(
+        sha256_file(same), same, model_version="test-1", score=0.99, decision="discard"
+    )
+    state.record_decision(
+        sha256_file(other), other, model_version="old", score=0.01, decision="keep"
+    )
     scores = {p["name"]: p["score"] for p in serve([folder], load=fake_model).ready()["photos"]}
     assert scores["same-model.jpg"] == pytest.approx(0.99)
     assert 0.4 < scores["old-model.jpg"] < 0.6  # computed by the model in use

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from photosieve import mover as mover_mod
-from photosieve.mover import Mover
+from photosieve.files import mover as mover_mod
+from photosieve.files.mover import Mover
 from photosieve.state import State
 
 pytestmark = [pytest.mark.slow, pytest.mark.reliability]

@@ -35,7 +35,7 @@ def _png(image: Image.Image) -> bytes:
 
 
 def _heic(image: Image.Image) -> bytes:
-    from photosieve.imaging import register_heif
+    from photosieve.vision.imaging import register_heif
 
     register_heif()
     buf = io.BytesIO()
@@ -174,8 +174,10 @@ def test_hostile_files_are_left_alone_and_reported_once(
     assert not [line for line in daemon.text().splitlines() if line.startswith("break.jpg")], (
         "a file name with a newline split a log line in two"
     )
-    shown = [repr(n) if len(n) < 60 else f"{n[:26]}...{n[-8:]} ({len(n.encode())} bytes)"
-             for n in sorted(filed)]  # fmt: skip
+    shown = [
+        repr(n) if len(n) < 60 else f"{n[:26]}...{n[-8:]} ({len(n.encode())} bytes)"
+        for n in sorted(filed)
+    ]
     figure("odd but valid photos filed as", ", ".join(shown))
 
     # Changed files are looked at again; the rest stay quiet.

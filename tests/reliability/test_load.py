@@ -124,8 +124,20 @@ def test_catch_up_over_fifty_thousand_filed_photos(
         data = b"\xff\xd8 not decoded: known and unchanged %d" % i
         path.write_bytes(data)
         st = path.stat()
-        rows.append((str(path), st.st_size, st.st_mtime_ns, kit.sha(data), "kept", None,
-                     "2023-05-03T10:00:00", "exif", str(path), 1.0))  # fmt: skip
+        rows.append(
+            (
+                str(path),
+                st.st_size,
+                st.st_mtime_ns,
+                kit.sha(data),
+                "kept",
+                None,
+                "2023-05-03T10:00:00",
+                "exif",
+                str(path),
+                1.0,
+            )
+        )
     state = State(folders.db)
     with state.transaction() as conn:
         conn.executemany("INSERT INTO files VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
@@ -153,7 +165,7 @@ def test_catch_up_over_fifty_thousand_filed_photos(
 
 @pytest.mark.tf
 def test_ready_with_a_model(folders: Any, daemon: Any, figure: Any) -> None:
-    helpers = Path(__file__).resolve().parents[1] / "test_runtime.py"
+    helpers = Path(__file__).resolve().parents[1] / "model" / "test_runtime.py"
     spec = importlib.util.spec_from_file_location("_runtime_helpers_reliability", helpers)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

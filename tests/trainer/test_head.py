@@ -54,12 +54,14 @@ def _head_with_constant_signal() -> tuple[Any, netlib.Standardizer]:
     standardizer = netlib.Standardizer.fit(rows)
     head, _ = netlib.build_head(3, standardizer, seed=5)
     rng = np.random.default_rng(5)
-    live = [layer for layer in head.layers
-            if layer.name.startswith(("quality_hidden", "head_dense"))]
+    live = [
+        layer for layer in head.layers if layer.name.startswith(("quality_hidden", "head_dense"))
+    ]
     assert len(live) == 2 * netlib.HEAD_MEMBERS
     for layer in live:
-        layer.set_weights([rng.normal(0, 1, w.shape).astype(np.float32)
-                           for w in layer.get_weights()])  # as if trained: all weights live
+        layer.set_weights(
+            [rng.normal(0, 1, w.shape).astype(np.float32) for w in layer.get_weights()]
+        )  # as if trained: all weights live
     return head, standardizer
 
 
@@ -80,12 +82,17 @@ def test_each_member_learns_on_its_own_and_the_full_model_gives_their_mean() -> 
     keras.utils.set_random_seed(4)
     _, q, y = _two_sided(600, 2)
     size = 32
-    net = netlib.build_network(netlib.build_base("tiny", size, None), size,
-                               netlib.Standardizer.fit(q), seed=4)
+    net = netlib.build_network(
+        netlib.build_base("tiny", size, None), size, netlib.Standardizer.fit(q), seed=4
+    )
     settings = phases.FitSettings(60, 32, 4, 1e-2, 5, 0, split.class_weights(y.tolist()))
     features = np.zeros((len(y), net.dim), np.float32)
-    phases.fit_head(net.head, phases.Split(features, y, [str(i) for i in range(len(y))], q),
-                    phases.Split(features[:0], y[:0], [], q[:0]), settings)
+    phases.fit_head(
+        net.head,
+        phases.Split(features, y, [str(i) for i in range(len(y))], q),
+        phases.Split(features[:0], y[:0], [], q[:0]),
+        settings,
+    )
     _, t_q, t_y = _two_sided(200, 3)
     pixels = np.random.default_rng(3).integers(0, 256, (len(t_y), size, size, 3), np.uint8)
     pooled = np.asarray(net.embedder.predict_on_batch(pixels))
@@ -111,12 +118,18 @@ def test_class_weights_reach_every_member() -> None:
     y = (np.arange(n) % 10 == 0).astype(np.int64)
     emb = np.zeros((n, 1), np.float32)
     train = phases.Split(emb, y, [str(i) for i in range(n)], q)
-    for weights, low, high in ((split.class_weights(y.tolist()), 0.35, 0.65),
-                               ({0: 1.0, 1: 1.0}, 0.0, 0.25)):
+    for weights, low, high in (
+        (split.class_weights(y.tolist()), 0.35, 0.65),
+        ({0: 1.0, 1: 1.0}, 0.0, 0.25),
+    ):
         keras.utils.set_random_seed(6)
         head, _ = netlib.build_head(1, netlib.Standardizer.fit(q), seed=6)
-        phases.fit_head(head, train, phases.Split(emb[:0], y[:0], [], q[:0]),
-                        phases.FitSettings(20, 32, 6, 1e-2, 5, 0, weights))
+        phases.fit_head(
+            head,
+            train,
+            phases.Split(emb[:0], y[:0], [], q[:0]),
+            phases.FitSettings(20, 32, 6, 1e-2, 5, 0, weights),
+        )
         members = np.asarray(head.predict_on_batch([emb, q])).mean(axis=0)
         assert ((members > low) & (members < high)).all(), (weights, members)
 
@@ -139,8 +152,9 @@ def _fit_faint(with_statistics: bool) -> tuple[float, Any, Any]:
     keras.utils.set_random_seed(8)
     e, q, y = _faint(400, 0)
     stats = netlib.Standardizer.fit(e) if with_statistics else None
-    head, fitted = netlib.build_head(e.shape[1], netlib.Standardizer.fit(q), seed=8,
-                                     embedding=stats)
+    head, fitted = netlib.build_head(
+        e.shape[1], netlib.Standardizer.fit(q), seed=8, embedding=stats
+    )
     settings = phases.FitSettings(40, 32, 8, 1e-3, 5, 0, split.class_weights(y.tolist()))
     train = phases.Split(e, y, [str(i) for i in range(len(y))], q)
     for model in fitted:
@@ -175,15 +189,18 @@ def test_two_tower_scores_add_the_embedding_logit_at_fusion_weight() -> None:
     q = rng.normal(0, 1, (len(pixels), 3)).astype(np.float32)
     net0 = netlib.build_network(base, size)
     pooled = np.asarray(net0.embedder.predict_on_batch(pixels))
-    net = netlib.build_network(base, size, netlib.Standardizer.fit(q), seed=9,
-                               embedding=netlib.Standardizer.fit(pooled))
+    net = netlib.build_network(
+        base, size, netlib.Standardizer.fit(q), seed=9, embedding=netlib.Standardizer.fit(pooled)
+    )
     assert net.towers is not None and net.fitted == net.towers
     for layer in net.head.layers:
         if layer.name.startswith(("quality_hidden", "head_dense")):
-            layer.set_weights([rng.normal(0, 0.5, w.shape).astype(np.float32)
-                               for w in layer.get_weights()])
-    towers = np.hstack([np.asarray(t.predict_on_batch([pooled, q]), np.float64)
-                        for t in net.towers])  # the towers share the head's layers
+            layer.set_weights(
+                [rng.normal(0, 0.5, w.shape).astype(np.float32) for w in layer.get_weights()]
+            )
+    towers = np.hstack(
+        [np.asarray(t.predict_on_batch([pooled, q]), np.float64) for t in net.towers]
+    )  # the towers share the head's layers
     members = np.asarray(net.head.predict_on_batch([pooled, q]), np.float64)
     m = netlib.HEAD_MEMBERS
     assert towers.shape == (len(q), 2 * m) and members.shape == (len(q), m)

@@ -27,8 +27,7 @@ def _config(tmp_path: Path) -> Path:
 
 
 def _run(tmp_path: Path, *args: str) -> Result:
-    return CliRunner().invoke(group, ["--config", str(_config(tmp_path)), "label", "import",
-                                      *args])
+    return CliRunner().invoke(group, ["--config", str(_config(tmp_path)), "label", "import", *args])
 
 
 def _labels(tmp_path: Path) -> dict[str, str]:
@@ -40,8 +39,11 @@ def _labels(tmp_path: Path) -> dict[str, str]:
 
 
 def _snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
-    return {str(p.relative_to(root)): (p.read_bytes(), p.stat().st_mtime_ns)
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_article_layout_is_imported_and_photos_stay_untouched(tmp_path: Path) -> None:
@@ -67,8 +69,9 @@ def test_article_layout_is_imported_and_photos_stay_untouched(tmp_path: Path) ->
 def test_keep_and_discard_options_dry_run_and_reimport(tmp_path: Path) -> None:
     keep = [_photo(tmp_path / "good" / f"{i}.jpg", i) for i in range(2)]
     _photo(tmp_path / "bad" / "x.jpg", 20)
-    dry = _run(tmp_path, "--keep", str(tmp_path / "good"), "--discard", str(tmp_path / "bad"),
-               "--dry-run")
+    dry = _run(
+        tmp_path, "--keep", str(tmp_path / "good"), "--discard", str(tmp_path / "bad"), "--dry-run"
+    )
     assert dry.exit_code == 0, dry.output
     assert "would label 2 keep and 1 discard" in dry.output
     assert _labels(tmp_path) == {}

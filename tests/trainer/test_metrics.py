@@ -51,8 +51,9 @@ def test_keep_loss_budget_trades_against_discard_catch() -> None:
 def test_tiny_validation_set_pools_training_scores() -> None:
     val_scores, val_labels = np.array([0.2, 0.9, 0.8]), np.array([0, 1, 1])
     train_scores, train_labels = _scores(50, 50, seed=1)
-    choice = metrics.choose_threshold(val_scores, val_labels, 0.01,
-                                      fallback=(train_scores, train_labels))
+    choice = metrics.choose_threshold(
+        val_scores, val_labels, 0.01, fallback=(train_scores, train_labels)
+    )
     assert choice.basis == "validation+train"
     assert choice.n_keep == 51
     assert choice.keep_loss == 0.0  # 51 keeps at 1 %: no keep may be lost

@@ -8,12 +8,15 @@ from photosieve.trainer import train
 from photosieve.trainer.train import TrainOptions
 
 
-@pytest.mark.parametrize(("n_train", "expected"), [
-    (216, 143),  # 7 batches of 32 an epoch: 1,000 batches need 143 epochs
-    (32, 1000),  # one batch an epoch
-    (5000, 30),  # 157 batches an epoch: 30 epochs already give 4,710
-    (0, 1000),  # nothing to split into batches still counts as one
-])
+@pytest.mark.parametrize(
+    ("n_train", "expected"),
+    [
+        (216, 143),  # 7 batches of 32 an epoch: 1,000 batches need 143 epochs
+        (32, 1000),  # one batch an epoch
+        (5000, 30),  # 157 batches an epoch: 30 epochs already give 4,710
+        (0, 1000),  # nothing to split into batches still counts as one
+    ],
+)
 def test_the_head_gets_at_least_head_min_steps_batches_without_epochs(
     n_train: int, expected: int
 ) -> None:

@@ -10,12 +10,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from photosieve import imaging, quality, runtime
+from photosieve.model import contract
 from photosieve.state import open_state
 from photosieve.trainer import embeddings
 from photosieve.trainer.dataset import LabeledPhoto, labeled_photos
 from photosieve.trainer.labels import import_labels
 from photosieve.trainer.model import Standardizer
+from photosieve.vision import imaging, quality
 
 SIZE = 32
 
@@ -46,14 +47,17 @@ def _labelled(tmp_path: Path, n: int = 3) -> list[LabeledPhoto]:
             pixels = rng.integers(0, 256, (60 + 10 * i, 90, 3), dtype=np.uint8)
             Image.fromarray(pixels).save(folder / f"{i}.jpg", quality=85)
     state = open_state(tmp_path / "state")
-    import_labels(state, {"keep": [tmp_path / "photos" / "keep"],
-                          "discard": [tmp_path / "photos" / "discard"]})
+    import_labels(
+        state,
+        {"keep": [tmp_path / "photos" / "keep"], "discard": [tmp_path / "photos" / "discard"]},
+    )
     return labeled_photos(state)
 
 
 def _fill(cache: embeddings.EmbeddingCache, photos: list[LabeledPhoto]) -> dict[str, str]:
-    return embeddings.fill(cache, photos, key="k", size=SIZE, fit="crop", embed=None,
-                           show_progress=False)
+    return embeddings.fill(
+        cache, photos, key="k", size=SIZE, fit="crop", embed=None, show_progress=False
+    )
 
 
 def test_signals_are_cached_from_the_services_decode_and_recomputed_when_quality_changes(
@@ -78,7 +82,7 @@ def test_signals_are_cached_from_the_services_decode_and_recomputed_when_quality
         assert set(cached) == {p.sha256 for p in photos}
         one = photos[0]
         fresh = imaging.load(one.candidates[0], SIZE, fit="crop", want_gray=True)
-        expected = quality.signal_vector(runtime.decoded_signals(fresh))
+        expected = quality.signal_vector(contract.decoded_signals(fresh))
         np.testing.assert_array_equal(cached[one.sha256], expected)
 
         decoded.clear()
@@ -112,7 +116,7 @@ def test_a_cache_from_the_old_decode_drops_its_vectors_and_pixels(tmp_path: Path
 def test_the_signals_key_changes_with_any_part_of_their_definition(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from photosieve import cepstrum, reblur
+    from photosieve.vision import cepstrum, reblur
 
     digest = embeddings._quality_digest.__wrapped__  # uncached, to see the change
     before = digest()

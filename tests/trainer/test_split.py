@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import ExifTags, Image
 
-from photosieve import imaging
 from photosieve.trainer import split
 from photosieve.trainer.split import PhotoFacts
+from photosieve.vision import imaging
 
 
 def _scene(seed: int, size: tuple[int, int] = (120, 90)) -> Image.Image:
@@ -21,8 +21,14 @@ def _scene(seed: int, size: tuple[int, int] = (120, 90)) -> Image.Image:
     return Image.fromarray(small).resize(size, Image.Resampling.BILINEAR)
 
 
-def _save(img: Image.Image, path: Path, *, camera: str | None = None, when: str | None = None,
-          software: str | None = None) -> Path:
+def _save(
+    img: Image.Image,
+    path: Path,
+    *,
+    camera: str | None = None,
+    when: str | None = None,
+    software: str | None = None,
+) -> Path:
     exif = Image.Exif()
     if camera:
         exif[ExifTags.Base.Make], exif[ExifTags.Base.Model] = camera.split(" ", 1)
@@ -81,8 +87,9 @@ def test_same_camera_within_two_seconds_is_one_group(tmp_path: Path) -> None:
     }
     facts = {}
     for i, (name, (camera, when)) in enumerate(shots.items()):
-        facts[name] = _facts(_save(_scene(10 + i), tmp_path / f"{name}.png", camera=camera,
-                                   when=when))
+        facts[name] = _facts(
+            _save(_scene(10 + i), tmp_path / f"{name}.png", camera=camera, when=when)
+        )
     assert facts["burst1"].camera == "Canon|EOS"
     groups = split.near_duplicate_groups(facts)
     assert groups["burst1"] == groups["burst2"] == groups["burst3"]
@@ -162,7 +169,8 @@ def test_split_end_to_end_from_photos_keeps_copies_together(tmp_path: Path) -> N
     assert {"train", "val", "test"} <= set(assignment.values())
 
 
-@pytest.mark.parametrize(("labels", "expected"), [([0, 0, 0, 1], {0: 4 / 6, 1: 2.0}),
-                                                   ([1, 1], {0: 1.0, 1: 1.0})])
+@pytest.mark.parametrize(
+    ("labels", "expected"), [([0, 0, 0, 1], {0: 4 / 6, 1: 2.0}), ([1, 1], {0: 1.0, 1: 1.0})]
+)
 def test_class_weights_balance_the_classes(labels: list[int], expected: dict[int, float]) -> None:
     assert split.class_weights(labels) == pytest.approx(expected)

@@ -14,17 +14,27 @@ from typing import Any
 import numpy as np
 import pytest
 
-from photosieve import imaging, modelstore, quality, runtime
 from photosieve.config import Config, load_config
 from photosieve.errors import PhotosieveError
+from photosieve.model import contract, litert, loader
+from photosieve.model import store as modelstore
 from photosieve.state import State, open_state
 from photosieve.trainer.evaluate import evaluate
 from photosieve.trainer.labels import import_labels
 from photosieve.trainer.train import TrainOptions, TrainResult, train_from_state
+from photosieve.vision import imaging, quality
 
 Labelled = Callable[..., tuple[Config, State]]
-TINY = TrainOptions(backbone="tiny", weights=None, image_size=48, epochs=15, batch_size=8,
-                    verbose=0, progress=False, threads=2)
+TINY = TrainOptions(
+    backbone="tiny",
+    weights=None,
+    image_size=48,
+    epochs=15,
+    batch_size=8,
+    verbose=0,
+    progress=False,
+    threads=2,
+)
 
 
 @pytest.fixture
@@ -38,8 +48,13 @@ def labelled(
         config = load_config(config_file, required=True)
         state = open_state(config.state_dir)
         two_classes(tmp_path / "sorted", n, name="{i:03d}.jpg")
-        import_labels(state, {"keep": [tmp_path / "sorted" / "keep_it"],
-                              "discard": [tmp_path / "sorted" / "dont_keep_it"]})
+        import_labels(
+            state,
+            {
+                "keep": [tmp_path / "sorted" / "keep_it"],
+                "discard": [tmp_path / "sorted" / "dont_keep_it"],
+            },
+        )
         return config, state
 
     return make
@@ -52,6 +67,7 @@ def _count_decodes(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
         def wrapper(paths: Any, *args: Any, **kwargs: Any) -> Any:
             decoded.extend(paths if many else [paths])
             return real(paths, *args, **kwargs)
+
         return wrapper
 
     monkeypatch.setattr(imaging, "load", counting(imaging.load, False))
@@ -71,9 +87,11 @@ def test_too_few_labels_is_one_clear_error(labelled: Labelled) -> None:
 
 @pytest.mark.tf
 def test_retrain_reuses_cached_embeddings_and_decodes_only_new_photos(
-    labelled: Labelled, two_classes: Callable[..., list[Path]], tmp_path: Path,
+    labelled: Labelled,
+    two_classes: Callable[..., list[Path]],
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+) -> None:
     config, state = labelled()
     decoded = _count_decodes(monkeypatch)
     first = train_from_state(config, state, TINY)
@@ -85,14 +103,18 @@ def test_retrain_reuses_cached_embeddings_and_decodes_only_new_photos(
     assert second.metrics["test_accuracy"] >= 0.9
     more = two_classes(tmp_path / "more", 3, seed=9, name="new{i:03d}.jpg")
     new = {p.resolve() for p in more}
-    import_labels(state, {"keep": [tmp_path / "more" / "keep_it"],
-                          "discard": [tmp_path / "more" / "dont_keep_it"]})
+    import_labels(
+        state,
+        {"keep": [tmp_path / "more" / "keep_it"], "discard": [tmp_path / "more" / "dont_keep_it"]},
+    )
     third = train_from_state(config, state, TINY, test_hashes=first.test_hashes)
     assert {p.resolve() for p in decoded} == new
     assert set(first.test_hashes) <= set(third.test_hashes)  # pinned for a fair comparison
     # keep_versions is 2: the oldest of three versions was pruned
-    assert [v.version for v in modelstore.list_versions(config.models_dir)] == \
-        [second.version, third.version]
+    assert [v.version for v in modelstore.list_versions(config.models_dir)] == [
+        second.version,
+        third.version,
+    ]
     assert not first.path.exists()
 
 
@@ -130,7 +152,7 @@ def _litert_scores(folder: Path, pixels: np.ndarray, signals: np.ndarray | None)
     from ai_edge_litert.interpreter import Interpreter
 
     interpreter = Interpreter(model_path=str(folder / "model.tflite"), num_threads=2)
-    inputs = runtime.tflite_inputs(interpreter)
+    inputs = litert.tflite_inputs(interpreter)
     assert set(inputs) == ({"images"} if signals is None else {"images", "quality"})
     feeds = [(inputs["images"]["index"], pixels)]
     if signals is not None:
@@ -149,10 +171,14 @@ def _test_inputs(result: TrainResult, state: State) -> tuple[np.ndarray, np.ndar
     """The test photos decoded afresh as the service decodes them: pixels and raw signals."""
     paths = _path_of(state)
     meta = result.meta
-    decoded = [imaging.load(paths[sha], meta["input_size"], fit=meta["fit"], want_gray=True)
-               for sha in result.test_hashes]
-    return (np.stack([d.pixels for d in decoded]),
-            np.stack([quality.signal_vector(runtime.decoded_signals(d)) for d in decoded]))
+    decoded = [
+        imaging.load(paths[sha], meta["input_size"], fit=meta["fit"], want_gray=True)
+        for sha in result.test_hashes
+    ]
+    return (
+        np.stack([d.pixels for d in decoded]),
+        np.stack([quality.signal_vector(contract.decoded_signals(d)) for d in decoded]),
+    )
 
 
 @pytest.mark.tf
@@ -187,11 +213,10 @@ def test_without_quality_the_model_takes_pixels_alone(labelled: Labelled) -> Non
     assert result.metrics["test_accuracy"] >= 0.9
     pixels, _ = _test_inputs(result, state)
     float_scores = _serving_scores(result.path, pixels, None)
-    np.testing.assert_allclose(_litert_scores(result.path, pixels, None), float_scores,
-                               atol=0.02)
+    np.testing.assert_allclose(_litert_scores(result.path, pixels, None), float_scores, atol=0.02)
     expected = np.array([result.test_scores[sha] for sha in result.test_hashes])
     np.testing.assert_allclose(float_scores, expected, atol=1e-4)
-    classifier = runtime.load_model(result.path, device="cpu")
+    classifier = loader.load_model(result.path, device="cpu")
     assert classifier.uses_quality is False
     np.testing.assert_allclose(classifier.score(pixels), float_scores, atol=0.02)
 
@@ -241,11 +266,13 @@ def test_without_epochs_the_head_may_run_to_head_min_steps(
 def test_fine_tuning_and_the_small_cnn_baseline_train_on_pixels(labelled: Labelled) -> None:
     config, state = labelled()
     tuned = train_from_state(config, state, dataclasses.replace(TINY, fine_tune_blocks=1))
-    assert set(tuned.meta["training"]["epochs_run"]) == {"head_quality", "head_embedding",
-                                                          "fine-tune"}
+    assert set(tuned.meta["training"]["epochs_run"]) == {
+        "head_quality",
+        "head_embedding",
+        "fine-tune",
+    }
     assert tuned.metrics["test_accuracy"] >= 0.9
-    baseline = train_from_state(config, state, dataclasses.replace(
-        TINY, backbone="small-cnn"))
+    baseline = train_from_state(config, state, dataclasses.replace(TINY, backbone="small-cnn"))
     assert set(baseline.meta["training"]["epochs_run"]) == {"end-to-end"}
     assert baseline.meta["backbone"] == "small-cnn"
     assert baseline.metrics["roc_auc"] >= 0.9
@@ -264,18 +291,20 @@ def test_unfreezing_top_blocks_leaves_batchnorm_frozen() -> None:
     trainable = {layer.name for layer in base.layers if layer.trainable}
     assert count > 0 and trainable
     assert all(names.index(name) >= first for name in trainable)
-    assert not any(isinstance(layer, keras.layers.BatchNormalization) and layer.trainable
-                   for layer in base.layers)
-    assert any(layer.name.startswith("conv2d") for layer in base.layers[first:]
-               if layer.trainable)
+    assert not any(
+        isinstance(layer, keras.layers.BatchNormalization) and layer.trainable
+        for layer in base.layers
+    )
+    assert any(layer.name.startswith("conv2d") for layer in base.layers[first:] if layer.trainable)
 
 
 @pytest.mark.tf
 @pytest.mark.slow
 def test_one_real_inceptionv3_train_and_export(labelled: Labelled) -> None:
     config, state = labelled(n=10)
-    options = dataclasses.replace(TINY, backbone="inceptionv3", image_size=75, epochs=1,
-                                  batch_size=16)
+    options = dataclasses.replace(
+        TINY, backbone="inceptionv3", image_size=75, epochs=1, batch_size=16
+    )
     result = train_from_state(config, state, options)
     meta = modelstore.read_meta(modelstore.current_model_dir(config.models_dir))  # type: ignore[arg-type]
     assert meta["backbone"] == "inceptionv3" and meta["input_size"] == 75
@@ -299,7 +328,8 @@ def test_no_network_for_imagenet_weights_is_one_clear_error(
         raise Exception(  # what keras.utils.get_file raises, word for word
             "URL fetch failure on https://storage.googleapis.com/tensorflow/keras-applications/"
             "inception_v3/inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5: None -- "
-            "[Errno -2] Name or service not known")
+            "[Errno -2] Name or service not known"
+        )
 
     monkeypatch.setattr(keras.applications, "InceptionV3", offline)
     with pytest.raises(ModelError, match=r"cannot download the ImageNet weights.*--weights none"):

@@ -22,7 +22,7 @@ from photosieve.cli import get_app
 from photosieve.errors import ModelError, PhotosieveError
 
 if TYPE_CHECKING:
-    from photosieve.batchscore import ScoredPath
+    from photosieve.model.score import ScoredPath
 
 
 def collect(paths: Iterable[Path]) -> Iterator[Path]:
@@ -44,9 +44,10 @@ def collect(paths: Iterable[Path]) -> Iterator[Path]:
 def reasons(score: float, decision: str, signals: Mapping[str, float] | None) -> list[str]:
     """The reasons the service records for this decision (owner overrides aside): the signals
     that stand out when the model says discard, then the model's score."""
-    from photosieve import quality, runtime
+    from photosieve.model import contract
+    from photosieve.vision import quality
 
-    found = quality.explain(signals) if decision == runtime.DISCARD and signals else []
+    found = quality.explain(signals) if decision == contract.DISCARD and signals else []
     return [*found, f"model {score:.2f}"]
 
 
@@ -56,8 +57,13 @@ def _reasons_of(result: ScoredPath) -> list[str]:
     return reasons(result.score, result.decision, result.signals)
 
 
-def _table_row(path: Path, score: float | None, decision: str | None, error: str | None,
-               why: list[str] | None = None) -> str:
+def _table_row(
+    path: Path,
+    score: float | None,
+    decision: str | None,
+    error: str | None,
+    why: list[str] | None = None,
+) -> str:
     column = "" if why is None else f"{', '.join(why):<24}  "
     if error is not None:
         return f"{'-':>6}  {'bad':<8}  {column}{path}: {error}"
@@ -65,31 +71,46 @@ def _table_row(path: Path, score: float | None, decision: str | None, error: str
 
 
 @click.command("classify")
-@click.argument("paths", nargs=-1, required=True,
-                type=click.Path(exists=True, path_type=Path))
-@click.option("--json", "as_json", is_flag=True,
-              help="One JSON object per line: path, score, decision, model_version, threshold "
-                   "(and reasons, with --explain).")
-@click.option("--explain", is_flag=True,
-              help="Add each decision's main reasons (e.g. blurred, dark, screenshot, model 0.93).")
-@click.option("--device", type=click.Choice(["auto", "cpu", "gpu", "tf-cpu"]), hidden=True,
-              help="Override classifier.device ('tf-cpu': the SavedModel on CPU, benchmarks).")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="One JSON object per line: path, score, decision, model_version, threshold "
+    "(and reasons, with --explain).",
+)
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Add each decision's main reasons (e.g. blurred, dark, screenshot, model 0.93).",
+)
+@click.option(
+    "--device",
+    type=click.Choice(["auto", "cpu", "gpu", "tf-cpu"]),
+    hidden=True,
+    help="Override classifier.device ('tf-cpu': the SavedModel on CPU, benchmarks).",
+)
 @click.pass_context
 def command(
     ctx: click.Context, paths: tuple[Path, ...], as_json: bool, explain: bool, device: str | None
 ) -> None:
     """Print the keep/discard score and decision for photos (files or folders); moves nothing."""
-    from photosieve import batchscore, modelstore, runtime
+    from photosieve.model import contract, loader
+    from photosieve.model import score as batchscore
+    from photosieve.model import store as modelstore
 
     config = get_app(ctx).config
     if modelstore.current_model_dir(config.models_dir) is None:
         raise ModelError("no model is installed yet; label photos and run `photosieve train`")
-    classifier = runtime.load_classifier(config, device=device)
+    classifier = loader.load_classifier(config, device=device)
     photos = list(collect(paths))
     meta = {"model_version": classifier.version, "threshold": round(classifier.threshold, 6)}
     scored = bad = discards = 0
     results = batchscore.score_paths(
-        classifier, photos, config.classifier.batch_size, workers=os.cpu_count() or 2,
+        classifier,
+        photos,
+        config.classifier.batch_size,
+        workers=os.cpu_count() or 2,
         with_signals=explain,
     )
     for r in results:
@@ -103,9 +124,12 @@ def command(
             click.echo(_table_row(r.path, r.score, r.decision, r.error, why))
         scored += r.error is None
         bad += r.error is not None
-        discards += r.decision == runtime.DISCARD
+        discards += r.decision == contract.DISCARD
     if scored == 0:
         what = f"{bad} unreadable file(s)" if bad else "no photos found"
         raise PhotosieveError(f"nothing could be scored: {what}")
-    click.echo(f"model {classifier.version}, threshold {classifier.threshold:.3f}: {scored} scored "
-               f"({discards} discard), {bad} unreadable", err=True)
+    click.echo(
+        f"model {classifier.version}, threshold {classifier.threshold:.3f}: {scored} scored "
+        f"({discards} discard), {bad} unreadable",
+        err=True,
+    )

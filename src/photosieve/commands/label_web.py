@@ -17,9 +17,12 @@ from photosieve.errors import PhotosieveError
 
 def port_option(func: click.decorators.FC) -> click.decorators.FC:
     return click.option(
-        "--port", type=click.IntRange(0, 65535), default=0, show_default=True,
+        "--port",
+        type=click.IntRange(0, 65535),
+        default=0,
+        show_default=True,
         help="Port on 127.0.0.1 (0: a free one).",
-    )(func)  # fmt: skip
+    )(func)
 
 
 def browser_option(func: click.decorators.FC) -> click.decorators.FC:
@@ -29,9 +32,7 @@ def browser_option(func: click.decorators.FC) -> click.decorators.FC:
 
 
 @click.command("serve")
-@click.argument(
-    "paths", nargs=-1, type=click.Path(path_type=Path, file_okay=False, exists=True)
-)
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path, file_okay=False, exists=True))
 @port_option
 @browser_option
 @click.pass_context

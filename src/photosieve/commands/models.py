@@ -1,6 +1,6 @@
 """`photosieve models`: list installed model versions and switch between them (rollback).
 
-Reads only model.json files and the `current` pointer (photosieve.modelstore), so it is fast
+Reads only model.json files and the `current` pointer (photosieve.model.store), so it is fast
 and never imports TensorFlow.
 """
 
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import click
 
-from photosieve import modelstore
 from photosieve.cli import get_app
+from photosieve.model import store as modelstore
 
 
 @click.group(name="models")
@@ -32,8 +32,10 @@ def list_(ctx: click.Context) -> None:
     if not versions:
         click.echo(f"no models installed in {models_dir} (run `photosieve train`)")
         return
-    header = (f"  {'version':<20}{'created':<27}{'backbone':<13}{'size':>9}"
-              f"{'threshold':>11}{'accuracy':>10}{'keep-loss':>11}")
+    header = (
+        f"  {'version':<20}{'created':<27}{'backbone':<13}{'size':>9}"
+        f"{'threshold':>11}{'accuracy':>10}{'keep-loss':>11}"
+    )
     click.echo(header)
     for info in versions:
         meta, met = info.meta, info.meta.get("metrics", {})

@@ -22,7 +22,7 @@ from photosieve.cli import get_app
 from photosieve.commands.undo import SINCE
 from photosieve.config import Config
 from photosieve.errors import PhotosieveError
-from photosieve.mover import MoverLike, sha256_file
+from photosieve.files.mover import MoverLike, sha256_file
 from photosieve.state import FileRecord, State
 
 
@@ -68,18 +68,31 @@ def _restore_one(
 
 
 def _settle(
-    config: Config, state: State, record: FileRecord | None, path: Path, sha: str,
-    status: str, dst: Path | None,
-) -> None:  # fmt: skip
+    config: Config,
+    state: State,
+    record: FileRecord | None,
+    path: Path,
+    sha: str,
+    status: str,
+    dst: Path | None,
+) -> None:
     """Label keep; the row follows the photo (or, for a duplicate, says where its twin is)."""
     from photosieve.quarantine import rewrite
 
     if record is None:
         st = os.stat(dst if status == "moved" and dst is not None else path)
         record = FileRecord(
-            str(path), st.st_size, st.st_mtime_ns, sha, "quarantined", None, None, None,
-            str(path), time.time(),
-        )  # fmt: skip
+            str(path),
+            st.st_size,
+            st.st_mtime_ns,
+            sha,
+            "quarantined",
+            None,
+            None,
+            None,
+            str(path),
+            time.time(),
+        )
     if status == "moved" and dst is not None:
         state.forget_file(path)
         filed = "filed" if config.library.path is not None else "kept"
@@ -93,7 +106,7 @@ def restore(
     config: Config, state: State, paths: Sequence[Path], *, dry_run: bool = False
 ) -> list[Restored]:
     """Move quarantined photos back where they belong and label them keep."""
-    from photosieve.mover import DryRunMover, Mover
+    from photosieve.files.mover import DryRunMover, Mover
 
     roots = config.roots
     mover: MoverLike = DryRunMover(state, roots) if dry_run else Mover(state, roots)
@@ -112,9 +125,12 @@ def restore(
 @click.option("--dry-run", is_flag=True, help="Print what would move back; change nothing.")
 @click.pass_context
 def command(
-    ctx: click.Context, paths: tuple[Path, ...], everything: bool, since: float | None,
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    everything: bool,
+    since: float | None,
     dry_run: bool,
-) -> None:  # fmt: skip
+) -> None:
     """Move quarantined photos back into the library and label them keep."""
     from photosieve.quarantine import select
 

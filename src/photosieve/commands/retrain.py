@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from photosieve import modelstore
 from photosieve.cli import get_app
+from photosieve.model import store as modelstore
 
 if TYPE_CHECKING:
     from photosieve.trainer.retrain import Plan
@@ -26,24 +26,55 @@ BACKBONES = ("inceptionv3", "small-cnn", "tiny")
 
 
 @click.command("retrain")
-@click.option("--force", is_flag=True,
-              help="Train even when fewer than training.min_new_labels labels are new.")
-@click.option("--dry-run", is_flag=True,
-              help="Only say whether it would train (label counts) and with which options.")
-@click.option("--backbone", type=click.Choice(BACKBONES), default=None,
-              help="Override the current model's backbone (default: reuse it).")
-@click.option("--weights", default=None, metavar="imagenet|none|FILE",
-              help="Override the starting weights (default: reuse the current model's).")
-@click.option("--image-size", type=click.IntRange(16, 1024), default=None,
-              help="Override the input size in pixels (default: reuse the current model's).")
-@click.option("--epochs", type=click.IntRange(1), default=None,
-              help="Override the epochs per phase (default: reuse the current model's).")
-@click.option("--keep-rejected", is_flag=True,
-              help="Leave a rejected new version un-installed instead of removing it.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Train even when fewer than training.min_new_labels labels are new.",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Only say whether it would train (label counts) and with which options.",
+)
+@click.option(
+    "--backbone",
+    type=click.Choice(BACKBONES),
+    default=None,
+    help="Override the current model's backbone (default: reuse it).",
+)
+@click.option(
+    "--weights",
+    default=None,
+    metavar="imagenet|none|FILE",
+    help="Override the starting weights (default: reuse the current model's).",
+)
+@click.option(
+    "--image-size",
+    type=click.IntRange(16, 1024),
+    default=None,
+    help="Override the input size in pixels (default: reuse the current model's).",
+)
+@click.option(
+    "--epochs",
+    type=click.IntRange(1),
+    default=None,
+    help="Override the epochs per phase (default: reuse the current model's).",
+)
+@click.option(
+    "--keep-rejected",
+    is_flag=True,
+    help="Leave a rejected new version un-installed instead of removing it.",
+)
 @click.pass_context
 def command(
-    ctx: click.Context, force: bool, dry_run: bool, backbone: str | None, weights: str | None,
-    image_size: int | None, epochs: int | None, keep_rejected: bool,
+    ctx: click.Context,
+    force: bool,
+    dry_run: bool,
+    backbone: str | None,
+    weights: str | None,
+    image_size: int | None,
+    epochs: int | None,
+    keep_rejected: bool,
 ) -> None:
     """Retrain on your labels when enough are new; install the new model only if it loses
     no more keep photos than the current one on the same test photos.
@@ -57,25 +88,37 @@ def command(
     overrides = job.Overrides(backbone, weights, image_size, epochs)
     state = app.state()
     if dry_run:
-        _dry_run(job.make_plan(app.config, state, force=force),
-                 job.training_options(job.current_meta(app.config), overrides))
+        _dry_run(
+            job.make_plan(app.config, state, force=force),
+            job.training_options(job.current_meta(app.config), overrides),
+        )
         return
     tty = sys.stderr.isatty()
     with modelstore.training_lock(app.config.models_dir):
         outcome = job.retrain(
-            app.config, state, overrides, force=force, keep_rejected=keep_rejected,
-            echo=lambda line: click.echo(line, err=True), verbose=1 if tty else 2, progress=tty,
+            app.config,
+            state,
+            overrides,
+            force=force,
+            keep_rejected=keep_rejected,
+            echo=lambda line: click.echo(line, err=True),
+            verbose=1 if tty else 2,
+            progress=tty,
         )
     if outcome.verdict is None:
-        click.echo(f"retrain: skipped, too few new labels: {outcome.plan.describe()} "
-                   "(--force trains anyway)")
+        click.echo(
+            f"retrain: skipped, too few new labels: {outcome.plan.describe()} "
+            "(--force trains anyway)"
+        )
         return
     click.echo(outcome.verdict.line())
     if outcome.verdict.installed:
         click.echo("the running service picks up the new model by itself")
     elif outcome.kept_rejected is not None:
-        click.echo(f"the rejected model is left un-installed in {outcome.kept_rejected}; "
-                   f"switch with `photosieve models use {outcome.verdict.new_version}`")
+        click.echo(
+            f"the rejected model is left un-installed in {outcome.kept_rejected}; "
+            f"switch with `photosieve models use {outcome.verdict.new_version}`"
+        )
     else:
         click.echo("the rejected model was removed (--keep-rejected keeps it for a look)")
 

@@ -19,17 +19,17 @@ from photosieve.cli import get_app
 @click.pass_context
 def command(ctx: click.Context, paths: tuple[Path, ...], dry_run: bool) -> None:
     """File every photo below PATH... exactly as the service would (same stages, same rules)."""
-    from photosieve import runtime
     from photosieve.daemon import pipeline
     from photosieve.daemon.settle import SettleGate, scan_into
-    from photosieve.mover import DryRunMover, Mover, recover
+    from photosieve.files.mover import DryRunMover, Mover, recover
+    from photosieve.model import loader
 
     app = get_app(ctx)
     config, state = app.config, app.state()
     if not dry_run:
         for line in recover(state):
             click.echo(f"recovered an interrupted move: {line}", err=True)
-    classifier = runtime.load_classifier(config)
+    classifier = loader.load_classifier(config)
     mover = DryRunMover(state, roots=config.roots) if dry_run else Mover(state, roots=config.roots)
     pipe = pipeline.Pipeline(config, state, mover, classifier, record_state=not dry_run)
     gate = SettleGate(config.watch.settle_seconds)

@@ -6,8 +6,8 @@ import time
 
 import click
 
-from photosieve import modelstore
 from photosieve.cli import get_app
+from photosieve.model import store as modelstore
 
 
 @click.command("status")
@@ -23,9 +23,11 @@ def command(ctx: click.Context, recent: int) -> None:
         click.echo("  (none yet)")
     for status, n in sorted(counts.items()):
         click.echo(f"  {status:<12} {n}")
-    left = [*state.files_with_status("skipped", limit=50),
-            *state.files_with_status("unsupported", limit=50),
-            *state.files_with_status("duplicate", limit=50)]  # fmt: skip
+    left = [
+        *state.files_with_status("skipped", limit=50),
+        *state.files_with_status("unsupported", limit=50),
+        *state.files_with_status("duplicate", limit=50),
+    ]
     if left:
         click.echo("Left in place (retried when the file changes):")
         for rec in left:

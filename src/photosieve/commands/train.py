@@ -10,8 +10,8 @@ import sys
 
 import click
 
-from photosieve import modelstore
 from photosieve.cli import get_app
+from photosieve.model import store as modelstore
 
 BACKBONES = ("inceptionv3", "small-cnn", "tiny")
 
@@ -24,37 +24,81 @@ def _weights(value: str | None, backbone: str) -> str | None:
 
 
 @click.command("train")
-@click.option("--backbone", type=click.Choice(BACKBONES), default="inceptionv3",
-              show_default=True, help="small-cnn is the article's baseline; tiny is for tests.")
-@click.option("--weights", default=None, metavar="imagenet|none|FILE",
-              help="Starting weights of the base (default: imagenet for inceptionv3; Keras "
-                   "caches the download).")
-@click.option("--image-size", type=click.IntRange(16, 1024), default=None,
-              help="Input size in pixels (default: 299 inceptionv3, 150 small-cnn, 64 tiny).")
-@click.option("--epochs", type=click.IntRange(1), default=None,
-              help="Epochs per phase (default: 30, and for the head enough for 1,000 batches "
-                   "when labels are few); early stopping on validation loss usually ends "
-                   "sooner.")
+@click.option(
+    "--backbone",
+    type=click.Choice(BACKBONES),
+    default="inceptionv3",
+    show_default=True,
+    help="small-cnn is the article's baseline; tiny is for tests.",
+)
+@click.option(
+    "--weights",
+    default=None,
+    metavar="imagenet|none|FILE",
+    help="Starting weights of the base (default: imagenet for inceptionv3; Keras "
+    "caches the download).",
+)
+@click.option(
+    "--image-size",
+    type=click.IntRange(16, 1024),
+    default=None,
+    help="Input size in pixels (default: 299 inceptionv3, 150 small-cnn, 64 tiny).",
+)
+@click.option(
+    "--epochs",
+    type=click.IntRange(1),
+    default=None,
+    help="Epochs per phase (default: 30, and for the head enough for 1,000 batches "
+    "when labels are few); early stopping on validation loss usually ends "
+    "sooner.",
+)
 @click.option("--batch-size", type=click.IntRange(1, 1024), default=32, show_default=True)
 @click.option("--seed", type=int, default=1337, show_default=True)
-@click.option("--fine-tune-blocks", type=click.IntRange(0, 11), default=0, show_default=True,
-              help="Phase 2: unfreeze the top N blocks of the base (mixed10, mixed9, ...).")
-@click.option("--max-keep-loss", type=click.FloatRange(0, 1, max_open=True), default=None,
-              help="Largest share of keep photos the threshold may quarantine "
-                   "(default: config training.max_keep_loss).")
-@click.option("--learning-rate", type=click.FloatRange(0, min_open=True), default=None,
-              help="Adam learning rate of the head (phase 1) and of small-cnn (default: 1e-3; "
-                   "1e-2 for tiny); fine-tuning always uses 1e-5.")
-@click.option("--no-quality", is_flag=True,
-              help="Train the head on the image embedding alone, without the quality signals "
-                   "(sharpness, exposure, screenshot cues); for comparison.")
-@click.option("--no-install", is_flag=True,
-              help="Export the new version but leave the current model in place.")
+@click.option(
+    "--fine-tune-blocks",
+    type=click.IntRange(0, 11),
+    default=0,
+    show_default=True,
+    help="Phase 2: unfreeze the top N blocks of the base (mixed10, mixed9, ...).",
+)
+@click.option(
+    "--max-keep-loss",
+    type=click.FloatRange(0, 1, max_open=True),
+    default=None,
+    help="Largest share of keep photos the threshold may quarantine "
+    "(default: config training.max_keep_loss).",
+)
+@click.option(
+    "--learning-rate",
+    type=click.FloatRange(0, min_open=True),
+    default=None,
+    help="Adam learning rate of the head (phase 1) and of small-cnn (default: 1e-3; "
+    "1e-2 for tiny); fine-tuning always uses 1e-5.",
+)
+@click.option(
+    "--no-quality",
+    is_flag=True,
+    help="Train the head on the image embedding alone, without the quality signals "
+    "(sharpness, exposure, screenshot cues); for comparison.",
+)
+@click.option(
+    "--no-install",
+    is_flag=True,
+    help="Export the new version but leave the current model in place.",
+)
 @click.pass_context
 def command(
-    ctx: click.Context, backbone: str, weights: str | None, image_size: int | None,
-    epochs: int | None, batch_size: int, seed: int, fine_tune_blocks: int,
-    max_keep_loss: float | None, learning_rate: float | None, no_quality: bool,
+    ctx: click.Context,
+    backbone: str,
+    weights: str | None,
+    image_size: int | None,
+    epochs: int | None,
+    batch_size: int,
+    seed: int,
+    fine_tune_blocks: int,
+    max_keep_loss: float | None,
+    learning_rate: float | None,
+    no_quality: bool,
     no_install: bool,
 ) -> None:
     """Train a keep/discard classifier on your labels and install it as a new model version."""
@@ -62,22 +106,39 @@ def command(
 
     app = get_app(ctx)
     options = TrainOptions(
-        backbone=backbone, weights=_weights(weights, backbone), image_size=image_size,
-        epochs=epochs, batch_size=batch_size, seed=seed, fine_tune_blocks=fine_tune_blocks,
-        max_keep_loss=max_keep_loss, learning_rate=learning_rate,
+        backbone=backbone,
+        weights=_weights(weights, backbone),
+        image_size=image_size,
+        epochs=epochs,
+        batch_size=batch_size,
+        seed=seed,
+        fine_tune_blocks=fine_tune_blocks,
+        max_keep_loss=max_keep_loss,
+        learning_rate=learning_rate,
         verbose=1 if sys.stderr.isatty() else 2,
-        progress=True, quality=not no_quality,
+        progress=True,
+        quality=not no_quality,
     )
     with modelstore.training_lock(app.config.models_dir):
-        result = train_from_state(app.config, app.state(), options, install=not no_install,
-                                  echo=lambda line: click.echo(line, err=True))
+        result = train_from_state(
+            app.config,
+            app.state(),
+            options,
+            install=not no_install,
+            echo=lambda line: click.echo(line, err=True),
+        )
     click.echo(result.report, nl=False)
     click.echo(f"model saved in {result.path}")
     tflite = result.meta["tflite"]
     if not tflite["quantized"]:
         click.echo("note: exported the float TFLite model (the quantised one failed the check)")
     if result.skipped:
-        click.echo(f"warning: {len(result.skipped)} labelled photos could not be used "
-                   "(see the log)", err=True)
-    click.echo(f"installed as the current model: {result.version}" if result.installed
-               else f"not installed; switch with `photosieve models use {result.version}`")
+        click.echo(
+            f"warning: {len(result.skipped)} labelled photos could not be used (see the log)",
+            err=True,
+        )
+    click.echo(
+        f"installed as the current model: {result.version}"
+        if result.installed
+        else f"not installed; switch with `photosieve models use {result.version}`"
+    )

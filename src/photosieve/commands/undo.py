@@ -85,10 +85,14 @@ def _expect(state: State, plan: Pairs) -> None:
         except OSError:
             continue
         state.put_file(
-            to, size=st.st_size, mtime_ns=st.st_mtime_ns, status="undone",
-            sha256=_moved_sha(state, frm), reason="moved back by undo",
+            to,
+            size=st.st_size,
+            mtime_ns=st.st_mtime_ns,
+            status="undone",
+            sha256=_moved_sha(state, frm),
+            reason="moved back by undo",
             origin=frm,
-        )  # fmt: skip
+        )
 
 
 def _record(config: Config, state: State, done: Pairs, plan: Pairs) -> None:
@@ -103,11 +107,16 @@ def _record(config: Config, state: State, done: Pairs, plan: Pairs) -> None:
         status = "quarantined" if to.is_relative_to(quarantine) else "undone"
         st = os.stat(to)
         state.put_file(
-            to, size=st.st_size, mtime_ns=st.st_mtime_ns, status=status,
+            to,
+            size=st.st_size,
+            mtime_ns=st.st_mtime_ns,
+            status=status,
             sha256=_moved_sha(state, to),
-            reason="moved back by undo", taken=old.taken if old else None,
-            taken_source=old.taken_source if old else None, origin=frm,
-        )  # fmt: skip
+            reason="moved back by undo",
+            taken=old.taken if old else None,
+            taken_source=old.taken_source if old else None,
+            origin=frm,
+        )
     arrived = {to for _, to in done}
     for _, to in plan:
         row = state.get_file(to)
@@ -120,7 +129,7 @@ def undo_since(
     config: Config, state: State, since: float, *, dry_run: bool = False
 ) -> list[tuple[Path, Path]]:
     """Reverse the moves made since `since`; returns (from, to) pairs moved (or planned)."""
-    from photosieve.mover import undo
+    from photosieve.files.mover import undo
 
     plan = undo(state, since, dry_run=True)
     if dry_run or not plan:
@@ -143,7 +152,7 @@ def undo_since(
 @click.pass_context
 def command(ctx: click.Context, since: float, dry_run: bool) -> None:
     """Reverse photosieve's moves since a time (each file goes back where it was)."""
-    from photosieve.mover import recover
+    from photosieve.files.mover import recover
 
     app = get_app(ctx)
     config, state = app.config, app.state()

@@ -26,9 +26,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from photosieve import bursts, quality
-from photosieve.bursts import Shot
 from photosieve.state import State
+from photosieve.vision import bursts, quality
+from photosieve.vision.bursts import Shot
 
 if TYPE_CHECKING:
     from photosieve.daemon.pipeline import Photo
@@ -98,10 +98,16 @@ def _stored_near(state: State, shot: Shot) -> list[Shot]:
     assert shot.camera is not None and shot.taken is not None
     rows = state.shots_near(shot.camera, shot.taken, BURST_SECONDS)
     return [
-        Shot(row["sha256"], row["camera"], datetime.fromisoformat(row["taken"]), row["phash"],
-             row["sharpness"], row["score"])
+        Shot(
+            row["sha256"],
+            row["camera"],
+            datetime.fromisoformat(row["taken"]),
+            row["phash"],
+            row["sharpness"],
+            row["score"],
+        )
         for row in rows
-    ]  # fmt: skip
+    ]
 
 
 def _settle(

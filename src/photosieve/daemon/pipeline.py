@@ -21,13 +21,14 @@ from pathlib import Path
 
 import numpy as np
 
-from photosieve import bursts, dating, imaging, naming, quality
+from photosieve import dating, naming
 from photosieve.config import Config
 from photosieve.daemon import burst_stage
 from photosieve.errors import BadInput, MoveError
-from photosieve.mover import MoverLike, sha256_file
-from photosieve.runtime import Classifier, uses_quality
+from photosieve.files.mover import MoverLike, sha256_file
+from photosieve.model.contract import Classifier, uses_quality
 from photosieve.state import State
+from photosieve.vision import bursts, imaging, quality
 
 log = logging.getLogger("photosieve.pipeline")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -253,9 +254,11 @@ def burst(pipe: Pipeline, photos: list[Photo]) -> None:
     """Propose a burst's softer frames of this batch for the quarantine, with a second opinion."""
     model = pipe.classifier.version is not None
     burst_stage.propose(
-        pipe.state, photos, threshold=pipe.classifier.threshold if model else None,
+        pipe.state,
+        photos,
+        threshold=pipe.classifier.threshold if model else None,
         record=pipe.record_state,
-    )  # fmt: skip
+    )
 
 
 # --- route (pure) ------------------------------------------------------------------------------
@@ -284,8 +287,11 @@ def sidecars_of(path: Path, listing: Sequence[str] | None = None) -> list[Path]:
     # parsed, so a folder of 10,000 photos costs a string test per name, not a parse.
     head = path.name.split(".", 1)[0] + "."
     try:
-        names = [n for n in (os.listdir(path.parent) if listing is None else listing)
-                 if n.startswith(head)]  # fmt: skip
+        names = [
+            n
+            for n in (os.listdir(path.parent) if listing is None else listing)
+            if n.startswith(head)
+        ]
     except OSError:
         return []
     siblings = [n for n in names if os.path.isfile(path.parent / n)]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from photosieve import naming
 from photosieve.config import Config
-from photosieve.mover import sha256_file
+from photosieve.files.mover import sha256_file
 from photosieve.state import State
 
 
@@ -42,8 +42,14 @@ def record_finished_moves(state: State, config: Config, recent: int = 1000) -> i
             status = "kept"
         with state.transaction():
             state.forget_file(row["src"])
-            state.put_file(dst, size=st.st_size, mtime_ns=st.st_mtime_ns, status=status,
-                           sha256=row["sha256"], reason="recorded after a restart",
-                           origin=row["src"])  # fmt: skip
+            state.put_file(
+                dst,
+                size=st.st_size,
+                mtime_ns=st.st_mtime_ns,
+                status=status,
+                sha256=row["sha256"],
+                reason="recorded after a restart",
+                origin=row["src"],
+            )
         fixed += 1
     return fixed

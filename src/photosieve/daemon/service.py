@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
-from photosieve import runtime
 from photosieve.config import Config, load_config
 from photosieve.daemon import pipeline, recovery
 from photosieve.daemon.monitor import QuarantineMonitor
@@ -26,7 +25,8 @@ from photosieve.daemon.settle import SettleGate, scan_into
 from photosieve.daemon.systemd import Notifier
 from photosieve.daemon.watcher import InboxWatcher
 from photosieve.errors import PhotosieveError
-from photosieve.mover import Mover, recover
+from photosieve.files.mover import Mover, recover
+from photosieve.model import contract, loader
 from photosieve.state import State, open_state
 
 log = logging.getLogger("photosieve.service")
@@ -46,8 +46,8 @@ class Service:
     def __post_init__(self) -> None:
         self.state: State = open_state(self.config.state_dir)
         self.gate = SettleGate(self.config.watch.settle_seconds)
-        self.classifier: runtime.Classifier = runtime.KeepAll()
-        self.models = runtime.ModelWatcher(self.config.models_dir)
+        self.classifier: contract.Classifier = contract.KeepAll()
+        self.models = loader.ModelWatcher(self.config.models_dir)
         self.watcher: InboxWatcher | None = None
         self.stopping = False
         # Reviews done in a file manager, and retention (the monitor purges at most once a day).
@@ -65,7 +65,7 @@ class Service:
             self.load_model()
         except Exception as exc:  # a broken model must not stop the filing: keep every photo
             log.error("model not loaded (%s); keeping every photo until a model loads", exc)
-            self.classifier = runtime.KeepAll()
+            self.classifier = contract.KeepAll()
         self.watcher = InboxWatcher(
             self.config.inboxes,
             self.gate,
@@ -84,7 +84,7 @@ class Service:
         self.monitor.purge_due()
 
     def load_model(self) -> None:
-        self.classifier = runtime.load_classifier(self.config)
+        self.classifier = loader.load_classifier(self.config)
         self.models.changed()  # remember the pointer we loaded
         version = self.classifier.version or "none (keeping every photo)"
         log.info("model: %s", version)
@@ -197,7 +197,7 @@ class Service:
         self.config = new
         self.monitor.config = new
         self.gate.settle_seconds = new.watch.settle_seconds
-        self.models = runtime.ModelWatcher(new.models_dir)
+        self.models = loader.ModelWatcher(new.models_dir)
         self.swap_model()
         self.watcher = InboxWatcher(
             new.inboxes,

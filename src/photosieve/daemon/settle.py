@@ -120,16 +120,18 @@ class SettleGate:
         self.discard(path)
         return inbox
 
-
     @staticmethod
     def _held_open(path: Path, seen: _Seen, now: float) -> None:
         if seen.held_open_since is None:
             seen.held_open_since = now
         elif not seen.warned and now - seen.held_open_since >= HELD_OPEN_WARN:
             seen.warned = True
-            log.warning("%s: unchanged for %.0f min but another program still has it open for "
-                        "writing; it will be filed once that program closes it", path,
-                        (now - seen.held_open_since) / 60)
+            log.warning(
+                "%s: unchanged for %.0f min but another program still has it open for "
+                "writing; it will be filed once that program closes it",
+                path,
+                (now - seen.held_open_since) / 60,
+            )
 
 
 def being_written(path: Path) -> bool:

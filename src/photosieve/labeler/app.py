@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from photosieve import runtime
 from photosieve.config import Config
 from photosieve.errors import PhotosieveError
 from photosieve.labeler.catalog import Catalog, Photo
@@ -25,7 +24,8 @@ from photosieve.labeler.marks import LABELS, Marks, Mode
 from photosieve.labeler.review import Verdict, apply_review
 from photosieve.labeler.scoring import KnownScore, Scorer
 from photosieve.labeler.thumbs import Thumbnails
-from photosieve.runtime import Classifier
+from photosieve.model import loader
+from photosieve.model.contract import Classifier
 from photosieve.state import State
 
 ID_RE = re.compile(r"[0-9a-f]{64}")
@@ -81,19 +81,27 @@ class LabelerApp:
         names = {p.id: p.name for p in photos}
         items = [
             {
-                "id": p.id, "name": p.name, "taken": p.taken, "folder": p.path.parent.name,
-                "label": marks.get(p.id), "score": scores.scores.get(p.id),
+                "id": p.id,
+                "name": p.name,
+                "taken": p.taken,
+                "folder": p.path.parent.name,
+                "label": marks.get(p.id),
+                "score": scores.scores.get(p.id),
                 "reasons": self.reasons(p.id),
                 **burst_fields(self.state, p.id, bursts, names),
             }
             for p in photos
-        ]  # fmt: skip
+        ]
         return {
-            "mode": self.mode, "dry_run_only": self.dry_run_only, "photos": burst_together(items),
-            "indexing": not self.catalog.done.is_set(), "scoring": scores.status,
-            "model": scores.version, "threshold": scores.threshold,
+            "mode": self.mode,
+            "dry_run_only": self.dry_run_only,
+            "photos": burst_together(items),
+            "indexing": not self.catalog.done.is_set(),
+            "scoring": scores.status,
+            "model": scores.version,
+            "threshold": scores.threshold,
             "session": self.marks.session_count,
-        }  # fmt: skip
+        }
 
     def reasons(self, photo_id: str) -> list[str]:
         """Review mode: the reasons the service recorded with its last decision on the photo
@@ -167,10 +175,13 @@ def burst_together(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _outcome_json(outcome: Any) -> dict[str, Any]:
     return {
-        "id": outcome.sha256, "name": outcome.path.name, "label": outcome.label,
-        "status": outcome.status, "reason": outcome.reason,
+        "id": outcome.sha256,
+        "name": outcome.path.name,
+        "label": outcome.label,
+        "status": outcome.status,
+        "reason": outcome.reason,
         "target": None if outcome.target is None else str(outcome.target),
-    }  # fmt: skip
+    }
 
 
 def _recorded_reasons(raw: str | None) -> list[str]:
@@ -204,7 +215,7 @@ def build_app(
     mode: Mode = "label",
     *,
     dry_run_only: bool = False,
-    load_classifier: Callable[[Config], Classifier] = runtime.load_classifier,
+    load_classifier: Callable[[Config], Classifier] = loader.load_classifier,
 ) -> LabelerApp:
     """A session over `roots` (label) or the quarantine (review); call start() to index."""
     cache = config.state_dir / "cache"
@@ -212,7 +223,13 @@ def build_app(
     known = _last_score(state, any_model=mode == "review")
     scorer = Scorer(config, catalog, known, load=load_classifier)
     return LabelerApp(
-        config, state, catalog, scorer, Marks(state, mode), Thumbnails(cache), mode,
+        config,
+        state,
+        catalog,
+        scorer,
+        Marks(state, mode),
+        Thumbnails(cache),
+        mode,
         dry_run_only=dry_run_only,
     )
 

@@ -21,10 +21,11 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from photosieve import dating, imaging, naming
+from photosieve import dating, naming
 from photosieve.errors import BadInput
-from photosieve.mover import sha256_file
+from photosieve.files.mover import sha256_file
 from photosieve.state import State
+from photosieve.vision import imaging
 
 log = logging.getLogger(__name__)
 
@@ -74,9 +75,10 @@ def walk_photos(roots: Sequence[Path], exclude: Sequence[Path] = ()) -> Iterator
         for dirpath, dirnames, filenames in os.walk(root):  # followlinks=False
             here = Path(dirpath)
             dirnames[:] = sorted(
-                d for d in dirnames
+                d
+                for d in dirnames
                 if not naming.is_hidden_or_temp(d) and not _within(here / d, exclude)
-            )  # fmt: skip
+            )
             for name in sorted(filenames):
                 if naming.is_hidden_or_temp(name) or not naming.is_supported(name):
                     continue
@@ -229,9 +231,10 @@ class Catalog:
     def _forget_vanished(self) -> None:
         """After a full walk, entries under our roots that were not seen are gone files."""
         self._cache = {
-            key: entry for key, entry in self._cache.items()
+            key: entry
+            for key, entry in self._cache.items()
             if key in self._seen or not _within(Path(key), self.roots)
-        }  # fmt: skip
+        }
 
     def _load_cache(self) -> dict[str, list[object]]:
         try:

@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from photosieve import dating, imaging
+from photosieve import dating
 from photosieve.config import Config
 from photosieve.daemon.pipeline import destination, sidecars_of
 from photosieve.errors import BadInput, MoveError, PhotosieveError
-from photosieve.mover import DryRunMover, Mover, MoveResult, MoverLike
+from photosieve.files.mover import DryRunMover, Mover, MoveResult, MoverLike
 from photosieve.state import FileRecord, State
+from photosieve.vision import imaging
 
 SOURCE = "review"
 
@@ -107,11 +108,16 @@ def _follow(config: Config, state: State, verdict: Verdict, result: MoveResult) 
     origin = record.origin if record is not None and record.origin else verdict.path
     state.forget_file(record.path if record is not None else verdict.path)
     state.put_file(
-        result.dst, size=st.st_size, mtime_ns=st.st_mtime_ns, sha256=verdict.sha256,
-        status="filed" if config.library.path is not None else "kept", reason="restored by review",
-        taken=taken, taken_source=record.taken_source if record is not None else None,
+        result.dst,
+        size=st.st_size,
+        mtime_ns=st.st_mtime_ns,
+        sha256=verdict.sha256,
+        status="filed" if config.library.path is not None else "kept",
+        reason="restored by review",
+        taken=taken,
+        taken_source=record.taken_source if record is not None else None,
         origin=origin,
-    )  # fmt: skip
+    )
 
 
 def _restore(
@@ -120,9 +126,13 @@ def _restore(
     try:
         target = restore_target(config, state, verdict.path)
         result = mover.move_group(
-            verdict.path, sidecars_of(verdict.path), target.parent, target.name,
-            kind="restore", sha256=verdict.sha256,
-        )  # fmt: skip
+            verdict.path,
+            sidecars_of(verdict.path),
+            target.parent,
+            target.name,
+            kind="restore",
+            sha256=verdict.sha256,
+        )
     except (MoveError, PhotosieveError, OSError) as exc:
         return Outcome(verdict.sha256, verdict.path, "keep", "failed", reason=str(exc))
     if result.status == "failed":

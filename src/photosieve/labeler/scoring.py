@@ -1,6 +1,6 @@
 """Model scores for the page, computed once on a background thread so serving never waits.
 
-The classifier is the service's own (`runtime.load_classifier`): the scores shown are the ones
+The classifier is the service's own (`loader.load_classifier`): the scores shown are the ones
 the service would act on. Photos are scored in chunks as the catalog finds them; a score already
 known (the review page passes the service's last decision) is used instead of recomputing it.
 With no model installed there is nothing to show and the thread ends at once.
@@ -14,10 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from photosieve import batchscore, runtime
 from photosieve.config import Config
 from photosieve.errors import PhotosieveError
 from photosieve.labeler.catalog import Catalog, Photo, Worker
+from photosieve.model import contract, loader
+from photosieve.model import score as batchscore
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ class Scorer:
         config: Config,
         catalog: Catalog,
         known: KnownScore | None = None,
-        load: Callable[[Config], runtime.Classifier] = runtime.load_classifier,
+        load: Callable[[Config], contract.Classifier] = loader.load_classifier,
     ) -> None:
         self.config = config
         self.catalog = catalog
@@ -89,7 +90,7 @@ class Scorer:
             log.exception("scoring stopped")
             self._set_status("failed")
 
-    def _loop(self, classifier: runtime.Classifier) -> None:
+    def _loop(self, classifier: contract.Classifier) -> None:
         has_model = classifier.version is not None
         chunk = max(1, self.config.classifier.batch_size) * _CHUNK_BATCHES
         while not self._stop.is_set():
@@ -118,9 +119,11 @@ class Scorer:
                 todo.append(photo)
         return todo
 
-    def _score(self, classifier: runtime.Classifier, photos: list[Photo]) -> None:
+    def _score(self, classifier: contract.Classifier, photos: list[Photo]) -> None:
         results = batchscore.score_paths(
-            classifier, [p.path for p in photos], batch_size=self.config.classifier.batch_size,
+            classifier,
+            [p.path for p in photos],
+            batch_size=self.config.classifier.batch_size,
             workers=1,
         )
         for photo, result in zip(photos, results, strict=True):

@@ -199,11 +199,14 @@ class Handler(BaseHTTPRequestHandler):
 
     def page(self) -> None:
         cookie = (
-            f"{self.server.cookie_name}={self.server.app.token}; Path=/; HttpOnly; "
-            "SameSite=Strict"
+            f"{self.server.cookie_name}={self.server.app.token}; Path=/; HttpOnly; SameSite=Strict"
         )
-        self._send(HTTPStatus.OK, _static("index.html"), STATIC["index.html"],
-                   {"Set-Cookie": cookie, "Cache-Control": "no-store"})  # fmt: skip
+        self._send(
+            HTTPStatus.OK,
+            _static("index.html"),
+            STATIC["index.html"],
+            {"Set-Cookie": cookie, "Cache-Control": "no-store"},
+        )
 
     def static(self) -> None:
         name = urlsplit(self.path).path.rsplit("/", 1)[-1]
@@ -236,8 +239,12 @@ class Handler(BaseHTTPRequestHandler):
 
     def _image(self, data: bytes) -> None:
         # The id is the content hash, so the picture never changes under its URL.
-        self._send(HTTPStatus.OK, data, "image/jpeg",
-                   {"Cache-Control": "private, max-age=86400, immutable"})  # fmt: skip
+        self._send(
+            HTTPStatus.OK,
+            data,
+            "image/jpeg",
+            {"Cache-Control": "private, max-age=86400, immutable"},
+        )
 
 
 Route = Callable[[Handler], None]
@@ -279,22 +286,30 @@ def stop_server(server: LabelerServer, thread: threading.Thread) -> None:
 
 
 def serve(
-    app: LabelerApp, port: int = 0, *, open_browser: bool = True,
+    app: LabelerApp,
+    port: int = 0,
+    *,
+    open_browser: bool = True,
     echo: Callable[[str], None] = print,
-) -> None:  # fmt: skip
+) -> None:
     """Serve until Ctrl+C: print the URL (for SSH users too) and open the browser."""
     server = LabelerServer(app, port)
     app.start()
     echo(f"photosieve {app.mode}: {server.url}")
-    echo(f"(over SSH: ssh -L {server.port}:127.0.0.1:{server.port} <this host>, then open "
-         "the URL on your machine; Ctrl+C here stops)")  # fmt: skip
+    echo(
+        f"(over SSH: ssh -L {server.port}:127.0.0.1:{server.port} <this host>, then open "
+        "the URL on your machine; Ctrl+C here stops)"
+    )
     if open_browser:
         webbrowser.open(server.url)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
-        echo("stopped; every label is saved" if app.mode == "label"
-             else "stopped; marks not applied were not saved")
+        echo(
+            "stopped; every label is saved"
+            if app.mode == "label"
+            else "stopped; marks not applied were not saved"
+        )
     finally:
         server.server_close()
         app.close()

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from photosieve import imaging
+from photosieve.vision import imaging
 
 THUMB_SIZE = 256
 LARGE_SIZE = 1600

@@ -22,10 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from photosieve import imaging
 from photosieve.errors import BadInput
 from photosieve.state import State
 from photosieve.trainer.labels import content_hash
+from photosieve.vision import imaging
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +57,7 @@ def labeled_photos(state: State) -> list[LabeledPhoto]:
     return [LabeledPhoto(sha, label, tuple(paths)) for sha, (label, paths) in photos.items()]
 
 
-def locate(
-    photo: LabeledPhoto, hasher: Callable[[Path], str] = content_hash
-) -> Path | None:
+def locate(photo: LabeledPhoto, hasher: Callable[[Path], str] = content_hash) -> Path | None:
     """The first candidate that still holds this content, or None."""
     for path in photo.candidates:
         try:
@@ -71,8 +69,12 @@ def locate(
 
 
 def decode_located(
-    photos: Sequence[LabeledPhoto], size: int, fit: imaging.Fit, chunk: int = 32,
-    *, want_gray: bool = False,
+    photos: Sequence[LabeledPhoto],
+    size: int,
+    fit: imaging.Fit,
+    chunk: int = 32,
+    *,
+    want_gray: bool = False,
 ) -> Iterator[tuple[LabeledPhoto, imaging.Decoded | None, str | None]]:
     """Decode photos in chunks on two threads; yields (photo, decoded or None, why not).
     want_gray=True decodes as the service does (its pixels and the signals' gray image)."""

@@ -29,10 +29,11 @@ from pathlib import Path
 
 import numpy as np
 
-from photosieve import cepstrum, detail, imaging, quality, reblur, runtime
-from photosieve.imaging import Fit
+from photosieve.model import contract
 from photosieve.trainer.dataset import LabeledPhoto, decode_located, progress_bar
 from photosieve.trainer.split import PhotoFacts, facts_from
+from photosieve.vision import cepstrum, detail, imaging, quality, reblur
+from photosieve.vision.imaging import Fit
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +61,10 @@ def embedding_key(backbone: str, size: int, fit: str, weights_id: str) -> str:
 def _quality_digest() -> str:
     # The signals' whole definition: quality.py and the measures it calls.
     modules = (quality, detail, reblur, cepstrum)
-    source = b"".join(Path(module.__file__).read_bytes() for module in modules
-                      if module.__file__) + ",".join(quality.SIGNAL_NAMES).encode()
+    source = (
+        b"".join(Path(module.__file__).read_bytes() for module in modules if module.__file__)
+        + ",".join(quality.SIGNAL_NAMES).encode()
+    )
     return hashlib.sha256(source).hexdigest()[:12]
 
 
@@ -127,7 +130,8 @@ class EmbeddingCache:
     def pixels(self, size: int, fit: str, shas: Sequence[str]) -> dict[str, np.ndarray]:
         rows = self._select(
             "SELECT sha256, data FROM pixels WHERE size = ? AND fit = ? AND sha256 IN ({marks})",
-            (size, fit), shas,
+            (size, fit),
+            shas,
         )
         return {
             sha: np.frombuffer(blob, dtype=np.uint8).reshape(size, size, 3) for sha, blob in rows
@@ -152,24 +156,35 @@ class EmbeddingCache:
             )
             self.conn.executemany(
                 "INSERT OR REPLACE INTO signals VALUES (?,?,?)",
-                [(signals_key(size, fit), sha, np.asarray(v, np.float32).tobytes())
-                 for sha, v in (signals or {}).items()],
+                [
+                    (signals_key(size, fit), sha, np.asarray(v, np.float32).tobytes())
+                    for sha, v in (signals or {}).items()
+                ],
             )
             self.conn.executemany(
                 "INSERT OR REPLACE INTO facts VALUES (?,?,?,?)",
-                [(sha, None if f.dhash is None else f"{f.dhash:016x}", f.camera, f.taken)
-                 for sha, f in facts.items()],
+                [
+                    (sha, None if f.dhash is None else f"{f.dhash:016x}", f.camera, f.taken)
+                    for sha, f in facts.items()
+                ],
             )
             self.conn.executemany(
                 "INSERT OR REPLACE INTO pixels VALUES (?,?,?,?)",
-                [(size, fit, sha, np.ascontiguousarray(p, np.uint8).tobytes())
-                 for sha, p in pixels.items()],
+                [
+                    (size, fit, sha, np.ascontiguousarray(p, np.uint8).tobytes())
+                    for sha, p in pixels.items()
+                ],
             )
 
 
 def _missing(
-    cache: EmbeddingCache, photos: Sequence[LabeledPhoto], key: str, size: int, fit: Fit,
-    embedding: bool, wanted: set[str],
+    cache: EmbeddingCache,
+    photos: Sequence[LabeledPhoto],
+    key: str,
+    size: int,
+    fit: Fit,
+    embedding: bool,
+    wanted: set[str],
 ) -> tuple[list[LabeledPhoto], set[str]]:
     """The photos to decode, and the hashes among them that already have a vector."""
     shas = [p.sha256 for p in photos]
@@ -178,8 +193,11 @@ def _missing(
     have_signals = set(cache.signals(signals_key(size, fit), shas))
     have_pix = set(cache.pixels(size, fit, sorted(wanted)))
     complete = have_vec & have_facts & have_signals
-    todo = [p for p in photos if p.sha256 not in complete
-            or (p.sha256 in wanted and p.sha256 not in have_pix)]
+    todo = [
+        p
+        for p in photos
+        if p.sha256 not in complete or (p.sha256 in wanted and p.sha256 not in have_pix)
+    ]
     return todo, have_vec
 
 
@@ -218,7 +236,7 @@ def fill(
             if to_embed and embed is not None:
                 embedded = embed(np.stack([d.pixels for _, d in to_embed]))
                 vectors = {sha: embedded[i] for i, (sha, _) in enumerate(to_embed)}
-            signals = {sha: quality.signal_vector(runtime.decoded_signals(d)) for sha, d in good}
+            signals = {sha: quality.signal_vector(contract.decoded_signals(d)) for sha, d in good}
             facts = {sha: facts_from(d.pixels, d.metadata) for sha, d in good}
             pixels = {sha: d.pixels for sha, d in good if sha in wanted}
             cache.put(key, vectors, facts, pixels, size, fit, signals)

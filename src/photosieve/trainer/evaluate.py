@@ -15,12 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from photosieve import imaging, modelstore, quality, runtime
 from photosieve.config import Config
+from photosieve.model import contract
+from photosieve.model import store as modelstore
 from photosieve.state import State
 from photosieve.trainer import export, metrics
 from photosieve.trainer.dataset import decode_located, labeled_photos
 from photosieve.trainer.embeddings import EmbeddingCache, signals_key
+from photosieve.vision import imaging, quality
 
 
 def _inputs(
@@ -41,19 +43,22 @@ def _inputs(
     for photo, decoded, _reason in decode_located(missing, size, fit, want_gray=True):
         if decoded is not None:
             found[photo.sha256] = decoded.pixels
-            signals[photo.sha256] = quality.signal_vector(runtime.decoded_signals(decoded))
+            signals[photo.sha256] = quality.signal_vector(contract.decoded_signals(decoded))
     usable = [p for p in photos if p.sha256 in found]
     n_q = len(quality.SIGNAL_NAMES)
-    return (np.array([found[p.sha256] for p in usable], np.uint8).reshape(-1, size, size, 3),
-            np.array([signals[p.sha256] for p in usable], np.float32).reshape(-1, n_q),
-            np.array([p.y for p in usable], np.int64), [p.sha256 for p in usable])
+    return (
+        np.array([found[p.sha256] for p in usable], np.uint8).reshape(-1, size, size, 3),
+        np.array([signals[p.sha256] for p in usable], np.float32).reshape(-1, n_q),
+        np.array([p.y for p in usable], np.int64),
+        [p.sha256 for p in usable],
+    )
 
 
 def _model_quality(rows: np.ndarray, features: Sequence[str]) -> np.ndarray | None:
     """The model's quality input (its columns, its order), or None for a pixels-only model."""
     if not features:
         return None
-    return runtime.quality_input(rows, runtime.quality_columns(features), len(rows))
+    return contract.quality_input(rows, contract.quality_columns(features), len(rows))
 
 
 def evaluate(
@@ -65,8 +70,9 @@ def evaluate(
     size, fit = int(meta["input_size"]), meta.get("fit", imaging.DEFAULT_FIT)
     pixels, rows, labels, shas = _inputs(config, state, hashes, size, fit)
     model = (model_dir / meta.get("tflite", {}).get("file", export.TFLITE)).read_bytes()
-    scores = export.tflite_scores(model, pixels, _model_quality(rows, meta.get(
-        "quality_features") or ()))
+    scores = export.tflite_scores(
+        model, pixels, _model_quality(rows, meta.get("quality_features") or ())
+    )
     result = metrics.summarize(scores, labels, float(meta["threshold"]))
     result["scores"] = dict(zip(shas, (float(s) for s in scores), strict=True))
     return result

@@ -7,7 +7,7 @@ discard decision as the float model on >= 99 % of the test photos and never move
 more than 0.02, else the float TFLite model is exported instead and model.json says so. Models
 with quality signals take two inputs, `images` and `quality`; both are fed by name, as the
 runtime does (the converter does not keep their order).
-Installing switches the `current` pointer (see photosieve.modelstore), records the version in
+Installing switches the `current` pointer (see photosieve.model.store), records the version in
 the state database and prunes old versions.
 """
 
@@ -21,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from photosieve import modelstore, runtime
+from photosieve.model import litert
+from photosieve.model import store as modelstore
 from photosieve.state import State
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,7 @@ def tflite_scores(
     from ai_edge_litert.interpreter import Interpreter
 
     interpreter = Interpreter(model_content=model, num_threads=threads)
-    inputs = runtime.tflite_inputs(interpreter)
+    inputs = litert.tflite_inputs(interpreter)
     out = interpreter.get_output_details()[0]
     feeds = [(int(inputs["images"]["index"]), np.asarray(pixels, np.uint8))]
     if "quality" in inputs:
@@ -100,8 +101,13 @@ def compare(reference: np.ndarray, candidate: np.ndarray, threshold: float) -> d
     cand = np.asarray(candidate, np.float64).reshape(-1)
     n = int(ref.size)
     if n == 0:
-        return {"n": 0, "same_decision": None, "max_abs_diff": None, "passed": True,
-                "note": "no test photos to check on"}
+        return {
+            "n": 0,
+            "same_decision": None,
+            "max_abs_diff": None,
+            "passed": True,
+            "note": "no test photos to check on",
+        }
     same = float(((ref >= threshold) == (cand >= threshold)).mean())
     diff = float(np.abs(ref - cand).max())
     passed = same >= MIN_SAME_DECISION and diff <= MAX_ABS_DIFF
@@ -109,8 +115,12 @@ def compare(reference: np.ndarray, candidate: np.ndarray, threshold: float) -> d
 
 
 def write_tflite(
-    folder: Path, saved_model: Path, float_scores: np.ndarray, pixels: np.ndarray,
-    threshold: float, quality: np.ndarray | None = None,
+    folder: Path,
+    saved_model: Path,
+    float_scores: np.ndarray,
+    pixels: np.ndarray,
+    threshold: float,
+    quality: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Convert, check the quantised model, fall back to float TFLite if the check fails;
     `float_scores` are the float model's on `pixels` (and `quality`)."""
@@ -119,19 +129,23 @@ def write_tflite(
     section: dict[str, Any] = {"file": TFLITE, "quantized": True, "check": check}
     model = quantized
     if not check["passed"]:
-        log.warning("quantised TFLite model failed the export check (%s); exporting the float "
-                    "TFLite model instead", check)
+        log.warning(
+            "quantised TFLite model failed the export check (%s); exporting the float "
+            "TFLite model instead",
+            check,
+        )
         model = convert_tflite(saved_model, quantize=False)
-        section = {"file": TFLITE, "quantized": False, "check": check,
-                   "float_check": compare(float_scores, tflite_scores(model, pixels, quality),
-                                          threshold)}
+        section = {
+            "file": TFLITE,
+            "quantized": False,
+            "check": check,
+            "float_check": compare(float_scores, tflite_scores(model, pixels, quality), threshold),
+        }
     (folder / TFLITE).write_bytes(model)
     return section
 
 
-def install(
-    models_dir: Path, version: str, state: State | None, keep_versions: int
-) -> list[str]:
+def install(models_dir: Path, version: str, state: State | None, keep_versions: int) -> list[str]:
     """Make `version` current, record it, prune old versions; returns the pruned names."""
     modelstore.set_current(models_dir, version)
     meta = modelstore.read_meta(models_dir / version)

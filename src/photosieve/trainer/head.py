@@ -82,19 +82,27 @@ class Standardizer:
         return cls(mean.astype(np.float32), std.astype(np.float32), varied)
 
     def describe(self, names: tuple[str, ...]) -> dict[str, list[float]]:
-        return {n: [round(float(m), 6), round(float(s), 6)]
-                for n, m, s in zip(names, self.mean, self.std, strict=True)}
+        return {
+            n: [round(float(m), 6), round(float(s), 6)]
+            for n, m, s in zip(names, self.mean, self.std, strict=True)
+        }
 
 
-def build_head(dim: int, standardizer: Standardizer | None = None, seed: int = 0,
-               hidden: int | None = None, members: int | None = None,
-               embedding: Standardizer | None = None) -> tuple[Any, tuple[Any, ...]]:
+def build_head(
+    dim: int,
+    standardizer: Standardizer | None = None,
+    seed: int = 0,
+    hidden: int | None = None,
+    members: int | None = None,
+    embedding: Standardizer | None = None,
+) -> tuple[Any, tuple[Any, ...]]:
     """The head alone, as `build_network` builds it (for fitting on arrays without a base):
     (head, fitted): the head's [N, members] scores, which `phases.predict` averages, and the
     models phase 1 fits in turn (the two towers, or the head itself). `hidden` and `members`
     override QUALITY_HIDDEN and HEAD_MEMBERS (the benchmark compares)."""
     head, towers = head_model(
-        head_layers(standardizer, seed, hidden, members, embedding), dim, standardizer)
+        head_layers(standardizer, seed, hidden, members, embedding), dim, standardizer
+    )
     return head, (head,) if towers is None else towers
 
 
@@ -104,27 +112,32 @@ def mean(members: Any) -> Any:
     return keras.ops.mean(members, axis=-1, keepdims=True)
 
 
-def head_model(head_of: Any, dim: int,
-               standardizer: Standardizer | None) -> tuple[Any, tuple[Any, ...] | None]:
+def head_model(
+    head_of: Any, dim: int, standardizer: Standardizer | None
+) -> tuple[Any, tuple[Any, ...] | None]:
     """[embedding (+ raw signals)] -> each member's P(discard), on the layers of `head_of`;
     and for a two-tower head, models of the same inputs giving the quality tower's and the
     embedding tower's own scores (else None)."""
     import keras
 
     head_in = keras.Input((dim,), name="embedding")
-    head_q = None if standardizer is None else keras.Input((len(standardizer.mean),),
-                                                           name="quality")
+    head_q = (
+        None if standardizer is None else keras.Input((len(standardizer.mean),), name="quality")
+    )
     inputs = head_in if head_q is None else [head_in, head_q]
     head = keras.Model(inputs, head_of(head_in, head_q), name="head")
     if not getattr(head_of, "two_towers", False):
         return head, None
     quality, embedded = head_of(head_in, head_q, towers=True)
-    return head, (keras.Model(inputs, quality, name="head_quality"),
-                  keras.Model(inputs, embedded, name="head_embedding"))
+    return head, (
+        keras.Model(inputs, quality, name="head_quality"),
+        keras.Model(inputs, embedded, name="head_embedding"),
+    )
 
 
-def _member(k: int, seed: int, units: int, logit: bool = False,
-            tower: str = "") -> tuple[Any, Any, Any]:
+def _member(
+    k: int, seed: int, units: int, logit: bool = False, tower: str = ""
+) -> tuple[Any, Any, Any]:
     """Member k's dropout, output unit (a logit if `logit`, else P) and (if `units`) hidden
     layer; member 0 of a single head keeps the first heads' layer names."""
     import keras
@@ -133,12 +146,23 @@ def _member(k: int, seed: int, units: int, logit: bool = False,
     dropout = keras.layers.Dropout(DROPOUT, name=f"head_dropout{suffix}")  # own draws
     # Zero start: a logistic unit needs no symmetry breaking, and weights of signals that
     # never vary in training then stay exactly 0 (see the module docstring).
-    dense = keras.layers.Dense(1, activation=None if logit else "sigmoid",
-                               kernel_initializer="zeros", name=f"head_dense{suffix}")
-    hidden = keras.layers.Dense(
-        units, activation="relu", name=f"quality_hidden{suffix}",
-        kernel_initializer=keras.initializers.HeNormal(seed + k),
-        kernel_regularizer=keras.regularizers.L2(QUALITY_L2)) if units else None
+    dense = keras.layers.Dense(
+        1,
+        activation=None if logit else "sigmoid",
+        kernel_initializer="zeros",
+        name=f"head_dense{suffix}",
+    )
+    hidden = (
+        keras.layers.Dense(
+            units,
+            activation="relu",
+            name=f"quality_hidden{suffix}",
+            kernel_initializer=keras.initializers.HeNormal(seed + k),
+            kernel_regularizer=keras.regularizers.L2(QUALITY_L2),
+        )
+        if units
+        else None
+    )
     return dropout, dense, hidden
 
 
@@ -152,14 +176,19 @@ def _embedding_block(stats: Standardizer | None) -> Any:
         return lambda features: features
     varied = np.ones(len(stats.mean), bool) if stats.varied is None else stats.varied
     normalize = keras.layers.Normalization(
-        mean=stats.mean, variance=np.square(stats.std), name="embedding_standardize")
+        mean=stats.mean, variance=np.square(stats.std), name="embedding_standardize"
+    )
     mask = keras.layers.Rescaling(scale=varied.astype(float).tolist(), name="embedding_mask")
     return lambda features: mask(keras.ops.clip(normalize(features), -CLIP, CLIP))
 
 
-def head_layers(standardizer: Standardizer | None, seed: int,
-                 hidden_units: int | None = None, members: int | None = None,
-                 embedding: Standardizer | None = None) -> Any:
+def head_layers(
+    standardizer: Standardizer | None,
+    seed: int,
+    hidden_units: int | None = None,
+    members: int | None = None,
+    embedding: Standardizer | None = None,
+) -> Any:
     """The head's layers, created once, as a function (features, raw signals or None) ->
     [N, members] P(discard); calling it on two inputs shares the layers. With `embedding`
     statistics and signals, a two-tower head ("Two towers" in the module docstring)."""
@@ -173,14 +202,20 @@ def head_layers(standardizer: Standardizer | None, seed: int,
     parts = [_member(k, seed, units if standardizer is not None else 0) for k in range(count)]
     if standardizer is None:
         return lambda features, _signals: _stack(
-            [dense(dropout(embed(features))) for dropout, dense, _ in parts], "head_members")
+            [dense(dropout(embed(features))) for dropout, dense, _ in parts], "head_members"
+        )
     signal_block = _signal_block(standardizer)
     join = keras.layers.Concatenate(name="head_inputs")
 
     def head_of(features: Any, signals: Any) -> Any:
         z = signal_block(signals)
-        return _stack([dense(dropout(join([features, z] + ([hidden(z)] if hidden else []))))
-                       for dropout, dense, hidden in parts], "head_members")
+        return _stack(
+            [
+                dense(dropout(join([features, z] + ([hidden(z)] if hidden else []))))
+                for dropout, dense, hidden in parts
+            ],
+            "head_members",
+        )
 
     return head_of
 
@@ -199,8 +234,11 @@ def _signal_block(standardizer: Standardizer) -> Any:
         mean=standardizer.mean, variance=np.square(standardizer.std), name="quality_standardize"
     )
     # Signals that never varied in training are zeroed, so no hidden unit can act on them.
-    varied = (np.ones(len(standardizer.mean), bool) if standardizer.varied is None
-              else standardizer.varied)
+    varied = (
+        np.ones(len(standardizer.mean), bool)
+        if standardizer.varied is None
+        else standardizer.varied
+    )
     mask = keras.layers.Rescaling(scale=varied.astype(float).tolist(), name="quality_mask")
 
     def block(signals: Any) -> Any:
@@ -223,14 +261,20 @@ def _two_towers(signal_block: Any, embed: Any, count: int, seed: int, units: int
 
     def head_of(features: Any, signals: Any, towers: bool = False) -> Any:
         z, e = signal_block(signals), embed(features)
-        q_logits = [dense(dropout(join([z, hidden(z)]) if hidden else z))
-                    for dropout, dense, hidden in quality]
+        q_logits = [
+            dense(dropout(join([z, hidden(z)]) if hidden else z))
+            for dropout, dense, hidden in quality
+        ]
         e_logits = [dense(dropout(e)) for dropout, dense, _ in embedded]
         if towers:
-            return (_stack([keras.ops.sigmoid(t) for t in q_logits], "quality_members"),
-                    _stack([keras.ops.sigmoid(t) for t in e_logits], "embedding_members"))
-        return _stack([keras.ops.sigmoid(q + FUSION * t)
-                       for q, t in zip(q_logits, e_logits, strict=True)], "head_members")
+            return (
+                _stack([keras.ops.sigmoid(t) for t in q_logits], "quality_members"),
+                _stack([keras.ops.sigmoid(t) for t in e_logits], "embedding_members"),
+            )
+        return _stack(
+            [keras.ops.sigmoid(q + FUSION * t) for q, t in zip(q_logits, e_logits, strict=True)],
+            "head_members",
+        )
 
     head_of.two_towers = True  # type: ignore[attr-defined]
     return head_of

@@ -42,7 +42,7 @@ class ImportReport:
 def content_hash(path: Path) -> str:
     """SHA-256 of the file's bytes, the project's content hash (mover's if available)."""
     try:
-        from photosieve.mover import sha256_file  # the one definition, when present
+        from photosieve.files.mover import sha256_file  # the one definition, when present
     except ImportError:
         import hashlib
 
@@ -80,7 +80,7 @@ def walk_photos(folder: Path) -> Iterator[Path]:
 
 def _check_photo(path: Path) -> None:
     """Raise BadInput unless `path` opens as a supported image (header only, no decode)."""
-    from photosieve import imaging
+    from photosieve.vision import imaging
 
     imaging.read_metadata(path)
 
@@ -118,8 +118,10 @@ def scan(
     for sha, by_label in seen.items():
         if len(by_label) > 1:
             report.conflicts.append((sha, sorted(by_label.values())))
-            log.warning("conflict: the same photo is in keep and discard folders: %s",
-                        ", ".join(str(p) for p in sorted(by_label.values())))
+            log.warning(
+                "conflict: the same photo is in keep and discard folders: %s",
+                ", ".join(str(p) for p in sorted(by_label.values())),
+            )
             continue
         ((label, path),) = by_label.items()
         result[sha] = (label, path)

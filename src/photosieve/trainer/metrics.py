@@ -87,8 +87,9 @@ def choose_threshold(
         basis = "default"
     threshold = lowest_safe_threshold(s, y, max_keep_loss)
     keep_loss, catch = rates(s, y, threshold)
-    return ThresholdChoice(threshold, keep_loss, catch, int((y == 0).sum()),
-                           int((y == 1).sum()), basis)
+    return ThresholdChoice(
+        threshold, keep_loss, catch, int((y == 0).sum()), int((y == 1).sum()), basis
+    )
 
 
 def caveat(choice: ThresholdChoice, max_keep_loss: float) -> str | None:
@@ -101,14 +102,18 @@ def caveat(choice: ThresholdChoice, max_keep_loss: float) -> str | None:
     if choice.basis == "default":
         return "no keep photos to set the threshold on; it is 0.5; label some keep photos"
     if choice.basis != "validation":
-        return (f"the validation split holds fewer than {MIN_KEEPS} keep photos, so the "
-                f"threshold was chosen on {choice.basis} scores; label more photos")
+        return (
+            f"the validation split holds fewer than {MIN_KEEPS} keep photos, so the "
+            f"threshold was chosen on {choice.basis} scores; label more photos"
+        )
     needed = math.ceil(1.0 / max_keep_loss - 1e-9) if max_keep_loss > 0 else None
     if needed is not None and choice.n_keep < needed:
-        return (f"the threshold was set on {choice.n_keep} validation keep photos; at least "
-                f"{needed} are needed to check a {max_keep_loss * 100:g} % keep-loss, so "
-                f"expect more keepers in the quarantine (see the test keep-loss); label more "
-                f"photos")
+        return (
+            f"the threshold was set on {choice.n_keep} validation keep photos; at least "
+            f"{needed} are needed to check a {max_keep_loss * 100:g} % keep-loss, so "
+            f"expect more keepers in the quarantine (see the test keep-loss); label more "
+            f"photos"
+        )
     return None
 
 

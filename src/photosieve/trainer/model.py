@@ -84,9 +84,15 @@ def _small_cnn(size: int, filters: tuple[int, ...], pool: bool, name: str) -> An
     x = inputs
     for i, n in enumerate(filters, start=1):
         # He initialisation keeps a random (untrained) tiny base's features at a useful scale.
-        x = keras.layers.Conv2D(n, 3, strides=1 if pool else 2, padding="same",
-                                activation="relu", kernel_initializer="he_normal",
-                                name=f"block{i}_conv")(x)
+        x = keras.layers.Conv2D(
+            n,
+            3,
+            strides=1 if pool else 2,
+            padding="same",
+            activation="relu",
+            kernel_initializer="he_normal",
+            name=f"block{i}_conv",
+        )(x)
         if pool:
             x = keras.layers.MaxPooling2D(2, name=f"block{i}_pool")(x)
     return keras.Model(inputs, x, name=name)
@@ -109,9 +115,13 @@ def build_base(backbone: str, size: int, weights: str | None) -> Any:
             raise ModelError(
                 "cannot download the ImageNet weights for inceptionv3 (no network?); Keras "
                 "keeps them in ~/.keras/models/ once fetched. Train with --weights FILE (a "
-                "local .h5 of them) or --weights none (random, much weaker)") from exc
-    base = (_small_cnn(size, (32, 64, 128), True, "small_cnn") if backbone == "small-cnn"
-            else _small_cnn(size, (8, 16, 32), False, "tiny"))
+                "local .h5 of them) or --weights none (random, much weaker)"
+            ) from exc
+    base = (
+        _small_cnn(size, (32, 64, 128), True, "small_cnn")
+        if backbone == "small-cnn"
+        else _small_cnn(size, (8, 16, 32), False, "tiny")
+    )
     if weights is not None:
         base.load_weights(weights)
     return base
@@ -137,8 +147,13 @@ def build_embedder(base: Any, size: int) -> Any:
     return keras.Model(inputs, pooled, name="embedder")
 
 
-def build_network(base: Any, size: int, standardizer: Standardizer | None = None,
-                  seed: int = 0, embedding: Standardizer | None = None) -> Network:
+def build_network(
+    base: Any,
+    size: int,
+    standardizer: Standardizer | None = None,
+    seed: int = 0,
+    embedding: Standardizer | None = None,
+) -> Network:
     """Wrap `base` with the uint8 input, the scaling and the shared head; with a standardizer
     the head also takes the raw quality signals (`seed`: the members' starts; `embedding`: the
     training split's pooled-feature statistics, which make a two-tower head). The head model
@@ -211,8 +226,10 @@ def embed_fn(embedder: Any, batch_size: int) -> Any:
 
     def embed(pixels: np.ndarray) -> np.ndarray:
         # predict_on_batch runs a compiled function: ~25 % faster than an eager call here.
-        parts = [np.asarray(embedder.predict_on_batch(pixels[i : i + batch_size]))
-                 for i in range(0, len(pixels), batch_size)]
+        parts = [
+            np.asarray(embedder.predict_on_batch(pixels[i : i + batch_size]))
+            for i in range(0, len(pixels), batch_size)
+        ]
         return np.concatenate(parts).astype(np.float32)
 
     return embed

@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from photosieve import imaging
 from photosieve.trainer import model as netlib
 from photosieve.trainer.dataset import (
     LabeledPhoto,
@@ -28,6 +27,7 @@ from photosieve.trainer.dataset import (
     pixel_array,
     progress_bar,
 )
+from photosieve.vision import imaging
 
 SPLITS = ("train", "val", "test")
 
@@ -82,9 +82,11 @@ def _callbacks(has_val: bool, patience: int) -> list[Any]:
 
     if not has_val:
         return []
-    return [keras.callbacks.EarlyStopping(
-        monitor="val_loss", patience=patience, restore_best_weights=True
-    )]
+    return [
+        keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=patience, restore_best_weights=True
+        )
+    ]
 
 
 def _history(fit_result: Any) -> dict[str, list[float]]:
@@ -96,8 +98,11 @@ def fit_head(head: Any, train: Split, val: Split, s: FitSettings) -> dict[str, l
     its own loss (their mean is the loss early stopping watches)."""
     import keras
 
-    head.compile(optimizer=keras.optimizers.Adam(s.learning_rate),
-                 loss="binary_crossentropy", metrics=["accuracy"])
+    head.compile(
+        optimizer=keras.optimizers.Adam(s.learning_rate),
+        loss="binary_crossentropy",
+        metrics=["accuracy"],
+    )
     members = int(head.output.shape[-1])
 
     def targets(y: np.ndarray) -> np.ndarray:
@@ -106,10 +111,15 @@ def fit_head(head: Any, train: Split, val: Split, s: FitSettings) -> dict[str, l
     # Class weights as per-photo weights: Keras would read [N, members] targets as one-hot.
     weights = np.array([s.class_weight.get(int(v), 1.0) for v in train.y], np.float32)
     result = head.fit(
-        train.inputs, targets(train.y), sample_weight=weights,
+        train.inputs,
+        targets(train.y),
+        sample_weight=weights,
         validation_data=(val.inputs, targets(val.y)) if len(val) else None,
-        epochs=s.epochs, batch_size=s.batch_size,
-        callbacks=_callbacks(bool(len(val)), s.patience), shuffle=True, verbose=s.verbose,
+        epochs=s.epochs,
+        batch_size=s.batch_size,
+        callbacks=_callbacks(bool(len(val)), s.patience),
+        shuffle=True,
+        verbose=s.verbose,
     )
     return _history(result)
 
@@ -121,14 +131,28 @@ def fit_pixels(
     augmentation layers are inert in validation, so it measures `full` itself."""
     import keras
 
-    trainable.compile(optimizer=keras.optimizers.Adam(s.learning_rate),
-                      loss="binary_crossentropy", metrics=["accuracy"])
-    data = batches(train.x, train.y, s.batch_size, shuffle=True, seed=s.seed,
-                   weights=s.class_weight, extra=train.q)
+    trainable.compile(
+        optimizer=keras.optimizers.Adam(s.learning_rate),
+        loss="binary_crossentropy",
+        metrics=["accuracy"],
+    )
+    data = batches(
+        train.x,
+        train.y,
+        s.batch_size,
+        shuffle=True,
+        seed=s.seed,
+        weights=s.class_weight,
+        extra=train.q,
+    )
     val_data = batches(val.x, val.y, s.batch_size, extra=val.q) if len(val) else None
-    result = trainable.fit(data, validation_data=val_data, epochs=s.epochs,
-                           callbacks=_callbacks(val_data is not None, s.patience),
-                           verbose=s.verbose)
+    result = trainable.fit(
+        data,
+        validation_data=val_data,
+        epochs=s.epochs,
+        callbacks=_callbacks(val_data is not None, s.patience),
+        verbose=s.verbose,
+    )
     return _history(result)
 
 
@@ -150,15 +174,21 @@ def predict(model: Any, x: np.ndarray | list[np.ndarray], batch_size: int) -> np
 
 
 def _decode_split(
-    photos: list[LabeledPhoto], array: np.ndarray, size: int, run: Run, show: bool,
-    signals: dict[str, np.ndarray] | None, q_dim: int,
+    photos: list[LabeledPhoto],
+    array: np.ndarray,
+    size: int,
+    run: Run,
+    show: bool,
+    signals: dict[str, np.ndarray] | None,
+    q_dim: int,
 ) -> Split:
     """Decode `photos` into the rows of `array` (as the embeddings were: with the gray work
     image, which sets the JPEG draft scale); photos that fail are skipped and recorded."""
     rows, ys, shas = 0, [], []
     with progress_bar(len(photos), "Decoding for fine-tuning", show) as bar:
-        for photo, decoded, reason in decode_located(photos, size, imaging.DEFAULT_FIT,
-                                                     want_gray=True):
+        for photo, decoded, reason in decode_located(
+            photos, size, imaging.DEFAULT_FIT, want_gray=True
+        ):
             bar.update(1)
             if decoded is None:
                 run.skipped[photo.sha256] = reason or "unusable"
@@ -167,14 +197,26 @@ def _decode_split(
             rows += 1
             ys.append(photo.y)
             shas.append(photo.sha256)
-    q = None if signals is None else np.array([signals[sha] for sha in shas],
-                                              np.float32).reshape(len(shas), q_dim)
+    q = (
+        None
+        if signals is None
+        else np.array([signals[sha] for sha in shas], np.float32).reshape(len(shas), q_dim)
+    )
     return Split(array[:rows], np.array(ys, np.int64), shas, q)
 
 
-def fit_on_pixels(run: Run, settings: FitSettings, net: netlib.Network, *, backbone: str,
-                  size: int, blocks: int, workdir: Path, show: bool,
-                  signals: dict[str, np.ndarray] | None = None) -> None:
+def fit_on_pixels(
+    run: Run,
+    settings: FitSettings,
+    net: netlib.Network,
+    *,
+    backbone: str,
+    size: int,
+    blocks: int,
+    workdir: Path,
+    show: bool,
+    signals: dict[str, np.ndarray] | None = None,
+) -> None:
     """Phase 2 (top `blocks` blocks) or small-cnn end to end; rescore every split.
     `signals` (content hash -> raw signal row) feeds the quality input when the net has one."""
     with ExitStack() as stack:
@@ -182,8 +224,15 @@ def fit_on_pixels(run: Run, settings: FitSettings, net: netlib.Network, *, backb
         for name in SPLITS:
             members = run.members(name)
             array = stack.enter_context(pixel_array(len(members), size, workdir))
-            data[name] = _decode_split(members, array, size, run, show,
-                                       signals if net.quality_dim else None, net.quality_dim)
+            data[name] = _decode_split(
+                members,
+                array,
+                size,
+                run,
+                show,
+                signals if net.quality_dim else None,
+                net.quality_dim,
+            )
         if backbone == "small-cnn":
             net.base.trainable = True
             phase = "end-to-end"
@@ -192,5 +241,7 @@ def fit_on_pixels(run: Run, settings: FitSettings, net: netlib.Network, *, backb
             phase = "fine-tune"
         trainable = netlib.training_model(net.full, size, settings.seed, net.quality_dim)
         run.history[phase] = fit_pixels(trainable, net.full, data["train"], data["val"], settings)
-        run.scores = {name: Split(predict(net.full, s.inputs, settings.batch_size), s.y, s.shas)
-                      for name, s in data.items()}
+        run.scores = {
+            name: Split(predict(net.full, s.inputs, settings.batch_size), s.y, s.shas)
+            for name, s in data.items()
+        }

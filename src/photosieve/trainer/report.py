@@ -124,10 +124,20 @@ def plot_threshold(
     fig, ax = plt.subplots(figsize=(6, 4))
     for (name, (scores, labels)), style in zip(sets.items(), ("-", "--", ":"), strict=False):
         curve = threshold_curve(scores, labels)
-        ax.plot(curve["threshold"], curve["keep_loss"], style, color="tab:red",
-                label=f"keep-loss ({name})")
-        ax.plot(curve["threshold"], curve["discard_catch"], style, color="tab:blue",
-                label=f"discard-catch ({name})")
+        ax.plot(
+            curve["threshold"],
+            curve["keep_loss"],
+            style,
+            color="tab:red",
+            label=f"keep-loss ({name})",
+        )
+        ax.plot(
+            curve["threshold"],
+            curve["discard_catch"],
+            style,
+            color="tab:blue",
+            label=f"discard-catch ({name})",
+        )
     ax.axvline(min(threshold, 1.0), color="black", linestyle=":", label="threshold")
     ax.set_xlabel("threshold")
     ax.set_ylabel("share")

@@ -23,8 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from photosieve import modelstore
 from photosieve.config import Config
+from photosieve.model import store as modelstore
 from photosieve.state import State
 from photosieve.trainer import export
 from photosieve.trainer.evaluate import evaluate
@@ -35,10 +35,16 @@ log = logging.getLogger(__name__)
 # TrainOptions fields reused from the current model's model.json "training" section, with the
 # type each must have there (a hand-edited model.json must not smuggle in nonsense).
 _REUSED: dict[str, type | tuple[type, ...]] = {
-    "backbone": str, "weights": (str, type(None)), "image_size": int,
+    "backbone": str,
+    "weights": (str, type(None)),
+    "image_size": int,
     "epochs": (int, type(None)),
-    "batch_size": int, "seed": int, "fine_tune_blocks": int, "learning_rate": (float, int),
-    "patience": int, "quality": bool,
+    "batch_size": int,
+    "seed": int,
+    "fine_tune_blocks": int,
+    "learning_rate": (float, int),
+    "patience": int,
+    "quality": bool,
 }
 # Meaningful only for the backbone they were chosen for; dropped when --backbone changes it.
 _PER_BACKBONE = ("weights", "image_size", "learning_rate", "fine_tune_blocks")
@@ -69,8 +75,7 @@ class Plan:
         return self.force or self.new_labels >= self.min_new_labels
 
     def describe(self) -> str:
-        where = (f"since model {self.current}" if self.current
-                 else "in all (no current model)")
+        where = f"since model {self.current}" if self.current else "in all (no current model)"
         need = f"training.min_new_labels is {self.min_new_labels}"
         forced = "; --force given" if self.force else ""
         return f"{self.new_labels} new labels {where}; {need}{forced}"
@@ -91,13 +96,20 @@ class Verdict:
     def line(self) -> str:
         new = f"{100 * self.new_keep_loss:.1f}%"
         if self.current_keep_loss is None:
-            return (f"retrain: new model {self.new_version} keep-loss {new} on its "
-                    f"{self.n_photos} test photos; no current model: installed")
-        outcome = ("installed" if self.installed
-                   else f"rejected (worse), kept current model {self.current_version}")
-        return (f"retrain: new model {self.new_version} keep-loss {new} vs current "
-                f"{100 * self.current_keep_loss:.1f}% on {self.n_photos} test photos "
-                f"({self.n_keep} keep): {outcome}")
+            return (
+                f"retrain: new model {self.new_version} keep-loss {new} on its "
+                f"{self.n_photos} test photos; no current model: installed"
+            )
+        outcome = (
+            "installed"
+            if self.installed
+            else f"rejected (worse), kept current model {self.current_version}"
+        )
+        return (
+            f"retrain: new model {self.new_version} keep-loss {new} vs current "
+            f"{100 * self.current_keep_loss:.1f}% on {self.n_photos} test photos "
+            f"({self.n_keep} keep): {outcome}"
+        )
 
 
 @dataclass(frozen=True)
@@ -123,8 +135,9 @@ def created_time(state: State, model_dir: Path, meta: Mapping[str, Any]) -> floa
     parsed = _parse_created(meta.get("created"))
     if parsed is not None:
         return parsed
-    row = state.execute("SELECT created FROM models WHERE version = ?",
-                        (model_dir.name,)).fetchone()
+    row = state.execute(
+        "SELECT created FROM models WHERE version = ?", (model_dir.name,)
+    ).fetchone()
     if row is not None:
         return float(row[0])
     return (model_dir / modelstore.META).stat().st_mtime
@@ -151,7 +164,10 @@ def _weights(value: str) -> str | None:
 
 
 def training_options(
-    meta: Mapping[str, Any] | None, overrides: Overrides, *, verbose: int = 2,
+    meta: Mapping[str, Any] | None,
+    overrides: Overrides,
+    *,
+    verbose: int = 2,
     progress: bool = False,
 ) -> TrainOptions:
     """The current model's recorded options with `overrides` applied (TrainOptions defaults
@@ -159,9 +175,13 @@ def training_options(
     the old one, and its weights default as in `photosieve train`."""
     recorded = dict((meta or {}).get("training") or {})
     recorded.setdefault("backbone", (meta or {}).get("backbone"))
-    values = {k: recorded[k] for k, kind in _REUSED.items()
-              if k in recorded and isinstance(recorded[k], kind)
-              and (kind is bool or not isinstance(recorded[k], bool))}
+    values = {
+        k: recorded[k]
+        for k, kind in _REUSED.items()
+        if k in recorded
+        and isinstance(recorded[k], kind)
+        and (kind is bool or not isinstance(recorded[k], bool))
+    }
     backbone = overrides.backbone or values.get("backbone") or TrainOptions.backbone
     if backbone != values.get("backbone"):
         for key in _PER_BACKBONE:
@@ -179,9 +199,11 @@ def training_options(
 
 def describe_options(options: TrainOptions) -> str:
     weights = "none" if options.weights is None else options.weights
-    return (f"backbone={options.backbone} weights={weights} image_size={options.size()} "
-            f"epochs={options.epochs or 'auto'} fine_tune_blocks={options.fine_tune_blocks}"
-            + ("" if options.quality else " quality=no"))
+    return (
+        f"backbone={options.backbone} weights={weights} image_size={options.size()} "
+        f"epochs={options.epochs or 'auto'} fine_tune_blocks={options.fine_tune_blocks}"
+        + ("" if options.quality else " quality=no")
+    )
 
 
 def _lost(scores: Mapping[str, float], threshold: float, keeps: Collection[str]) -> int:
@@ -189,7 +211,8 @@ def _lost(scores: Mapping[str, float], threshold: float, keeps: Collection[str])
 
 
 def judge(
-    new: tuple[str, Mapping[str, float], float], current: tuple[str, Mapping[str, float], float],
+    new: tuple[str, Mapping[str, float], float],
+    current: tuple[str, Mapping[str, float], float],
     labels: Mapping[str, str],
 ) -> Verdict:
     """Compare keep-loss (share of keep photos scored >= the model's own threshold) on the
@@ -203,32 +226,54 @@ def judge(
     current_lost = _lost(current_scores, current_threshold, keeps)
     n = len(keeps)
     return Verdict(
-        new_version, current_version, new_lost / n if n else 0.0,
-        current_lost / n if n else 0.0, len(shared), n, installed=new_lost <= current_lost,
+        new_version,
+        current_version,
+        new_lost / n if n else 0.0,
+        current_lost / n if n else 0.0,
+        len(shared),
+        n,
+        installed=new_lost <= current_lost,
     )
 
 
-def _compare(config: Config, state: State, current_dir: Path, result: TrainResult,
-             hashes: Collection[str]) -> Verdict:
+def _compare(
+    config: Config, state: State, current_dir: Path, result: TrainResult, hashes: Collection[str]
+) -> Verdict:
     """Score both exported models (TFLite, as the service runs them) on `hashes`."""
     old = evaluate(config, state, current_dir, hashes)
     new = evaluate(config, state, result.path, hashes)
     labels = {row["sha256"]: row["label"] for row in state.labels()}
     current_threshold = float(modelstore.read_meta(current_dir)["threshold"])
-    return judge((result.version, new["scores"], result.threshold),
-                 (current_dir.name, old["scores"], current_threshold), labels)
+    return judge(
+        (result.version, new["scores"], result.threshold),
+        (current_dir.name, old["scores"], current_threshold),
+        labels,
+    )
 
 
 def _new_model_verdict(result: TrainResult) -> Verdict:
     found = result.metrics
     (tn, fp), _discards = found["confusion"]
-    return Verdict(result.version, None, float(found["keep_loss"]), None,
-                   int(found["n_test"]), tn + fp, installed=True)
+    return Verdict(
+        result.version,
+        None,
+        float(found["keep_loss"]),
+        None,
+        int(found["n_test"]),
+        tn + fp,
+        installed=True,
+    )
 
 
 def retrain(
-    config: Config, state: State, overrides: Overrides = Overrides(), *, force: bool = False,
-    keep_rejected: bool = False, echo: Callable[[str], None] = log.info, verbose: int = 2,
+    config: Config,
+    state: State,
+    overrides: Overrides = Overrides(),
+    *,
+    force: bool = False,
+    keep_rejected: bool = False,
+    echo: Callable[[str], None] = log.info,
+    verbose: int = 2,
     progress: bool = False,
 ) -> Outcome:
     """Plan; if due, train without installing, compare with the current model and install the
@@ -244,8 +289,7 @@ def retrain(
     options = training_options(meta, overrides, verbose=verbose, progress=progress)
     hashes = [str(h) for h in (meta or {}).get("test_hashes") or ()]
     echo(f"retrain: training ({plan.describe()}); {describe_options(options)}")
-    result = train_from_state(config, state, options, install=False, echo=echo,
-                              test_hashes=hashes)
+    result = train_from_state(config, state, options, install=False, echo=echo, test_hashes=hashes)
     if current_dir is None:
         verdict = _new_model_verdict(result)
     else:

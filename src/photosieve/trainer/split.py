@@ -43,9 +43,9 @@ class PhotoFacts:
 
 
 def dhash(pixels: np.ndarray) -> int | None:
-    """64-bit difference hash (photosieve.bursts.dhash) of RGB or gray uint8 pixels; None for
+    """64-bit difference hash (photosieve.vision.bursts.dhash) of RGB or gray uint8 pixels; None for
     a flat image, whose hash would be noise."""
-    from photosieve.bursts import dhash as burst_dhash
+    from photosieve.vision.bursts import dhash as burst_dhash
 
     array = np.asarray(pixels, dtype=np.float32)
     rgb_to_luma = np.array([0.299, 0.587, 0.114], np.float32)

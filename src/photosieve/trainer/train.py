@@ -25,14 +25,16 @@ from typing import Any
 
 import numpy as np
 
-from photosieve import __version__, imaging, modelstore, quality
+from photosieve import __version__
 from photosieve.config import Config
 from photosieve.errors import PhotosieveError
+from photosieve.model import store as modelstore
 from photosieve.state import State
 from photosieve.trainer import embeddings, export, metrics, report, split
 from photosieve.trainer import model as netlib
 from photosieve.trainer.dataset import LabeledPhoto, labeled_photos
 from photosieve.trainer.phases import FitSettings, Run, Split, fit_head, fit_on_pixels, predict
+from photosieve.vision import imaging, quality
 
 log = logging.getLogger(__name__)
 
@@ -123,8 +125,9 @@ def validate(options: TrainOptions) -> None:
     if options.size() < netlib.MIN_SIZE[b]:
         raise PhotosieveError(f"--image-size must be at least {netlib.MIN_SIZE[b]} for {b}")
     if b == "small-cnn" and options.fine_tune_blocks:
-        raise PhotosieveError("small-cnn trains every layer already; --fine-tune-blocks is for "
-                              "inceptionv3 and tiny")
+        raise PhotosieveError(
+            "small-cnn trains every layer already; --fine-tune-blocks is for inceptionv3 and tiny"
+        )
     if not 0 <= options.fine_tune_blocks <= netlib.max_blocks(b):
         raise PhotosieveError(f"--fine-tune-blocks must be 0..{netlib.max_blocks(b)} for {b}")
     if (options.epochs is not None and options.epochs < 1) or options.batch_size < 1:
@@ -157,19 +160,32 @@ def build_base(options: TrainOptions, cache: embeddings.EmbeddingCache, key: str
     return base
 
 
-def _network(options: TrainOptions, base: Any, run: Run, signals: dict[str, np.ndarray],
-             vectors: dict[str, np.ndarray] | None) -> netlib.Network:
+def _network(
+    options: TrainOptions,
+    base: Any,
+    run: Run,
+    signals: dict[str, np.ndarray],
+    vectors: dict[str, np.ndarray] | None,
+) -> netlib.Network:
     """The full network; the head standardises the cached embeddings (when there are any:
     a two-tower head with the signals) and the quality signals (unless trained without) on
     the training split's statistics."""
     members = run.members("train")
-    stats = (netlib.Standardizer.fit(np.stack([vectors[p.sha256] for p in members]))
-             if vectors is not None else None)
+    stats = (
+        netlib.Standardizer.fit(np.stack([vectors[p.sha256] for p in members]))
+        if vectors is not None
+        else None
+    )
     if not options.quality:
         return netlib.build_network(base, options.size(), embedding=stats)
     train = [signals[p.sha256] for p in members]
-    return netlib.build_network(base, options.size(), netlib.Standardizer.fit(np.stack(train)),
-                                seed=options.seed, embedding=stats)
+    return netlib.build_network(
+        base,
+        options.size(),
+        netlib.Standardizer.fit(np.stack(train)),
+        seed=options.seed,
+        embedding=stats,
+    )
 
 
 def _check_counts(photos: list[LabeledPhoto]) -> None:
@@ -182,43 +198,64 @@ def _check_counts(photos: list[LabeledPhoto]) -> None:
         )
 
 
-def _split(cache: embeddings.EmbeddingCache, photos: list[LabeledPhoto],
-           pinned_test: Collection[str]) -> dict[str, str]:
+def _split(
+    cache: embeddings.EmbeddingCache, photos: list[LabeledPhoto], pinned_test: Collection[str]
+) -> dict[str, str]:
     shas = [p.sha256 for p in photos]
     groups = split.near_duplicate_groups(cache.facts(shas))
-    return split.split_photos({p.sha256: p.label for p in photos}, groups,
-                              pinned_test=pinned_test)
+    return split.split_photos({p.sha256: p.label for p in photos}, groups, pinned_test=pinned_test)
 
 
-def _embedding_splits(vectors: dict[str, np.ndarray], run: Run, net: netlib.Network,
-                      signals: dict[str, np.ndarray]) -> dict[str, Split]:
+def _embedding_splits(
+    vectors: dict[str, np.ndarray], run: Run, net: netlib.Network, signals: dict[str, np.ndarray]
+) -> dict[str, Split]:
     out = {}
     for name in split.SPLITS:
         members = run.members(name)
         x = np.array([vectors[p.sha256] for p in members], np.float32).reshape(-1, net.dim)
-        q = (np.array([signals[p.sha256] for p in members], np.float32)
-             .reshape(-1, net.quality_dim) if net.quality_dim else None)
-        out[name] = Split(x, np.array([p.y for p in members], np.int64),
-                          [p.sha256 for p in members], q)
+        q = (
+            np.array([signals[p.sha256] for p in members], np.float32).reshape(-1, net.quality_dim)
+            if net.quality_dim
+            else None
+        )
+        out[name] = Split(
+            x, np.array([p.y for p in members], np.int64), [p.sha256 for p in members], q
+        )
     return out
 
 
-def _settings(options: TrainOptions, train_y: np.ndarray, lr: float, patience: int,
-              epochs: int) -> FitSettings:
-    return FitSettings(epochs, options.batch_size, options.seed, lr, patience,
-                       options.verbose, split.class_weights(train_y.tolist()))
+def _settings(
+    options: TrainOptions, train_y: np.ndarray, lr: float, patience: int, epochs: int
+) -> FitSettings:
+    return FitSettings(
+        epochs,
+        options.batch_size,
+        options.seed,
+        lr,
+        patience,
+        options.verbose,
+        split.class_weights(train_y.tolist()),
+    )
 
 
 def _prepare(
-    labelled: list[LabeledPhoto], options: TrainOptions, base: Any,
-    cache: embeddings.EmbeddingCache, key: str, pinned_test: Collection[str],
+    labelled: list[LabeledPhoto],
+    options: TrainOptions,
+    base: Any,
+    cache: embeddings.EmbeddingCache,
+    key: str,
+    pinned_test: Collection[str],
 ) -> Run:
     """Fill the cache (embeddings, signals, facts), split, then cache the test photos' check
     pixels."""
     uses_cache = options.backbone in netlib.EMBEDDING_BACKBONES
     embedder = netlib.build_embedder(base, options.size()) if uses_cache else None
     fill = functools.partial(
-        embeddings.fill, cache, key=key, size=options.size(), fit=imaging.DEFAULT_FIT,
+        embeddings.fill,
+        cache,
+        key=key,
+        size=options.size(),
+        fit=imaging.DEFAULT_FIT,
         embed=netlib.embed_fn(embedder, options.batch_size) if uses_cache else None,
         show_progress=options.progress,
     )
@@ -229,15 +266,22 @@ def _prepare(
     check = sorted(s for s, where in assignment.items() if where == "test")[:CHECK_MAX]
     wanted = set(check)
     # Their embeddings and facts are cached by now; this decodes only missing check pixels.
-    skipped |= fill([p for p in photos if p.sha256 in wanted], want_pixels=check, embed=None,
-                    label="Caching test photos for the export check")
+    skipped |= fill(
+        [p for p in photos if p.sha256 in wanted],
+        want_pixels=check,
+        embed=None,
+        label="Caching test photos for the export check",
+    )
     photos = [p for p in photos if p.sha256 not in skipped]
     assignment = {s: w for s, w in assignment.items() if s not in skipped}
     return Run(photos, assignment, skipped=skipped)
 
 
 def run_training(
-    config: Config, state: State, options: TrainOptions, echo: Callable[[str], None],
+    config: Config,
+    state: State,
+    options: TrainOptions,
+    echo: Callable[[str], None],
     pinned_test: Collection[str] = (),
 ) -> tuple[Run, netlib.Network, Split]:
     """Everything before export; returns the run, the network and the export check's inputs
@@ -246,28 +290,38 @@ def run_training(
     labelled = labeled_photos(state)
     _check_counts(labelled)
     configure_tensorflow(options)
-    key = embeddings.embedding_key(options.backbone, size, imaging.DEFAULT_FIT,
-                                   netlib.weights_id(options.weights, options.seed))
+    key = embeddings.embedding_key(
+        options.backbone,
+        size,
+        imaging.DEFAULT_FIT,
+        netlib.weights_id(options.weights, options.seed),
+    )
     cache = embeddings.EmbeddingCache(config.state_dir / "cache")
     try:
         base = build_base(options, cache, key)
-        echo(f"{len(labelled)} labelled photos; {options.backbone} at {size}x{size}"
-             + ("" if options.quality else "; without quality signals"))
+        echo(
+            f"{len(labelled)} labelled photos; {options.backbone} at {size}x{size}"
+            + ("" if options.quality else "; without quality signals")
+        )
         run = _prepare(labelled, options, base, cache, key, pinned_test)
-        signals = cache.signals(embeddings.signals_key(size, imaging.DEFAULT_FIT),
-                                [p.sha256 for p in run.photos])
+        signals = cache.signals(
+            embeddings.signals_key(size, imaging.DEFAULT_FIT), [p.sha256 for p in run.photos]
+        )
         cached = options.backbone in netlib.EMBEDDING_BACKBONES
         vectors = cache.vectors(key, [p.sha256 for p in run.photos]) if cached else None
         net = _network(options, base, run, signals, vectors)
         if vectors is not None:
             data = _embedding_splits(vectors, run, net, signals)
             train_y = data["train"].y
-            settings = _settings(options, train_y, options.lr(), options.patience,
-                                 options.head_epochs(len(train_y)))
+            settings = _settings(
+                options, train_y, options.lr(), options.patience, options.head_epochs(len(train_y))
+            )
             for model in net.fitted:  # "head", or "head_quality" then "head_embedding"
                 run.history[model.name] = fit_head(model, data["train"], data["val"], settings)
-            run.scores = {name: Split(predict(net.head, s.inputs, options.batch_size), s.y,
-                                      s.shas) for name, s in data.items()}
+            run.scores = {
+                name: Split(predict(net.head, s.inputs, options.batch_size), s.y, s.shas)
+                for name, s in data.items()
+            }
         if options.fine_tune_blocks or options.backbone not in netlib.EMBEDDING_BACKBONES:
             _fit_pixels(run, options, net, config.state_dir / "cache" / "tmp", signals)
         return run, net, _check_inputs(cache, run, net, signals, size)
@@ -275,27 +329,53 @@ def run_training(
         cache.close()
 
 
-def _check_inputs(cache: embeddings.EmbeddingCache, run: Run, net: netlib.Network,
-                  signals: dict[str, np.ndarray], size: int) -> Split:
+def _check_inputs(
+    cache: embeddings.EmbeddingCache,
+    run: Run,
+    net: netlib.Network,
+    signals: dict[str, np.ndarray],
+    size: int,
+) -> Split:
     """The cached test photos the export check runs both models on."""
     wanted = sorted(run.scores["test"].shas)[:CHECK_MAX]
     pixels = cache.pixels(size, imaging.DEFAULT_FIT, wanted)
     shas = [s for s in wanted if s in pixels]
     x = np.array([pixels[s] for s in shas], np.uint8).reshape(-1, size, size, 3)
-    q = (np.array([signals[s] for s in shas], np.float32).reshape(-1, net.quality_dim)
-         if net.quality_dim else None)
+    q = (
+        np.array([signals[s] for s in shas], np.float32).reshape(-1, net.quality_dim)
+        if net.quality_dim
+        else None
+    )
     return Split(x, np.zeros(len(shas), np.int64), shas, q)
 
 
-def _fit_pixels(run: Run, options: TrainOptions, net: netlib.Network, workdir: Path,
-                signals: dict[str, np.ndarray]) -> None:
+def _fit_pixels(
+    run: Run,
+    options: TrainOptions,
+    net: netlib.Network,
+    workdir: Path,
+    signals: dict[str, np.ndarray],
+) -> None:
     fine_tune = options.backbone != "small-cnn"
     train_y = np.array([p.y for p in run.members("train")], np.int64)
-    settings = _settings(options, train_y, netlib.FINE_TUNE_LR if fine_tune else options.lr(),
-                         3 if fine_tune else options.patience, options.pixel_epochs())
-    fit_on_pixels(run, settings, net, backbone=options.backbone, size=options.size(),
-                  blocks=options.fine_tune_blocks, workdir=workdir, show=options.progress,
-                  signals=signals)
+    settings = _settings(
+        options,
+        train_y,
+        netlib.FINE_TUNE_LR if fine_tune else options.lr(),
+        3 if fine_tune else options.patience,
+        options.pixel_epochs(),
+    )
+    fit_on_pixels(
+        run,
+        settings,
+        net,
+        backbone=options.backbone,
+        size=options.size(),
+        blocks=options.fine_tune_blocks,
+        workdir=workdir,
+        show=options.progress,
+        signals=signals,
+    )
     run.photos = [p for p in run.photos if p.sha256 not in run.skipped]
     run.assignment = {s: w for s, w in run.assignment.items() if s not in run.skipped}
 
@@ -309,20 +389,31 @@ def _threshold(run: Run, max_keep_loss: float) -> metrics.ThresholdChoice:
     return choice
 
 
-def _meta(version: str, options: TrainOptions, run: Run, choice: metrics.ThresholdChoice,
-          test_metrics: dict[str, Any], max_keep_loss: float,
-          net: netlib.Network) -> dict[str, Any]:
+def _meta(
+    version: str,
+    options: TrainOptions,
+    run: Run,
+    choice: metrics.ThresholdChoice,
+    test_metrics: dict[str, Any],
+    max_keep_loss: float,
+    net: netlib.Network,
+) -> dict[str, Any]:
     labels = {p.sha256: p.label for p in run.photos}
     counts = split.split_counts(run.assignment, labels)
-    training = {k: v for k, v in asdict(options).items()
-                if k not in ("verbose", "progress", "threads")}
-    training |= {"image_size": options.size(), "learning_rate": options.lr(),
-                 "max_keep_loss": max_keep_loss,
-                 "split": counts, "threshold_basis": choice.basis,
-                 "validation_keep_loss": choice.keep_loss,
-                 "validation_discard_catch": choice.discard_catch,
-                 "epochs_run": {k: len(v.get("loss", [])) for k, v in run.history.items()},
-                 "skipped": len(run.skipped)}
+    training = {
+        k: v for k, v in asdict(options).items() if k not in ("verbose", "progress", "threads")
+    }
+    training |= {
+        "image_size": options.size(),
+        "learning_rate": options.lr(),
+        "max_keep_loss": max_keep_loss,
+        "split": counts,
+        "threshold_basis": choice.basis,
+        "validation_keep_loss": choice.keep_loss,
+        "validation_discard_catch": choice.discard_catch,
+        "epochs_run": {k: len(v.get("loss", [])) for k, v in run.history.items()},
+        "skipped": len(run.skipped),
+    }
     if net.standardizer is not None:  # for the curious: what "standardised" meant
         training["quality_mean_std"] = net.standardizer.describe(quality.SIGNAL_NAMES)
         training["quality_hidden"] = netlib.QUALITY_HIDDEN
@@ -330,36 +421,57 @@ def _meta(version: str, options: TrainOptions, run: Run, choice: metrics.Thresho
     if net.towers is not None:  # quality logit + this x the standardised embedding's logit
         training["embedding_fusion"] = netlib.FUSION
     return {
-        "version": version, "backbone": options.backbone, "input_size": options.size(),
-        "fit": imaging.DEFAULT_FIT, "threshold": choice.threshold, "metrics": test_metrics,
+        "version": version,
+        "backbone": options.backbone,
+        "input_size": options.size(),
+        "fit": imaging.DEFAULT_FIT,
+        "threshold": choice.threshold,
+        "metrics": test_metrics,
         "quality_features": list(quality.SIGNAL_NAMES) if net.quality_dim else [],
-        "label_counts": {"keep": sum(v == "keep" for v in labels.values()),
-                         "discard": sum(v == "discard" for v in labels.values())},
-        "training": training, "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "photosieve_version": __version__, "test_hashes": sorted(run.scores["test"].shas),
+        "label_counts": {
+            "keep": sum(v == "keep" for v in labels.values()),
+            "discard": sum(v == "discard" for v in labels.values()),
+        },
+        "training": training,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "photosieve_version": __version__,
+        "test_hashes": sorted(run.scores["test"].shas),
         "report": ["report.txt", *report.PLOTS],
     }
 
 
 def train_from_state(
-    config: Config, state: State, options: TrainOptions, *, install: bool = True,
-    echo: Callable[[str], None] = log.info, test_hashes: Collection[str] = (),
+    config: Config,
+    state: State,
+    options: TrainOptions,
+    *,
+    install: bool = True,
+    echo: Callable[[str], None] = log.info,
+    test_hashes: Collection[str] = (),
 ) -> TrainResult:
     """Train, evaluate, export a new model version and (if `install`) make it current.
 
     `test_hashes` (e.g. the current model's `test_hashes`) are kept in the test split, so
     the retrain job can compare both models on photos neither was trained on."""
     validate(options)
-    max_keep_loss = (config.training.max_keep_loss if options.max_keep_loss is None
-                     else options.max_keep_loss)
+    max_keep_loss = (
+        config.training.max_keep_loss if options.max_keep_loss is None else options.max_keep_loss
+    )
     run, net, check = run_training(config, state, options, echo, test_hashes)
     choice = _threshold(run, max_keep_loss)
     test = run.scores["test"]
     models_dir = config.models_dir
     models_dir.mkdir(parents=True, exist_ok=True)
     version = modelstore.new_version_name(models_dir)
-    meta = _meta(version, options, run, choice,
-                 metrics.summarize(test.x, test.y, choice.threshold), max_keep_loss, net)
+    meta = _meta(
+        version,
+        options,
+        run,
+        choice,
+        metrics.summarize(test.x, test.y, choice.threshold),
+        max_keep_loss,
+        net,
+    )
     staging = export.staging_dir(models_dir, version)
     text = _write_version(staging, meta, run, net, check, choice, options)
     path = export.publish(staging, models_dir, version)
@@ -370,22 +482,34 @@ def train_from_state(
 
 
 def _write_version(
-    staging: Path, meta: dict[str, Any], run: Run, net: netlib.Network, check: Split,
-    choice: metrics.ThresholdChoice, options: TrainOptions,
+    staging: Path,
+    meta: dict[str, Any],
+    run: Run,
+    net: netlib.Network,
+    check: Split,
+    choice: metrics.ThresholdChoice,
+    options: TrainOptions,
 ) -> str:
     """SavedModel, checked TFLite, report and plots, then model.json; returns the report."""
     saved = export.save_model(net.full, staging)
     reference = predict(net.full, check.inputs, options.batch_size)
-    meta["tflite"] = export.write_tflite(staging, saved, reference, check.x, choice.threshold,
-                                         check.q)
+    meta["tflite"] = export.write_tflite(
+        staging, saved, reference, check.x, choice.threshold, check.q
+    )
     if not meta["tflite"]["quantized"]:
-        run.notes.append("the quantised TFLite model failed the export check; "
-                         "the float TFLite model was exported instead")
+        run.notes.append(
+            "the quantised TFLite model failed the export check; "
+            "the float TFLite model was exported instead"
+        )
     test, val = run.scores["test"], run.scores["val"]
     text = report.text_report(
-        version=meta["version"], backbone=options.backbone, metrics=meta["metrics"],
-        choice=choice, split_counts=meta["training"]["split"],
-        max_keep_loss=meta["training"]["max_keep_loss"], notes=run.notes,
+        version=meta["version"],
+        backbone=options.backbone,
+        metrics=meta["metrics"],
+        choice=choice,
+        split_counts=meta["training"]["split"],
+        max_keep_loss=meta["training"]["max_keep_loss"],
+        notes=run.notes,
     )
     (staging / "report.txt").write_text(text, encoding="utf-8")
     report.write_plots(staging, run.history, (val.x, val.y), (test.x, test.y), choice.threshold)

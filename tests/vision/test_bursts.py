@@ -1,4 +1,4 @@
-"""Tests for photosieve.bursts: the hash, burst grouping by camera, time and likeness, and which
+"""Tests for vision.bursts: the hash, burst grouping by camera, time and likeness, and which
 frames of a burst are proposed for the quarantine (only with a second opinion)."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
-from photosieve import bursts, quality
-from photosieve.bursts import Shot
+from photosieve.vision import bursts, quality
+from photosieve.vision.bursts import Shot
 
 T0 = datetime(2024, 5, 3, 14, 22, 10)
 CAMERA = "Acme One"
@@ -51,8 +51,13 @@ def _signals(gray: np.ndarray) -> dict[str, float]:
     )
 
 
-def _shot(key: str, gray: np.ndarray, seconds: float, camera: str | None = CAMERA,
-          score: float | None = None) -> Shot:
+def _shot(
+    key: str,
+    gray: np.ndarray,
+    seconds: float,
+    camera: str | None = CAMERA,
+    score: float | None = None,
+) -> Shot:
     return Shot(
         key=key,
         camera=camera,
@@ -63,8 +68,14 @@ def _shot(key: str, gray: np.ndarray, seconds: float, camera: str | None = CAMER
     )
 
 
-def _plain(key: str, seconds: float, phash: int = 0, sharpness: float = 5.0,
-           score: float | None = None, camera: str | None = CAMERA) -> Shot:
+def _plain(
+    key: str,
+    seconds: float,
+    phash: int = 0,
+    sharpness: float = 5.0,
+    score: float | None = None,
+    camera: str | None = CAMERA,
+) -> Shot:
     return Shot(key, camera, T0 + timedelta(seconds=seconds), phash, sharpness, score)
 
 
@@ -103,8 +114,10 @@ def test_a_shaken_burst_keeps_the_sharp_frame_and_proposes_the_rest() -> None:
     frames = [_shake(scene, seed) for seed in range(4)]
     frames.insert(2, scene)  # the sharp frame is in the middle of the burst
     shots = [_shot(f"f{i}", gray, 0.3 * i) for i, gray in enumerate(frames)]
-    lean = {shot.key: "blurred" in quality.explain(_signals(gray))
-            for shot, gray in zip(shots, frames, strict=True)}
+    lean = {
+        shot.key: "blurred" in quality.explain(_signals(gray))
+        for shot, gray in zip(shots, frames, strict=True)
+    }
     assert lean == {"f0": True, "f1": True, "f2": False, "f3": True, "f4": True}
 
     groups = bursts.group_bursts(shots)
@@ -153,9 +166,12 @@ def test_hash_distance_decides_within_the_window() -> None:
 def test_groups_come_in_input_order_and_mixed_time_kinds_do_not_crash() -> None:
     aware = T0.replace(tzinfo=UTC)
     shots = [
-        _plain("late1", 100.0), _plain("late2", 100.5),
-        Shot("z1", CAMERA, aware, 0, 5.0, None), Shot("z2", CAMERA, aware, 0, 5.0, None),
-        _plain("early1", 0.0), _plain("early2", 0.4),
+        _plain("late1", 100.0),
+        _plain("late2", 100.5),
+        Shot("z1", CAMERA, aware, 0, 5.0, None),
+        Shot("z2", CAMERA, aware, 0, 5.0, None),
+        _plain("early1", 0.0),
+        _plain("early2", 0.4),
     ]
     keys = [[shot.key for shot in group] for group in bursts.group_bursts(shots)]
     assert keys == [["late1", "late2"], ["z1", "z2"], ["early1", "early2"]]
@@ -177,9 +193,7 @@ def test_a_frame_clearly_softer_than_the_kept_one_leans_discard() -> None:
     group = [_shot("sharp", scene, 0.0), _shot("shaken", shaken, 0.3)]
     _, proposed = bursts.burst_proposals(group, threshold=None, signals_lean={})
     assert [shot.key for shot in proposed] == ["shaken"]
-    _, unchecked = bursts.burst_proposals(
-        group, threshold=None, signals_lean={}, softer_by=None
-    )
+    _, unchecked = bursts.burst_proposals(group, threshold=None, signals_lean={}, softer_by=None)
     assert unchecked == []
 
 

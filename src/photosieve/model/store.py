@@ -66,8 +66,11 @@ def version_names(models_dir: Path) -> list[str]:
     """Installed version folders, oldest first."""
     if not models_dir.is_dir():
         return []
-    names = [p.name for p in models_dir.iterdir() if p.is_dir() and not p.is_symlink()
-             and is_version_name(p.name) and (p / META).is_file()]
+    names = [
+        p.name
+        for p in models_dir.iterdir()
+        if p.is_dir() and not p.is_symlink() and is_version_name(p.name) and (p / META).is_file()
+    ]
     return sorted(names, key=_sort_key)
 
 
@@ -180,8 +183,10 @@ def training_lock(models_dir: Path) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
-            raise Busy(f"another training run is in progress (pid {holder}); "
-                             "try again when it has finished") from None
+            raise Busy(
+                f"another training run is in progress (pid {holder}); "
+                "try again when it has finished"
+            ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         yield

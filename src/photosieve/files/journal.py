@@ -18,9 +18,15 @@ from pathlib import Path
 from photosieve.state import State
 
 __all__ = [
-    "FINAL", "Job", "done_since", "intent", "mark_undone_before", "row", "set_state",
+    "FINAL",
+    "Job",
+    "done_since",
+    "intent",
+    "mark_undone_before",
+    "row",
+    "set_state",
     "unfinished",
-]  # fmt: skip
+]
 
 FINAL = ("done", "failed", "rolled_back", "undone")
 
@@ -46,9 +52,14 @@ def _opt(path: Path | None) -> str | None:
 
 
 def set_state(
-    state: State, move_id: int, new: str, *, reason: str | None = None,
-    dst: Path | None = None, tmp: Path | None = None,
-) -> None:  # fmt: skip
+    state: State,
+    move_id: int,
+    new: str,
+    *,
+    reason: str | None = None,
+    dst: Path | None = None,
+    tmp: Path | None = None,
+) -> None:
     """Record that move `move_id` reached `new`; reason, dst and tmp change only when given."""
     state.execute(
         "UPDATE moves SET state = ?, reason = COALESCE(?, reason), dst = COALESCE(?, dst),"

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from photosieve import naming
-from photosieve._copy import hash_or_none, sha256_file
 from photosieve.errors import MoveError
-from photosieve.journal import Job
+from photosieve.files.copy import hash_or_none, sha256_file
+from photosieve.files.journal import Job
 from photosieve.state import State
 
 __all__ = ["MISSING", "DryRunMover", "MoveResult", "MoverBase", "MoverLike", "Status"]
@@ -38,14 +38,27 @@ class MoveResult:
 
 class MoverLike(Protocol):
     def move(
-        self, src: Path, dst_dir: Path, name: str, *, kind: str,
-        sha256: str | None = None, root: Path | None = None,
-    ) -> MoveResult: ...  # fmt: skip
+        self,
+        src: Path,
+        dst_dir: Path,
+        name: str,
+        *,
+        kind: str,
+        sha256: str | None = None,
+        root: Path | None = None,
+    ) -> MoveResult: ...
 
     def move_group(
-        self, photo: Path, sidecars: Sequence[Path], dst_dir: Path, name: str, *, kind: str,
-        sha256: str | None = None, root: Path | None = None,
-    ) -> MoveResult: ...  # fmt: skip
+        self,
+        photo: Path,
+        sidecars: Sequence[Path],
+        dst_dir: Path,
+        name: str,
+        *,
+        kind: str,
+        sha256: str | None = None,
+        root: Path | None = None,
+    ) -> MoveResult: ...
 
 
 class MoverBase:
@@ -56,9 +69,15 @@ class MoverBase:
         self._planned: set[Path] = set()
 
     def move(
-        self, src: Path, dst_dir: Path, name: str, *, kind: str,
-        sha256: str | None = None, root: Path | None = None,
-    ) -> MoveResult:  # fmt: skip
+        self,
+        src: Path,
+        dst_dir: Path,
+        name: str,
+        *,
+        kind: str,
+        sha256: str | None = None,
+        root: Path | None = None,
+    ) -> MoveResult:
         raise NotImplementedError
 
     def _root(self, src: Path, dst_dir: Path, root: Path | None) -> Path | None:
@@ -107,9 +126,16 @@ class MoverBase:
         raise MoveError(job.src, job.dst.parent, "no free name left")
 
     def move_group(
-        self, photo: Path, sidecars: Sequence[Path], dst_dir: Path, name: str, *, kind: str,
-        sha256: str | None = None, root: Path | None = None,
-    ) -> MoveResult:  # fmt: skip
+        self,
+        photo: Path,
+        sidecars: Sequence[Path],
+        dst_dir: Path,
+        name: str,
+        *,
+        kind: str,
+        sha256: str | None = None,
+        root: Path | None = None,
+    ) -> MoveResult:
         """Move a photo, then its sidecars renamed after the photo's final name."""
         result = self.move(photo, dst_dir, name, kind=kind, sha256=sha256, root=root)
         if result.status not in ("moved", "planned") or result.dst is None:
@@ -149,9 +175,15 @@ class DryRunMover(MoverBase):
         super().__init__(roots)  # `state` is accepted so the two construct alike
 
     def move(
-        self, src: Path, dst_dir: Path, name: str, *, kind: str,
-        sha256: str | None = None, root: Path | None = None,
-    ) -> MoveResult:  # fmt: skip
+        self,
+        src: Path,
+        dst_dir: Path,
+        name: str,
+        *,
+        kind: str,
+        sha256: str | None = None,
+        root: Path | None = None,
+    ) -> MoveResult:
         src, dst_dir = Path(src), Path(dst_dir)
         self._root(src, dst_dir, root)
         job = self._plan(src, dst_dir, name, kind, sha256)

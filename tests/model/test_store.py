@@ -12,16 +12,21 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from photosieve import modelstore
 from photosieve.cli import group
 from photosieve.errors import Busy, ModelError
+from photosieve.model import store as modelstore
 
 
 def _version(models: Path, name: str, **meta: object) -> Path:
     folder = models / name
     folder.mkdir(parents=True)
-    body = {"version": name, "backbone": "tiny", "threshold": 0.4,
-            "metrics": {"test_accuracy": 0.95, "keep_loss": 0.0}, "created": "x"} | meta
+    body = {
+        "version": name,
+        "backbone": "tiny",
+        "threshold": 0.4,
+        "metrics": {"test_accuracy": 0.95, "keep_loss": 0.0},
+        "created": "x",
+    } | meta
     (folder / "model.json").write_text(json.dumps(body))
     (folder / "model.tflite").write_bytes(b"\0" * 2000)
     return folder
@@ -36,7 +41,10 @@ def test_version_names_are_utc_stamps_with_a_suffix_when_taken(tmp_path: Path) -
     _version(tmp_path, "20261130-020000-2")
     _version(tmp_path, "20261129-235959")
     assert modelstore.version_names(tmp_path) == [
-        "20261129-235959", "20261130-020000", "20261130-020000-2"]
+        "20261129-235959",
+        "20261130-020000",
+        "20261130-020000-2",
+    ]
 
 
 def test_current_pointer_switches_atomically_and_refuses_unknown_versions(tmp_path: Path) -> None:
@@ -49,8 +57,9 @@ def test_current_pointer_switches_atomically_and_refuses_unknown_versions(tmp_pa
     assert os.readlink(tmp_path / "current") == "20260101-000000"  # relative
     modelstore.set_current(tmp_path, "20260102-000000")
     assert modelstore.current_version(tmp_path) == "20260102-000000"
-    assert modelstore.read_meta(modelstore.current_model_dir(tmp_path))["version"] == \
-        "20260102-000000"  # type: ignore[arg-type]
+    assert (
+        modelstore.read_meta(modelstore.current_model_dir(tmp_path))["version"] == "20260102-000000"
+    )  # type: ignore[arg-type]
     with pytest.raises(ModelError, match="unknown model version"):
         modelstore.set_current(tmp_path, "20990101-000000")
     with pytest.raises(ModelError):
@@ -103,8 +112,10 @@ def test_models_list_and_use_through_the_cli(tmp_path: Path) -> None:
 
 
 def test_the_model_store_never_imports_tensorflow() -> None:
-    code = ("import sys, photosieve.modelstore, photosieve.commands.models; "
-            "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules")
+    code = (
+        "import sys, photosieve.model.store, photosieve.commands.models; "
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules"
+    )
     src = Path(__file__).resolve().parents[2] / "src"
     env = dict(os.environ, PYTHONPATH=str(src))
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
@@ -114,7 +125,7 @@ def test_the_model_store_never_imports_tensorflow() -> None:
 _HOLD = """
 import sys, time
 from pathlib import Path
-from photosieve import modelstore
+from photosieve.model import store as modelstore
 with modelstore.training_lock(Path(sys.argv[1])):
     print("held", flush=True)
     time.sleep(60)
@@ -123,8 +134,9 @@ with modelstore.training_lock(Path(sys.argv[1])):
 
 def test_one_training_run_at_a_time_and_a_killed_run_frees_the_lock(tmp_path: Path) -> None:
     models = tmp_path / "models"
-    holder = subprocess.Popen([sys.executable, "-c", _HOLD, str(models)],
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD, str(models)], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline() == "held\n"
         refused = pytest.raises(Busy, match=rf"in progress \(pid {holder.pid}\)")

@@ -1,4 +1,4 @@
-"""Tests for photosieve.cepstrum: a shake or a defocus disc leaves cepstral evidence that mere
+"""Tests for vision.cepstrum: a shake or a defocus disc leaves cepstral evidence that mere
 softness (a Gaussian blur, the stand-in for mist or a smooth scene) does not, the dip sits at
 the shake's length, and the tile loop computes what the textbook formula says."""
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
-from photosieve import cepstrum, quality
+from photosieve.vision import cepstrum, quality
 
 
 def _scene(seed: int = 0, size: tuple[int, int] = (512, 384)) -> np.ndarray:
@@ -61,8 +61,9 @@ def _gaussian(levels: np.ndarray, sigma: float) -> np.ndarray:
 
 def test_a_shake_leaves_evidence_that_mere_softness_does_not() -> None:
     scene = _scene()
-    shaken = [_convolve(scene, _line(n, vertical)) for n, vertical in ((5, False), (9, False),
-                                                                       (15, True))]
+    shaken = [
+        _convolve(scene, _line(n, vertical)) for n, vertical in ((5, False), (9, False), (15, True))
+    ]
     soft = [scene] + [_gaussian(scene, sigma) for sigma in (2, 4, 8)]
     shake = [cepstrum.kernel_evidence(_sensor(img))[0] for img in shaken]
     other = [cepstrum.kernel_evidence(_sensor(img))[0] for img in soft]
@@ -97,9 +98,13 @@ def test_the_tile_loop_matches_the_textbook_formula() -> None:
     written directly in float64 over the whole stack of tiles."""
     levels = _sensor(_convolve(_scene(3, size=(400, 300)), _disc(5)))
     n, step = cepstrum.TILE, cepstrum.STEP
-    tiles = np.stack([levels[t : t + n, s : s + n].astype(np.float64)
-                      for t in range(0, levels.shape[0] - n + 1, step)
-                      for s in range(0, levels.shape[1] - n + 1, step)])
+    tiles = np.stack(
+        [
+            levels[t : t + n, s : s + n].astype(np.float64)
+            for t in range(0, levels.shape[0] - n + 1, step)
+            for s in range(0, levels.shape[1] - n + 1, step)
+        ]
+    )
     assert len(tiles) == 3 * 5  # 300 x 400: tops 0, 64, 128; lefts 0 .. 256
     window = np.outer(np.hanning(n), np.hanning(n))
     tiles = (tiles - tiles.mean(axis=(1, 2), keepdims=True)) * window
@@ -113,11 +118,18 @@ def test_the_tile_loop_matches_the_textbook_formula() -> None:
 def _small_photo(levels: np.ndarray, size: tuple[int, int]) -> dict[str, float]:
     """Signals of `levels` saved at `size` and upsampled to the work size, as imaging does."""
     small = Image.fromarray(np.clip(levels, 0, 255).astype(np.uint8)).resize(
-        size, Image.Resampling.LANCZOS)
+        size, Image.Resampling.LANCZOS
+    )
     up = small.resize((512, 512 * size[1] // size[0]), Image.Resampling.LANCZOS)
     rgb = np.asarray(up.convert("RGB").resize((299, 299)))
-    return quality.compute_signals(np.asarray(up, np.float32) / 255.0, rgb, width=size[0],
-                                   height=size[1], fmt="JPEG", metadata={})
+    return quality.compute_signals(
+        np.asarray(up, np.float32) / 255.0,
+        rgb,
+        width=size[0],
+        height=size[1],
+        fmt="JPEG",
+        metadata={},
+    )
 
 
 def test_an_upsampled_small_photo_is_read_at_its_own_scale() -> None:

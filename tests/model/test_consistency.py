@@ -9,7 +9,7 @@ default); then every held-out test photo is scored five ways:
       on a fresh decode with fresh signals;
   (b) `photosieve classify --json` on LiteRT (the int8 TFLite model), as on a CPU machine;
   (c) the service: pipeline.Pipeline over an inbox holding the photos, with the classifier
-      `runtime.load_classifier` gives it, the score read back from the decisions table.
+      `loader.load_classifier` gives it, the score read back from the decisions table.
 
 Bounds, and why:
 - a, a', t agree within 1e-4: one float model, so only float32 rounding may differ; this
@@ -34,13 +34,14 @@ import numpy as np
 import pytest
 from click.testing import Result
 
-from photosieve import imaging, quality, runtime
 from photosieve.config import load_config
 from photosieve.daemon import pipeline
-from photosieve.mover import Mover, sha256_file
+from photosieve.files.mover import Mover, sha256_file
+from photosieve.model import litert, loader
 from photosieve.state import open_state
 from photosieve.trainer import embeddings
 from photosieve.trainer import train as trainer
+from photosieve.vision import imaging, quality
 
 pytestmark = pytest.mark.tf
 
@@ -70,8 +71,8 @@ def _service_scores(config_file: Path, inbox: Path) -> tuple[dict[str, float], A
     """Run the service's pipeline once over the inbox; content hash -> recorded score."""
     config = load_config(config_file, required=True)
     state = open_state(config.state_dir)
-    classifier = runtime.load_classifier(config)
-    assert isinstance(classifier, runtime.LiteRTClassifier) and classifier.uses_quality
+    classifier = loader.load_classifier(config)
+    assert isinstance(classifier, litert.LiteRTClassifier) and classifier.uses_quality
     pipe = pipeline.Pipeline(config, state, Mover(state, roots=config.roots), classifier)
     photos = pipe.run([(p, inbox) for p in sorted(inbox.iterdir())])
     assert all(p.outcome in ("filed", "quarantined") for p in photos), [p.reason for p in photos]
@@ -85,9 +86,13 @@ def _service_scores(config_file: Path, inbox: Path) -> tuple[dict[str, float], A
 
 
 def test_service_classify_and_trainer_give_the_same_score(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, write_config: Callable[..., Path],
-    two_classes: Callable[..., list[Path]], cli: Cli, train_tiny: Cli,
-) -> None:  # fmt: skip
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    write_config: Callable[..., Path],
+    two_classes: Callable[..., list[Path]],
+    cli: Cli,
+    train_tiny: Cli,
+) -> None:
     monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "2")
     config = write_config(tmp_path / "config.yaml", "classifier: {device: cpu, batch_size: 3}\n")
     state_dir = tmp_path / "state"
@@ -124,8 +129,9 @@ def test_service_classify_and_trainer_give_the_same_score(
         cache.close()
     pixels = np.stack([cached_pixels[sha] for sha in test])
     signals = np.stack([cached_signals[sha] for sha in test])
-    np.testing.assert_allclose(_savedmodel(result.path, pixels, signals), trained,
-                               atol=FLOAT_TOLERANCE)
+    np.testing.assert_allclose(
+        _savedmodel(result.path, pixels, signals), trained, atol=FLOAT_TOLERANCE
+    )
     for sha, row in zip(test, pixels, strict=True):  # the cached pixels are the service's
         fresh = imaging.load(photos[sha], size, fit=fit, want_gray=True)
         np.testing.assert_array_equal(row, fresh.pixels)

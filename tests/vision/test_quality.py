@@ -1,4 +1,4 @@
-"""Tests for photosieve.quality: each signal moves the right way, explanations and the cold-start
+"""Tests for vision.quality: each signal moves the right way, explanations and the cold-start
 rule say only what is clearly so (a night city is kept), and screenshots are told from photos."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from photosieve import imaging, quality
+from photosieve.vision import imaging, quality
 
 CAMERA = {"Make": "Acme", "Model": "One"}
 LOREM = "The quick brown fox jumps over the lazy dog 0123456789 settings wifi"
@@ -47,9 +47,7 @@ def _signals(
     gray = np.asarray(rgb.convert("L"), np.float32) / 255.0
     small = np.asarray(rgb.resize((299, 299), Image.Resampling.LANCZOS))
     meta = CAMERA if metadata is None else metadata
-    return quality.compute_signals(
-        gray, small, width=width, height=height, fmt=fmt, metadata=meta
-    )
+    return quality.compute_signals(gray, small, width=width, height=height, fmt=fmt, metadata=meta)
 
 
 def _text_card(size: tuple[int, int] = (1080, 2400)) -> Image.Image:
@@ -105,7 +103,7 @@ def _motion(img: Image.Image, length: int, axis: int) -> Image.Image:
     pad[axis] = (length // 2 + 1, length // 2)
     run = np.cumsum(np.pad(pixels, pad, mode="edge"), axis=axis)
     size = run.shape[axis]
-    smeared = (np.take(run, range(length, size), axis) - np.take(run, range(size - length), axis))
+    smeared = np.take(run, range(length, size), axis) - np.take(run, range(size - length), axis)
     return Image.fromarray(np.clip(smeared / length, 0, 255).astype(np.uint8))
 
 
@@ -140,9 +138,7 @@ def test_signal_vector_names_a_missing_signal() -> None:
 def test_a_sliver_work_image_still_gives_signals_and_an_empty_one_is_refused() -> None:
     rgb = np.zeros((299, 299, 3), np.uint8)
     sliver = np.linspace(0, 1, 512, dtype=np.float32)[None, :]  # a 20000x40 banner
-    signals = quality.compute_signals(
-        sliver, rgb, width=20000, height=40, fmt="PNG", metadata={}
-    )
+    signals = quality.compute_signals(sliver, rgb, width=20000, height=40, fmt="PNG", metadata={})
     assert all(math.isfinite(value) for value in signals.values())
     assert signals["aspect"] == 500.0
     with pytest.raises(ValueError, match="non-empty"):
@@ -247,18 +243,38 @@ def test_detail_median_is_the_share_of_the_frame_with_detail() -> None:
 # ---------------------------------------------------------------- reblur and edge_contrast
 
 FIRST_SIGNALS = (  # the original 17, whose positions trained heads and stored vectors rely on
-    "sharpness_global", "sharpness_tile_max", "gradient_energy", "edge_density",
-    "flat_fraction", "dark_fraction", "bright_fraction", "lit_fraction", "brightness_mean",
-    "brightness_std", "colourfulness", "text_likeness", "megapixels", "no_camera",
-    "screen_sized", "png", "aspect",
+    "sharpness_global",
+    "sharpness_tile_max",
+    "gradient_energy",
+    "edge_density",
+    "flat_fraction",
+    "dark_fraction",
+    "bright_fraction",
+    "lit_fraction",
+    "brightness_mean",
+    "brightness_std",
+    "colourfulness",
+    "text_likeness",
+    "megapixels",
+    "no_camera",
+    "screen_sized",
+    "png",
+    "aspect",
 )
 
 
 def test_new_signals_come_after_the_original_ones() -> None:
     assert quality.SIGNAL_NAMES[: len(FIRST_SIGNALS)] == FIRST_SIGNALS
     assert quality.SIGNAL_NAMES[len(FIRST_SIGNALS) :] == (
-        "reblur", "edge_contrast", "reblur_worst", "clipped_fraction", "shake_evidence",
-        "defocus_evidence", "detail_median", "tile_slope")
+        "reblur",
+        "edge_contrast",
+        "reblur_worst",
+        "clipped_fraction",
+        "shake_evidence",
+        "defocus_evidence",
+        "detail_median",
+        "tile_slope",
+    )
 
 
 def test_blurring_more_raises_reblur_and_lowers_edge_contrast() -> None:
@@ -331,8 +347,10 @@ def test_reblur_and_edge_contrast_match_a_direct_computation(blur: int) -> None:
     shares = []
     for axis in (0, 1):  # where a 9-tap box fits: d at i = 4 .. n-6, box d = g[i+5] - g[i-4]
         d = np.abs(np.diff(g, axis=axis)).take(range(4, g.shape[axis] - 5), axis)
-        box = np.abs(g.take(range(9, g.shape[axis]), axis)
-                     - g.take(range(g.shape[axis] - 9), axis)) / 9
+        box = (
+            np.abs(g.take(range(9, g.shape[axis]), axis) - g.take(range(g.shape[axis] - 9), axis))
+            / 9
+        )
         shares += [np.minimum(d, box).sum() / d.sum()] if d.sum() > 0 else []  # sky: 1 axis
     assert signals["reblur"] == pytest.approx(max(shares), abs=1e-4)
     for step in (1, -1):  # the diagonals (1, step), where the box fits along them
@@ -443,8 +461,12 @@ def test_a_phone_png_screenshot_is_a_screenshot(tmp_path: Path) -> None:
     decoded = imaging.load(path, 299, want_gray=True)
     assert decoded.gray is not None
     signals = quality.compute_signals(
-        decoded.gray, decoded.pixels, width=decoded.width, height=decoded.height,
-        fmt=decoded.format, metadata=decoded.metadata,
+        decoded.gray,
+        decoded.pixels,
+        width=decoded.width,
+        height=decoded.height,
+        fmt=decoded.format,
+        metadata=decoded.metadata,
     )
     assert (signals["png"], signals["no_camera"], signals["screen_sized"]) == (1.0, 1.0, 1.0)
     assert signals["text_likeness"] >= 0.5

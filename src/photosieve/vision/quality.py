@@ -84,7 +84,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from photosieve import cepstrum, detail, reblur
+from photosieve.vision import cepstrum, detail, reblur
 
 SIGNAL_NAMES: tuple[str, ...] = (
     "sharpness_global",
@@ -125,17 +125,59 @@ _BIG = 1 << 20  # the image border counts as a wide blank gap
 STEEP_SHARE = 0.001  # edge_contrast's "steepest gradients": the top 0.1 % of pixels
 
 # (short, long) screen resolutions: phones (Android, iPhone), tablets (iPad), desktops.
-SCREEN_SIZES: frozenset[tuple[int, int]] = frozenset({
-    (720, 1280), (720, 1520), (720, 1600), (750, 1334), (828, 1792), (1080, 1920),
-    (1080, 2160), (1080, 2220), (1080, 2280), (1080, 2340), (1080, 2400), (1080, 2408),
-    (1080, 2412), (1125, 2436), (1170, 2532), (1179, 2556), (1206, 2622), (1242, 2208),
-    (1242, 2688), (1284, 2778), (1290, 2796), (1320, 2868), (1440, 2560), (1440, 2960),
-    (1440, 3040), (1440, 3088), (1440, 3120), (1440, 3200), (1536, 2048), (1620, 2160),
-    (1640, 2360), (1668, 2224), (1668, 2388), (2048, 2732), (768, 1366), (900, 1440),
-    (864, 1536), (900, 1600), (1050, 1680), (1200, 1920), (1600, 2560),
-    (1800, 2880), (1964, 3024), (2234, 3456), (2160, 3840), (2880, 5120), (800, 1280),
-    (1504, 2256), (1824, 2736),
-})
+SCREEN_SIZES: frozenset[tuple[int, int]] = frozenset(
+    {
+        (720, 1280),
+        (720, 1520),
+        (720, 1600),
+        (750, 1334),
+        (828, 1792),
+        (1080, 1920),
+        (1080, 2160),
+        (1080, 2220),
+        (1080, 2280),
+        (1080, 2340),
+        (1080, 2400),
+        (1080, 2408),
+        (1080, 2412),
+        (1125, 2436),
+        (1170, 2532),
+        (1179, 2556),
+        (1206, 2622),
+        (1242, 2208),
+        (1242, 2688),
+        (1284, 2778),
+        (1290, 2796),
+        (1320, 2868),
+        (1440, 2560),
+        (1440, 2960),
+        (1440, 3040),
+        (1440, 3088),
+        (1440, 3120),
+        (1440, 3200),
+        (1536, 2048),
+        (1620, 2160),
+        (1640, 2360),
+        (1668, 2224),
+        (1668, 2388),
+        (2048, 2732),
+        (768, 1366),
+        (900, 1440),
+        (864, 1536),
+        (900, 1600),
+        (1050, 1680),
+        (1200, 1920),
+        (1600, 2560),
+        (1800, 2880),
+        (1964, 3024),
+        (2234, 3456),
+        (2160, 3840),
+        (2880, 5120),
+        (800, 1280),
+        (1504, 2256),
+        (1824, 2736),
+    }
+)
 
 # Verdict thresholds, in raw units (compared after the same log1p as the signals).
 BLUR_TILE_VAR = 40.0  # explain "blurred": even the sharpest tile is soft (crisp: 500+)
@@ -170,7 +212,8 @@ def compute_signals(
     signals["clipped_fraction"] = clipped_fraction(rgb)
     # At the original's own scale: an upsampled work image carries the resampler's zeros.
     signals["shake_evidence"], signals["defocus_evidence"] = cepstrum.kernel_evidence(
-        cepstrum.at_native_scale(levels, max(width, height)))
+        cepstrum.at_native_scale(levels, max(width, height))
+    )
     span = signals["_p99"] - signals["_p1"]
     signals["edge_contrast"] = math.log((signals["_steep"] + 1.0) / (span + 1.0))
     signals.update(_screenshot_cues(width, height, fmt, metadata))
@@ -240,7 +283,7 @@ def _tones(levels: np.ndarray) -> dict[str, float]:
     mean = float(hist @ values)
     cdf = np.cumsum(hist)
     return {
-        "dark_fraction": float(hist[:DARK_LEVEL + 1].sum()),
+        "dark_fraction": float(hist[: DARK_LEVEL + 1].sum()),
         "bright_fraction": float(hist[BRIGHT_LEVEL:].sum()),
         "lit_fraction": float(hist[LIT_LEVEL:].sum()),
         "brightness_mean": mean,
@@ -333,8 +376,11 @@ def explain(signals: Mapping[str, float]) -> list[str]:
         and "screenshot" not in reasons
     ):
         reasons.append("overexposed")
-    elif signals.get("clipped_fraction", 0.0) >= BLOWN_CLIPPED and "screenshot" not in reasons \
-            and signals["text_likeness"] < 0.5:
+    elif (
+        signals.get("clipped_fraction", 0.0) >= BLOWN_CLIPPED
+        and "screenshot" not in reasons
+        and signals["text_likeness"] < 0.5
+    ):
         reasons.append("blown highlights")
     return reasons
 

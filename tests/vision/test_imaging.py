@@ -1,4 +1,4 @@
-"""Tests for photosieve.imaging: orientation, modes, fit, formats, metadata and every bad input."""
+"""Tests for vision.imaging: orientation, modes, fit, formats, metadata and every bad input."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import pillow_heif
 import pytest
 from PIL import ExifTags, Image, ImageFile
 
-from photosieve import imaging
 from photosieve.errors import BadInput
+from photosieve.vision import imaging
 
 RED, BLUE, GREEN = (255, 0, 0), (0, 0, 255), (0, 255, 0)
 

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from photosieve import imaging, quality
 from photosieve.errors import BadInput
-from photosieve.runtime import Classifier, decide, decoded_signals, uses_quality
+from photosieve.model.contract import Classifier, decide, decoded_signals, uses_quality
+from photosieve.vision import imaging, quality
 
 
 @dataclass(frozen=True)
@@ -67,8 +67,9 @@ def _score_batch(
             results.append(ScoredPath(path, None, None, item))
         else:
             score = float(next(scores))
-            results.append(ScoredPath(path, score, decide(score, classifier.threshold),
-                                      signals=item[1]))
+            results.append(
+                ScoredPath(path, score, decide(score, classifier.threshold), signals=item[1])
+            )
     return results
 
 
@@ -80,8 +81,13 @@ def _score(classifier: Classifier, good: list[_Decoding]) -> np.ndarray:
 
 
 def score_paths(
-    classifier: Classifier, paths: Iterable[Path], batch_size: int = 16, workers: int = 2,
-    ahead: int = 2, *, with_signals: bool = False,
+    classifier: Classifier,
+    paths: Iterable[Path],
+    batch_size: int = 16,
+    workers: int = 2,
+    ahead: int = 2,
+    *,
+    with_signals: bool = False,
 ) -> Iterator[ScoredPath]:
     """Score `paths` in order; while batch k is scored, batches k+1..k+ahead are decoding.
 
@@ -97,10 +103,10 @@ def score_paths(
         return
     signals = with_signals or uses_quality(classifier)
     size = max(1, batch_size)
-    batches = [items[i:i + size] for i in range(0, len(items), size)]
+    batches = [items[i : i + size] for i in range(0, len(items), size)]
     pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="decode")
     try:
-        pending = deque(_submit(pool, classifier, b, signals) for b in batches[:1 + ahead])
+        pending = deque(_submit(pool, classifier, b, signals) for b in batches[: 1 + ahead])
         for k, batch in enumerate(batches):
             current = pending.popleft()
             if k + 1 + ahead < len(batches):

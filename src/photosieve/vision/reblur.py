@@ -64,8 +64,9 @@ def _share(levels: np.ndarray, dy: int, dx: int) -> float | None:
     return kept / total if total > 0.0 else None
 
 
-def _sums(after: np.ndarray, here: np.ndarray, box_after: np.ndarray,
-          box_before: np.ndarray) -> tuple[float, float]:
+def _sums(
+    after: np.ndarray, here: np.ndarray, box_after: np.ndarray, box_before: np.ndarray
+) -> tuple[float, float]:
     """sum(|d|), sum(min(|d|, |d_box|)) of a block: d = after - here, TAPS d_box = the box
     pair."""
     diff = np.subtract(after, here)

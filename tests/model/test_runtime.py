@@ -16,9 +16,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from photosieve import batchscore, imaging, modelstore, quality, runtime
 from photosieve.config import ClassifierConfig, Config
 from photosieve.errors import ModelError
+from photosieve.model import contract, litert, loader
+from photosieve.model import score as batchscore
+from photosieve.model import store as modelstore
+from photosieve.vision import imaging, quality
 
 TINY_SIZE = 32
 VERSION_A = "20260101-000000"
@@ -51,8 +54,14 @@ def export_tiny_model(
     converter = tf.lite.TFLiteConverter.from_saved_model(str(version_dir / "model.export"))
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     (version_dir / "model.tflite").write_bytes(converter.convert())
-    meta = {"version": version, "backbone": "tiny", "input_size": size, "fit": "crop",
-            "threshold": threshold, "tflite": {"file": "model.tflite", "quantized": True}}
+    meta = {
+        "version": version,
+        "backbone": "tiny",
+        "input_size": size,
+        "fit": "crop",
+        "threshold": threshold,
+        "tflite": {"file": "model.tflite", "quantized": True},
+    }
     (version_dir / "model.json").write_text(json.dumps(meta))
     modelstore.set_current(models_dir, version)
     return version_dir
@@ -72,8 +81,10 @@ def export_quality_model(
     keras.utils.set_random_seed(11)
     features = list(reversed(quality.SIGNAL_NAMES))
     rng = np.random.default_rng(11)
-    standardizer = netlib.Standardizer(rng.uniform(0, 1, len(features)).astype(np.float32),
-                                       rng.uniform(0.5, 2, len(features)).astype(np.float32))
+    standardizer = netlib.Standardizer(
+        rng.uniform(0, 1, len(features)).astype(np.float32),
+        rng.uniform(0.5, 2, len(features)).astype(np.float32),
+    )
     net = netlib.build_network(netlib.build_base("tiny", size, None), size, standardizer)
     dense = net.full.get_layer("head_dense")
     kernel, bias = dense.get_weights()
@@ -84,9 +95,15 @@ def export_quality_model(
     version_dir.mkdir(parents=True)
     saved = export.save_model(net.full, version_dir)
     (version_dir / "model.tflite").write_bytes(export.convert_tflite(saved, quantize=True))
-    meta = {"version": version, "backbone": "tiny", "input_size": size, "fit": "crop",
-            "threshold": threshold, "quality_features": features,
-            "tflite": {"file": "model.tflite", "quantized": True}}
+    meta = {
+        "version": version,
+        "backbone": "tiny",
+        "input_size": size,
+        "fit": "crop",
+        "threshold": threshold,
+        "quality_features": features,
+        "tflite": {"file": "model.tflite", "quantized": True},
+    }
     (version_dir / "model.json").write_text(json.dumps(meta))
     return version_dir
 
@@ -110,7 +127,9 @@ def write_photos(folder: Path, n: int, size: tuple[int, int] = (96, 64)) -> list
 
 def _config(state_dir: Path, **classifier: object) -> Config:
     return dataclasses.replace(
-        Config(), state_dir=state_dir, classifier=ClassifierConfig(**classifier)  # type: ignore[arg-type]
+        Config(),
+        state_dir=state_dir,
+        classifier=ClassifierConfig(**classifier),  # type: ignore[arg-type]
     )
 
 
@@ -118,24 +137,26 @@ def _config(state_dir: Path, **classifier: object) -> Config:
 
 
 def test_keep_all_keeps_everything_without_decoding(tmp_path: Path) -> None:
-    keep_all = runtime.KeepAll()
+    keep_all = contract.KeepAll()
     assert keep_all.version is None and keep_all.threshold == 1.0
     assert keep_all.score(np.zeros((3, 8, 8, 3), np.uint8)).tolist() == [0.0, 0.0, 0.0]
     # The paths do not even exist: KeepAll never opens a file.
     missing = [tmp_path / "a.jpg", tmp_path / "b.jpg"]
     results = list(batchscore.score_paths(keep_all, missing, batch_size=1))
     assert [(r.path, r.score, r.decision, r.error) for r in results] == [
-        (missing[0], 0.0, "keep", None), (missing[1], 0.0, "keep", None)]
+        (missing[0], 0.0, "keep", None),
+        (missing[1], 0.0, "keep", None),
+    ]
 
 
 def test_load_classifier_without_a_model_is_keep_all(tmp_path: Path) -> None:
-    classifier = runtime.load_classifier(_config(tmp_path / "state"))
-    assert isinstance(classifier, runtime.KeepAll)
+    classifier = loader.load_classifier(_config(tmp_path / "state"))
+    assert isinstance(classifier, contract.KeepAll)
 
 
 def test_decision_rule_is_score_at_or_above_threshold() -> None:
-    assert runtime.decide(0.42, 0.42) == "discard"
-    assert runtime.decide(0.4199, 0.42) == "keep"
+    assert contract.decide(0.42, 0.42) == "discard"
+    assert contract.decide(0.4199, 0.42) == "keep"
 
 
 @pytest.mark.parametrize(
@@ -157,7 +178,7 @@ def test_choose_runtime(device: str, tf: bool, hint: bool, sees: bool, expected:
         asked.append(True)
         return sees
 
-    got = runtime.choose_runtime(device, tf_available=tf, gpu_hint=hint, tf_sees_gpu=tf_sees_gpu)
+    got = loader.choose_runtime(device, tf_available=tf, gpu_hint=hint, tf_sees_gpu=tf_sees_gpu)
     assert got == expected
     # TensorFlow (imported by tf_sees_gpu) is consulted only for auto with evidence of a GPU.
     assert bool(asked) == (device == "auto" and tf and hint)
@@ -165,7 +186,7 @@ def test_choose_runtime(device: str, tf: bool, hint: bool, sees: bool, expected:
 
 def test_gpu_device_without_tensorflow_is_a_clear_error() -> None:
     with pytest.raises(ModelError, match="TensorFlow is not installed"):
-        runtime.choose_runtime("gpu", tf_available=False, gpu_hint=True, tf_sees_gpu=lambda: True)
+        loader.choose_runtime("gpu", tf_available=False, gpu_hint=True, tf_sees_gpu=lambda: True)
 
 
 @pytest.mark.parametrize(
@@ -180,7 +201,7 @@ def test_gpu_device_without_tensorflow_is_a_clear_error() -> None:
     ],
 )
 def test_gpu_evidence(env: dict[str, str], files: set[str], expected: bool) -> None:
-    assert runtime.gpu_evidence(env, exists=files.__contains__) is expected
+    assert loader.gpu_evidence(env, exists=files.__contains__) is expected
 
 
 def _fake_version(models_dir: Path, version: str) -> None:
@@ -191,7 +212,7 @@ def _fake_version(models_dir: Path, version: str) -> None:
 def test_model_watcher_notices_each_switch_of_current(tmp_path: Path) -> None:
     models = tmp_path / "models"
     models.mkdir()
-    watcher = runtime.ModelWatcher(models)
+    watcher = loader.ModelWatcher(models)
     assert watcher.changed() is False
     _fake_version(models, VERSION_A)
     _fake_version(models, VERSION_B)
@@ -254,7 +275,7 @@ def test_score_paths_feeds_the_signals_of_the_services_own_decode(tmp_path: Path
     service = imaging.load(path, 16, fit="crop", want_gray=True)
     np.testing.assert_array_equal(recorder.pixels[0], service.pixels)
     assert not np.array_equal(recorder.pixels[0], imaging.load(path, 16, fit="crop").pixels)
-    expected = runtime.decoded_signals(service)
+    expected = contract.decoded_signals(service)
     np.testing.assert_array_equal(recorder.rows[0], quality.signal_vector(expected))
     assert results[1].signals == expected
     # Without a quality model the signals are computed only when asked for (classify --explain).
@@ -266,15 +287,15 @@ def test_score_paths_feeds_the_signals_of_the_services_own_decode(tmp_path: Path
 
 def test_quality_columns_follow_the_models_order_and_refuse_unknown_signals() -> None:
     names = quality.SIGNAL_NAMES
-    assert runtime.quality_columns([names[2], names[0]]) == [2, 0]
+    assert contract.quality_columns([names[2], names[0]]) == [2, 0]
     rows = np.arange(2 * len(names), dtype=np.float32).reshape(2, len(names))
-    np.testing.assert_array_equal(runtime.quality_input(rows, [2, 0], 2), rows[:, [2, 0]])
+    np.testing.assert_array_equal(contract.quality_input(rows, [2, 0], 2), rows[:, [2, 0]])
     with pytest.raises(ModelError, match="does not compute: sparkle"):
-        runtime.quality_columns(["sparkle"])
+        contract.quality_columns(["sparkle"])
     with pytest.raises(ValueError, match="takes the quality signals"):
-        runtime.quality_input(None, [0], 1)
+        contract.quality_input(None, [0], 1)
     with pytest.raises(ValueError, match="takes the quality signals"):
-        runtime.quality_input(rows[:, :3], [0], 2)
+        contract.quality_input(rows[:, :3], [0], 2)
 
 
 def test_score_paths_keeps_order_batches_and_reports_bad_files(tmp_path: Path) -> None:
@@ -310,9 +331,9 @@ def tiny_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.tf
 def test_litert_and_savedmodel_give_the_same_scores(tiny_state: Path, tmp_path: Path) -> None:
     model_dir = tiny_state / "models" / VERSION_A
-    lite = runtime.load_model(model_dir, device="cpu")
-    full = runtime.load_model(model_dir, device="tf-cpu", threshold=0.3)
-    assert isinstance(lite, runtime.LiteRTClassifier)
+    lite = loader.load_model(model_dir, device="cpu")
+    full = loader.load_model(model_dir, device="tf-cpu", threshold=0.3)
+    assert isinstance(lite, litert.LiteRTClassifier)
     assert lite.version == VERSION_A and lite.threshold == 0.5 and full.threshold == 0.3
     assert not lite.uses_quality and not full.uses_quality  # exported before quality signals
     photos = write_photos(tmp_path / "photos", 5)
@@ -329,8 +350,8 @@ def test_litert_and_savedmodel_give_the_same_scores(tiny_state: Path, tmp_path: 
 @pytest.mark.tf
 def test_a_quality_model_gets_its_signals_by_name_in_both_runtimes(tmp_path: Path) -> None:
     model_dir = export_quality_model(tmp_path / "models")
-    lite = runtime.load_model(model_dir, device="cpu")
-    full = runtime.load_model(model_dir, device="tf-cpu")
+    lite = loader.load_model(model_dir, device="cpu")
+    full = loader.load_model(model_dir, device="tf-cpu")
     assert lite.uses_quality and full.uses_quality
     photos = write_photos(tmp_path / "photos", 5)
     lite_scores = [r.score for r in batchscore.score_paths(lite, photos, batch_size=2)]
@@ -340,7 +361,7 @@ def test_a_quality_model_gets_its_signals_by_name_in_both_runtimes(tmp_path: Pat
     # model's own column order.
     decoded = [imaging.load(p, TINY_SIZE, fit="crop", want_gray=True) for p in photos]
     pixels = np.stack([d.pixels for d in decoded])
-    rows = np.stack([quality.signal_vector(runtime.decoded_signals(d)) for d in decoded])
+    rows = np.stack([quality.signal_vector(contract.decoded_signals(d)) for d in decoded])
     np.testing.assert_allclose(full.score(pixels, rows), full_scores, atol=1e-6)
     np.testing.assert_allclose(lite.score(pixels, rows), lite_scores, atol=1e-6)
     other = lite.score(pixels, rows[::-1].copy())
@@ -363,14 +384,14 @@ def test_model_json_and_model_inputs_must_agree(tiny_state: Path, tmp_path: Path
     meta["quality_features"] = list(quality.SIGNAL_NAMES)  # but the model takes pixels alone
     (model_dir / "model.json").write_text(json.dumps(meta))
     with pytest.raises(ModelError, match="takes inputs"):
-        runtime.load_model(model_dir, device="cpu")
+        loader.load_model(model_dir, device="cpu")
     with pytest.raises(ModelError, match="takes \\['images'\\]"):
-        runtime.load_model(model_dir, device="tf-cpu")
+        loader.load_model(model_dir, device="tf-cpu")
 
 
 @pytest.mark.tf
 def test_config_threshold_overrides_the_models(tiny_state: Path) -> None:
-    classifier = runtime.load_classifier(_config(tiny_state, threshold=0.25, device="cpu"))
+    classifier = loader.load_classifier(_config(tiny_state, threshold=0.25, device="cpu"))
     assert classifier.version == VERSION_A and classifier.threshold == 0.25
     assert classifier.input_size == TINY_SIZE and classifier.fit == "crop"
 
@@ -378,13 +399,13 @@ def test_config_threshold_overrides_the_models(tiny_state: Path) -> None:
 CPU_ONLY_SCRIPT = """
 import sys
 from pathlib import Path
-from photosieve import batchscore, runtime
+from photosieve.model import score as batchscore, contract, litert, loader
 from photosieve.config import Config, ClassifierConfig
 import dataclasses
 config = dataclasses.replace(Config(), state_dir=Path(sys.argv[1]),
                              classifier=ClassifierConfig(device="auto"))
-classifier = runtime.load_classifier(config)
-assert isinstance(classifier, runtime.LiteRTClassifier), type(classifier)
+classifier = loader.load_classifier(config)
+assert isinstance(classifier, litert.LiteRTClassifier), type(classifier)
 results = list(batchscore.score_paths(classifier, [Path(p) for p in sys.argv[2:]], batch_size=2))
 assert all(r.score is not None for r in results), results
 leaked = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras"))
@@ -396,12 +417,19 @@ print("scored", len(results))
 @pytest.mark.tf
 def test_cpu_only_scoring_never_imports_tensorflow(tiny_state: Path, tmp_path: Path) -> None:
     photos = write_photos(tmp_path / "photos", 3)
-    src = Path(runtime.__file__).resolve().parents[1]
-    env = {"PYTHONPATH": str(src), "CUDA_VISIBLE_DEVICES": "", "PATH": "/usr/bin:/bin",
-           "HOME": str(tmp_path)}
+    src = Path(loader.__file__).resolve().parents[1]
+    env = {
+        "PYTHONPATH": str(src),
+        "CUDA_VISIBLE_DEVICES": "",
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+    }
     proc = subprocess.run(
         [sys.executable, "-c", CPU_ONLY_SCRIPT, str(tiny_state), *map(str, photos)],
-        capture_output=True, text=True, env=env, timeout=120,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "scored 3" in proc.stdout

@@ -30,8 +30,11 @@ def measures(levels: np.ndarray) -> dict[str, float]:
     lap = _laplacian(levels)
     tile_var = _tile_variances(lap, TILES)
     sharpest = np.unravel_index(int(np.argmax(tile_var)), tile_var.shape)
-    coarse = _tile_variances(_laplacian(_halved(levels)), TILES) if min(levels.shape) >= 6 \
+    coarse = (
+        _tile_variances(_laplacian(_halved(levels)), TILES)
+        if min(levels.shape) >= 6
         else np.zeros_like(tile_var)
+    )
     at = tuple(min(i, n - 1) for i, n in zip(sharpest, coarse.shape, strict=True))
     top = float(tile_var[sharpest])
     return {
@@ -45,7 +48,10 @@ def measures(levels: np.ndarray) -> dict[str, float]:
 def _laplacian(levels: np.ndarray) -> np.ndarray:
     """The 4-neighbour Laplacian of the interior pixels."""
     return (
-        levels[:-2, 1:-1] + levels[2:, 1:-1] + levels[1:-1, :-2] + levels[1:-1, 2:]
+        levels[:-2, 1:-1]
+        + levels[2:, 1:-1]
+        + levels[1:-1, :-2]
+        + levels[1:-1, 2:]
         - 4.0 * levels[1:-1, 1:-1]
     )
 

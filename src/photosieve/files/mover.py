@@ -35,25 +35,42 @@ import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from photosieve import journal
-from photosieve._copy import copy_verified, fsync_dir, hash_or_none, sha256_file, temp_path
 from photosieve.errors import MoveError
-from photosieve.journal import FINAL, Job
-from photosieve.moveplan import MISSING, DryRunMover, MoverBase, MoveResult, MoverLike
+from photosieve.files import journal
+from photosieve.files.copy import copy_verified, fsync_dir, hash_or_none, sha256_file, temp_path
+from photosieve.files.journal import FINAL, Job
+from photosieve.files.plan import MISSING, DryRunMover, MoverBase, MoveResult, MoverLike
 from photosieve.state import State
 
 # DryRunMover, MoveResult, MoverLike, FINAL and sha256_file are re-exported for callers.
 __all__ = [
-    "CRASH_POINTS", "FINAL", "DryRunMover", "MoveResult", "Mover", "MoverLike", "recover",
-    "sha256_file", "undo",
-]  # fmt: skip
+    "CRASH_POINTS",
+    "FINAL",
+    "DryRunMover",
+    "MoveResult",
+    "Mover",
+    "MoverLike",
+    "recover",
+    "sha256_file",
+    "undo",
+]
 log = logging.getLogger(__name__)
 
 CRASH_POINTS = (
-    "after_intent", "after_link", "before_journal_claimed", "after_claim", "after_copy",
-    "after_fsync", "after_verify", "before_journal_copied", "after_place",
-    "before_journal_placed", "before_unlink_src", "after_unlink_src", "before_journal_done",
-)  # fmt: skip
+    "after_intent",
+    "after_link",
+    "before_journal_claimed",
+    "after_claim",
+    "after_copy",
+    "after_fsync",
+    "after_verify",
+    "before_journal_copied",
+    "after_place",
+    "before_journal_placed",
+    "before_unlink_src",
+    "after_unlink_src",
+    "before_journal_done",
+)
 # Tests set this to simulate a crash: it is called with each point's name as it is reached.
 _crash_hook: Callable[[str], None] | None = None
 
@@ -90,8 +107,10 @@ class _NoAtomicRename(Exception):
 def _rename_noreplace(src: Path, dst: Path) -> None:
     """Rename src to dst; FileExistsError rather than replacing whatever holds that name."""
     if _renameat2 is not None:
-        if _renameat2(_AT_FDCWD, os.fsencode(src), _AT_FDCWD, os.fsencode(dst),
-                      _RENAME_NOREPLACE) == 0:  # fmt: skip
+        if (
+            _renameat2(_AT_FDCWD, os.fsencode(src), _AT_FDCWD, os.fsencode(dst), _RENAME_NOREPLACE)
+            == 0
+        ):
             return
         err = ctypes.get_errno()
         if err not in _FLAG_UNSUPPORTED:
@@ -114,9 +133,14 @@ def _rename_noreplace(src: Path, dst: Path) -> None:
 
 
 def _set(
-    state: State, move_id: int, new: str, *, reason: str | None = None,
-    dst: Path | None = None, tmp: Path | None = None,
-) -> None:  # fmt: skip
+    state: State,
+    move_id: int,
+    new: str,
+    *,
+    reason: str | None = None,
+    dst: Path | None = None,
+    tmp: Path | None = None,
+) -> None:
     _crash(f"before_journal_{new}")
     journal.set_state(state, move_id, new, reason=reason, dst=dst, tmp=tmp)
 
@@ -133,9 +157,15 @@ class Mover(MoverBase):
         self.force_copy = force_copy  # copy + verify even within one file system (tests)
 
     def move(
-        self, src: Path, dst_dir: Path, name: str, *, kind: str,
-        sha256: str | None = None, root: Path | None = None,
-    ) -> MoveResult:  # fmt: skip
+        self,
+        src: Path,
+        dst_dir: Path,
+        name: str,
+        *,
+        kind: str,
+        sha256: str | None = None,
+        root: Path | None = None,
+    ) -> MoveResult:
         """Move src to dst_dir/name (or name-1, ...); MoveError if the root is missing or the
         folder cannot be made."""
         src, dst_dir = Path(src), Path(dst_dir)
@@ -348,8 +378,9 @@ def undo(state: State, since: float, *, dry_run: bool) -> list[tuple[Path, Path]
             log.warning("not undoing %s: it changed or is gone since it was moved", dst)
             continue
         try:
-            res = mover.move(dst, src.parent, src.name, kind="undo", sha256=row["sha256"],
-                             root=src.parent)  # fmt: skip
+            res = mover.move(
+                dst, src.parent, src.name, kind="undo", sha256=row["sha256"], root=src.parent
+            )
         except MoveError as exc:
             res = MoveResult("failed", dst, reason=exc.reason)
         if res.status not in ("moved", "planned") or res.dst is None:

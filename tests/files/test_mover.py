@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-from photosieve import mover
 from photosieve.errors import MoveError
-from photosieve.mover import DryRunMover, Mover, MoveResult, recover, sha256_file, undo
+from photosieve.files import mover
+from photosieve.files.mover import DryRunMover, Mover, MoveResult, recover, sha256_file, undo
 from photosieve.state import State
 
 MTIME_NS = 1_600_000_000_123_456_789
@@ -128,9 +128,12 @@ def _raise_at(point: str, fired: list[str]) -> Callable[[str], None]:
 @pytest.mark.parametrize("point", mover.CRASH_POINTS)
 @pytest.mark.parametrize("mode", MODES)
 def test_crash_at_every_point_is_recovered(
-    scene_for: Callable[[str], Scene], monkeypatch: pytest.MonkeyPatch,
-    mode: str, point: str, twice: bool,
-) -> None:  # fmt: skip
+    scene_for: Callable[[str], Scene],
+    monkeypatch: pytest.MonkeyPatch,
+    mode: str,
+    point: str,
+    twice: bool,
+) -> None:
     scene = scene_for(mode)
     fired: list[str] = []
     monkeypatch.setattr(mover, "_crash_hook", _raise_at(point, fired))
@@ -167,7 +170,7 @@ def _crash_on_journal(point: str) -> None:
 _CHILD = """
 import os, sys
 from pathlib import Path
-from photosieve import mover
+from photosieve.files import mover
 from photosieve.state import State
 point, mode, db, src, dst_dir = sys.argv[1:]
 def hook(name):
@@ -184,11 +187,16 @@ print(m.move(Path(src), Path(dst_dir), "photo.jpg", kind="file").status)
 @pytest.mark.parametrize(
     ("point", "mode"),
     [
-        ("after_intent", "rename"), ("before_journal_placed", "rename"), ("after_link", "link"),
-        ("after_copy", "copy"), ("after_verify", "copy"), ("after_place", "copy"),
-        ("before_unlink_src", "xdev"), ("after_unlink_src", "xdev"),
+        ("after_intent", "rename"),
+        ("before_journal_placed", "rename"),
+        ("after_link", "link"),
+        ("after_copy", "copy"),
+        ("after_verify", "copy"),
+        ("after_place", "copy"),
+        ("before_unlink_src", "xdev"),
+        ("after_unlink_src", "xdev"),
     ],
-)  # fmt: skip
+)
 def test_real_crash_in_a_child_process_is_recovered(
     scene_for: Callable[[str], Scene], point: str, mode: str
 ) -> None:
@@ -303,10 +311,11 @@ def test_sidecars_stay_with_a_duplicate_photo(scene_for: Callable[[str], Scene])
 
 def _tree(folder: Path) -> dict[str, tuple[str, int]]:
     return {
-        str(p.relative_to(folder)): ("dir", 0) if p.is_dir()
+        str(p.relative_to(folder)): ("dir", 0)
+        if p.is_dir()
         else (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
         for p in folder.rglob("*")
-    }  # fmt: skip
+    }
 
 
 def test_dry_run_plans_and_touches_nothing(

@@ -87,8 +87,11 @@ def _cepstrum(levels: np.ndarray) -> np.ndarray | None:
     if height < TILE or width < TILE:
         return None
     power = np.zeros((TILE, TILE // 2 + 1), np.float32)
-    corners = [(top, left) for top in range(0, height - TILE + 1, STEP)
-               for left in range(0, width - TILE + 1, STEP)]
+    corners = [
+        (top, left)
+        for top in range(0, height - TILE + 1, STEP)
+        for left in range(0, width - TILE + 1, STEP)
+    ]
     # Tile by tile: numpy's rfft2 over a stack of tiles is ~3x slower per tile (strided
     # passes over a multi-MB temporary).
     for top, left in corners:

@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from photosieve import imaging
 from photosieve.errors import ModelError
-from photosieve.runtime import ExportedModel, quality_input
+from photosieve.model.contract import ExportedModel, quality_input
+from photosieve.vision import imaging
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +44,10 @@ def _serving_function(export_dir: Path, expected: set[str]) -> tuple[Any, Any]:
     function = signatures[key]
     _, inputs = function.structured_input_signature
     if set(inputs) != expected:
-        raise ModelError(f"{export_dir} signature {key!r} takes {sorted(inputs)}, "
-                         f"not {sorted(expected)} as model.json says")
+        raise ModelError(
+            f"{export_dir} signature {key!r} takes {sorted(inputs)}, "
+            f"not {sorted(expected)} as model.json says"
+        )
     return loaded, function
 
 
@@ -53,15 +55,27 @@ class TFClassifier(ExportedModel):
     """The SavedModel's serving signature on whatever device TensorFlow picks."""
 
     def __init__(
-        self, export_dir: Path, *, version: str, input_size: int, fit: imaging.Fit,
-        threshold: float, hide_gpus: bool = False, quality_features: Sequence[str] = (),
+        self,
+        export_dir: Path,
+        *,
+        version: str,
+        input_size: int,
+        fit: imaging.Fit,
+        threshold: float,
+        hide_gpus: bool = False,
+        quality_features: Sequence[str] = (),
     ) -> None:
         import tensorflow as tf
 
         if hide_gpus:
             _hide_gpus(tf)
-        super().__init__(version=version, input_size=input_size, fit=fit, threshold=threshold,
-                         quality_features=quality_features)
+        super().__init__(
+            version=version,
+            input_size=input_size,
+            fit=fit,
+            threshold=threshold,
+            quality_features=quality_features,
+        )
         expected = {"images", "quality"} if self.uses_quality else {"images"}
         # The loaded object owns the variables the signature reads; keep it alive.
         self._loaded, self._function = _serving_function(export_dir, expected)

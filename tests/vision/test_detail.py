@@ -1,4 +1,4 @@
-"""Tests for photosieve.detail: the tile measures match a plain per-tile computation, and thin or
+"""Tests for vision.detail: the tile measures match a plain per-tile computation, and thin or
 tiny work images still give finite numbers."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from photosieve import detail
+from photosieve.vision import detail
 
 
 def _lap(a: np.ndarray) -> np.ndarray:
@@ -17,8 +17,9 @@ def _lap(a: np.ndarray) -> np.ndarray:
 
 def _tiles(a: np.ndarray, n: int) -> np.ndarray:
     h, w = a.shape[0] // n, a.shape[1] // n
-    return np.array([[a[i * h:(i + 1) * h, j * w:(j + 1) * w].var() for j in range(n)]
-                     for i in range(n)])
+    return np.array(
+        [[a[i * h : (i + 1) * h, j * w : (j + 1) * w].var() for j in range(n)] for i in range(n)]
+    )
 
 
 def test_tile_measures_match_a_direct_computation() -> None:
@@ -33,15 +34,21 @@ def test_tile_measures_match_a_direct_computation() -> None:
     assert top == (0, 0)
     assert got["sharpness_tile_max"] == pytest.approx(math.log1p(fine[top]), abs=1e-4)
     assert got["tile_slope"] == pytest.approx(
-        math.log1p(fine[top]) - math.log1p(coarse[top]), abs=1e-4)
+        math.log1p(fine[top]) - math.log1p(coarse[top]), abs=1e-4
+    )
     assert got["detail_median"] == pytest.approx(
-        math.log1p(float(np.median(_tiles(_lap(levels), 8)))), abs=1e-4)
+        math.log1p(float(np.median(_tiles(_lap(levels), 8)))), abs=1e-4
+    )
 
 
 def test_a_flat_frame_has_no_detail_at_any_scale() -> None:
     got = detail.measures(np.full((64, 96), 77.0, np.float32))
-    assert got == {"sharpness_global": 0.0, "sharpness_tile_max": 0.0, "detail_median": 0.0,
-                   "tile_slope": 0.0}
+    assert got == {
+        "sharpness_global": 0.0,
+        "sharpness_tile_max": 0.0,
+        "detail_median": 0.0,
+        "tile_slope": 0.0,
+    }
 
 
 @pytest.mark.parametrize("shape", [(3, 3), (3, 512), (5, 40), (512, 4)])

@@ -1,0 +1,120 @@
+"""What the service needs from a model, and what both runtimes share.
+
+A `Classifier` takes raw uint8 pixels (and, for models whose model.json lists
+`quality_features`, the photos' quality signals in SIGNAL_NAMES order; the classifier picks its
+columns and standardises them itself) and returns P(discard). `decide` is the one rule that
+turns a score into keep or discard. `KeepAll` stands in until a model is installed. The
+runtimes themselves live in `litert.py` (CPU) and `tf.py` (GPU); `loader.py` picks one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from photosieve.errors import ModelError
+from photosieve.vision import imaging, quality
+
+log = logging.getLogger(__name__)
+
+
+KEEP, DISCARD = "keep", "discard"
+
+
+class Classifier(Protocol):
+    """What the service needs from a model: raw uint8 pixels (and, when `uses_quality`, the
+    photos' quality signals) in, P(discard) out."""
+
+    version: str | None
+    input_size: int
+    fit: imaging.Fit
+    threshold: float
+    uses_quality: bool
+
+    def score(self, pixels: np.ndarray, quality: np.ndarray | None = None) -> np.ndarray:
+        """[N, S, S, 3] uint8 (+ [N, len(SIGNAL_NAMES)] signals) -> [N] float32 in [0, 1]."""
+        ...
+
+
+def uses_quality(classifier: object) -> bool:
+    """Whether `classifier` wants the quality signals (stand-ins without the attribute do not)."""
+    return bool(getattr(classifier, "uses_quality", False))
+
+
+def decoded_signals(decoded: imaging.Decoded) -> dict[str, float]:
+    """The quality signals of one decode (it must have been loaded with want_gray=True)."""
+    assert decoded.gray is not None, "quality signals need a decode with want_gray=True"
+    return quality.compute_signals(
+        decoded.gray,
+        decoded.pixels,
+        width=decoded.width,
+        height=decoded.height,
+        fmt=decoded.format,
+        metadata=decoded.metadata,
+    )
+
+
+def quality_columns(features: Sequence[str]) -> list[int]:
+    """Where each of a model's quality features sits in a SIGNAL_NAMES-ordered row."""
+    unknown = [name for name in features if name not in quality.SIGNAL_NAMES]
+    if unknown:
+        raise ModelError(
+            f"the model needs quality signals this photosieve does not compute: "
+            f"{', '.join(unknown)}; update photosieve or retrain"
+        )
+    return [quality.SIGNAL_NAMES.index(name) for name in features]
+
+
+def quality_input(quality_rows: np.ndarray | None, columns: Sequence[int], n: int) -> np.ndarray:
+    """The model's `quality` tensor: the chosen columns of SIGNAL_NAMES-ordered rows."""
+    rows = None if quality_rows is None else np.asarray(quality_rows, dtype=np.float32)
+    if rows is None or rows.shape != (n, len(quality.SIGNAL_NAMES)):
+        raise ValueError(
+            f"this model takes the quality signals: [{n}, "
+            f"{len(quality.SIGNAL_NAMES)}] in SIGNAL_NAMES order"
+        )
+    return np.ascontiguousarray(rows[:, list(columns)])
+
+
+def decide(score: float, threshold: float) -> str:
+    """score >= threshold means discard (quarantine); the contract's one rule."""
+    return DISCARD if score >= threshold else KEEP
+
+
+@dataclass
+class KeepAll:
+    """The classifier before any model exists: scores 0.0 with threshold 1.0, so all is kept."""
+
+    version: str | None = None
+    input_size: int = 299
+    fit: imaging.Fit = imaging.DEFAULT_FIT
+    threshold: float = 1.0
+    uses_quality: bool = False
+
+    def score(self, pixels: np.ndarray, quality: np.ndarray | None = None) -> np.ndarray:
+        return np.zeros(len(pixels), dtype=np.float32)
+
+
+class ExportedModel:
+    """What the LiteRT and TensorFlow classifiers share: model.json's facts about the exported
+    model, and where its quality features sit in a SIGNAL_NAMES-ordered row."""
+
+    def __init__(
+        self,
+        *,
+        version: str,
+        input_size: int,
+        fit: imaging.Fit,
+        threshold: float,
+        quality_features: Sequence[str],
+    ) -> None:
+        self.version: str | None = version
+        self.input_size = input_size
+        self.fit: imaging.Fit = fit
+        self.threshold = threshold
+        self.uses_quality = bool(quality_features)
+        self._columns = quality_columns(quality_features)
