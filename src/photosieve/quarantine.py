@@ -38,10 +38,9 @@ from pathlib import Path
 
 from photosieve import naming
 from photosieve.config import Config
-from photosieve.daemon.pipeline import sidecars_of
-from photosieve.daemon.settle import walk
 from photosieve.errors import PhotosieveError
 from photosieve.files.mover import sha256_file
+from photosieve.library import sidecars_of, walk
 from photosieve.state import FileRecord, State
 
 log = logging.getLogger("photosieve.quarantine")

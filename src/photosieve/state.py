@@ -10,6 +10,7 @@ applied once, tracked by `PRAGMA user_version`.
 
 from __future__ import annotations
 
+import enum
 import json
 import sqlite3
 import threading
@@ -100,7 +101,31 @@ MIGRATIONS: Sequence[str] = (
     """,
 )
 
-TERMINAL = ("filed", "quarantined", "kept", "duplicate", "skipped", "unsupported")
+
+class FileState(enum.StrEnum):
+    """What became of a file: the `files.status` column, and a pipeline photo's outcome.
+
+    A StrEnum, so the values stored in SQLite are the same strings as before and old
+    databases read back unchanged. GONE, UNCHANGED and PENDING are outcomes only: a photo
+    that stops with them gets no row (it is looked at again on the next pass).
+    """
+
+    FILED = "filed"  # in the library
+    KEPT = "kept"  # kept where it is (no library, or beside where it came from)
+    QUARANTINED = "quarantined"
+    DUPLICATE = "duplicate"  # left in place: the same content lives elsewhere
+    SKIPPED = "skipped"
+    UNSUPPORTED = "unsupported"
+    UNDONE = "undone"  # moved back into an inbox by `undo`; left alone until it changes
+    DELETED = "deleted"  # deleted by hand from the quarantine
+    PURGED = "purged"  # sent to the trash by retention
+    GONE = "gone"
+    UNCHANGED = "unchanged"
+    PENDING = "pending"
+
+
+# Rows of photos that live where their row says (a duplicate's twin lives elsewhere).
+LIVING = (FileState.FILED, FileState.KEPT, FileState.QUARANTINED)
 
 
 @dataclass(frozen=True)
@@ -219,6 +244,14 @@ class State:
             (base + "/", base + "0"),
         ).fetchall()
         return {r[0]: (r[1], r[2]) for r in rows}
+
+    def has_files_below(self, folder: Path) -> bool:
+        """True if any row lies below `folder`."""
+        base = str(folder).rstrip("/")
+        row = self.execute(
+            "SELECT 1 FROM files WHERE path > ? AND path < ? LIMIT 1", (base + "/", base + "0")
+        ).fetchone()
+        return row is not None
 
     def counts_by_status(self) -> dict[str, int]:
         rows = self.execute("SELECT status, COUNT(*) FROM files GROUP BY status").fetchall()

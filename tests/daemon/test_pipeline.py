@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from photosieve.cli import group
-from photosieve.config import Config, LibraryConfig
+from photosieve.config import Config
 from photosieve.daemon import pipeline
 from photosieve.dating import CaptureTime
 from photosieve.files.mover import Mover
@@ -56,17 +56,6 @@ def run(
     )  # type: ignore[arg-type]
     paths = sorted(p for p in inbox.rglob("*") if p.is_file())
     return pipe.run([(p, inbox) for p in paths])
-
-
-def test_destination_is_pure_routing(tmp_path: Path) -> None:
-    config = Config(
-        quarantine=dataclasses.replace(Config().quarantine, path=tmp_path / "q"),
-        library=LibraryConfig(path=tmp_path / "lib", folders="{taken:%Y}/{taken:%m}"),
-    )
-    assert pipeline.destination(config, "discard", TAKEN, tmp_path) == tmp_path / "q"
-    assert pipeline.destination(config, "keep", TAKEN, tmp_path) == tmp_path / "lib/2024/05"
-    in_place = dataclasses.replace(config, library=LibraryConfig(path=None))
-    assert pipeline.destination(in_place, "keep", TAKEN, tmp_path / "x") == tmp_path / "x"
 
 
 def test_files_by_exif_time_and_records(

@@ -14,7 +14,6 @@ from photosieve.daemon.settle import (
     being_written,
     ignored,
     scan_into,
-    walk,
 )
 
 
@@ -95,19 +94,6 @@ def test_hidden_and_temporary_names_are_ignored(tmp_path: Path) -> None:
     assert ignored(tmp_path / "a.jpg.crdownload", tmp_path)
     assert not ignored(tmp_path / "sub" / "a.jpg", tmp_path)
     assert ignored(Path("/elsewhere/a.jpg"), tmp_path)
-
-
-def test_walk_skips_hidden_folders_and_does_not_follow_links(tmp_path: Path) -> None:
-    (tmp_path / "sub").mkdir()
-    (tmp_path / ".sync").mkdir()
-    (tmp_path / "sub" / "a.jpg").write_bytes(b"a")
-    (tmp_path / ".sync" / "b.jpg").write_bytes(b"b")
-    outside = tmp_path.parent / f"{tmp_path.name}-outside"
-    outside.mkdir()
-    (outside / "c.jpg").write_bytes(b"c")
-    (tmp_path / "link").symlink_to(outside)
-    names = sorted(Path(e.path).relative_to(tmp_path).as_posix() for e in walk(tmp_path))
-    assert names == ["link", "sub/a.jpg"]  # the link is listed (to be refused), not entered
 
 
 def test_scan_offers_only_unknown_or_changed(tmp_path: Path) -> None:

@@ -26,19 +26,14 @@ if TYPE_CHECKING:
 
 
 def collect(paths: Iterable[Path]) -> Iterator[Path]:
-    """Named files as given, folders expanded to their supported photos in a stable order."""
-    from photosieve import naming
+    """Named files as given, folders expanded to their supported photos (library.photos)."""
+    from photosieve import library
 
     for path in paths:
-        if not path.is_dir():
+        if path.is_dir():
+            yield from library.photos(path)
+        else:
             yield path
-            continue
-        for root, dirs, files in os.walk(path):
-            rel = Path(root).relative_to(path)
-            dirs[:] = sorted(d for d in dirs if not naming.is_hidden_or_temp((rel / d).as_posix()))
-            for name in sorted(files):
-                if naming.is_supported(name) and not naming.is_hidden_or_temp(name):
-                    yield Path(root) / name
 
 
 def reasons(score: float, decision: str, signals: Mapping[str, float] | None) -> list[str]:

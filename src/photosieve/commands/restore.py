@@ -37,8 +37,8 @@ class Restored:
 def _restore_one(
     config: Config, state: State, mover: MoverLike, path: Path, dry_run: bool
 ) -> Restored:
-    from photosieve.daemon.pipeline import sidecars_of
     from photosieve.labeler.review import restore_target
+    from photosieve.library import sidecars_of
 
     if not naming.is_supported(path.name):
         return Restored(path, "failed", reason="not a photo (sidecars move with their photo)")
@@ -77,6 +77,7 @@ def _settle(
     dst: Path | None,
 ) -> None:
     """Label keep; the row follows the photo (or, for a duplicate, says where its twin is)."""
+    from photosieve.library import placed_status
     from photosieve.quarantine import rewrite
 
     if record is None:
@@ -95,7 +96,7 @@ def _settle(
         )
     if status == "moved" and dst is not None:
         state.forget_file(path)
-        filed = "filed" if config.library.path is not None else "kept"
+        filed = placed_status(config.library.path, dst)
         rewrite(state, record, dst, filed, "restored from the quarantine", sha256=sha)
     else:  # the same photo is already there: this copy stays, no longer counted as quarantined
         rewrite(state, record, path, "duplicate", f"same content as {dst}", sha256=sha)

@@ -21,13 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
-from photosieve import dating, naming
+from photosieve import dating, library, naming
 from photosieve.config import Config
 from photosieve.daemon import burst_stage
 from photosieve.errors import BadInput, MoveError
 from photosieve.files.mover import MoverLike, sha256_file
 from photosieve.model.contract import Classifier, uses_quality
-from photosieve.state import State
+from photosieve.state import LIVING, FileState, State
 from photosieve.vision import bursts, imaging, quality
 
 log = logging.getLogger("photosieve.pipeline")
@@ -77,7 +77,7 @@ class Pipeline:
     def library_refusal(self) -> str | None:
         """bare_library(), asked once per batch rather than once per photo."""
         if self._bare is None:
-            self._bare = (bare_library(self.config, self.state),)
+            self._bare = (library.bare_library(self.config, self.state),)
         return self._bare[0]
 
     @property
@@ -143,10 +143,10 @@ def identify(pipe: Pipeline, photo: Photo) -> None:
         photo.sha256 = sha256_file(photo.path)
     except OSError as exc:
         return _skip(pipe, photo, f"unreadable: {exc.strerror}")
-    for other in pipe.state.find_by_hash(photo.sha256, ("filed", "quarantined", "kept")):
+    for other in pipe.state.find_by_hash(photo.sha256, LIVING):
         if other.path != str(photo.path) and Path(other.path).exists():
             return _record_stop(pipe, photo, "duplicate", f"same content as {other.path}")
-        if other.status == "quarantined":
+        if other.status == FileState.QUARANTINED:
             # The quarantined copy is gone and the photo is back in an inbox: the owner took
             # it out of the quarantine by hand. The monitor records the label; we keep it.
             photo.owner_kept = "taken out of the quarantine by hand"
@@ -264,38 +264,12 @@ def burst(pipe: Pipeline, photos: list[Photo]) -> None:
 # --- route (pure) ------------------------------------------------------------------------------
 
 
-def destination(config: Config, decision: str, taken: dating.CaptureTime, here: Path) -> Path:
-    """Where a photo belongs: the quarantine, the library's dated folder, or where it is."""
-    if decision == "discard":
-        return config.quarantine.path
-    if config.library.path is None:
-        return here
-    return config.library.path / naming.render_folder(config.library.folders, taken.taken)
-
-
 def route(config: Config, photo: Photo) -> None:
     assert photo.decision is not None and photo.taken is not None
-    photo.dest_dir = destination(config, photo.decision, photo.taken, photo.path.parent)
+    photo.dest_dir = library.destination(config, photo.decision, photo.taken, photo.path.parent)
 
 
 # --- record: move (journaled) and remember -----------------------------------------------------
-
-
-def sidecars_of(path: Path, listing: Sequence[str] | None = None) -> list[Path]:
-    """The sidecars next to `path`; `listing` is its folder's names when the caller has them."""
-    # Every sidecar name starts with the photo's first dot-separated part: only those are
-    # parsed, so a folder of 10,000 photos costs a string test per name, not a parse.
-    head = path.name.split(".", 1)[0] + "."
-    try:
-        names = [
-            n
-            for n in (os.listdir(path.parent) if listing is None else listing)
-            if n.startswith(head)
-        ]
-    except OSError:
-        return []
-    siblings = [n for n in names if os.path.isfile(path.parent / n)]
-    return [path.parent / name for name in naming.sidecar_names(path.name, siblings)]
 
 
 def record(pipe: Pipeline, photo: Photo) -> None:
@@ -306,7 +280,7 @@ def record(pipe: Pipeline, photo: Photo) -> None:
     try:
         result = pipe.mover.move_group(
             photo.path,
-            sidecars_of(photo.path, pipe.listing(photo.path.parent)),
+            library.sidecars_of(photo.path, pipe.listing(photo.path.parent)),
             photo.dest_dir,
             photo.name,
             kind=kind,
@@ -319,9 +293,10 @@ def record(pipe: Pipeline, photo: Photo) -> None:
     if result.status == "failed":
         return photo.stop("pending", result.reason)
     photo.result = result.dst
-    outcome = {"discard": "quarantined"}.get(photo.decision or "", "filed")
-    if pipe.config.library.path is None and outcome == "filed":
-        outcome = "kept"
+    if photo.decision == "discard":
+        outcome: str = FileState.QUARANTINED
+    else:
+        outcome = library.placed_status(pipe.config.library.path, result.dst or photo.dest_dir)
     photo.stop(outcome)
     if pipe.record_state and result.status == "moved":
         _remember(pipe, photo, outcome)
@@ -354,26 +329,6 @@ def _remember(pipe: Pipeline, photo: Photo, outcome: str) -> None:
             decision=photo.decision or "keep",
             reasons=photo.reasons,
         )
-
-
-def bare_library(config: Config, state: State) -> str | None:
-    """Why not to file now, if the library is there but empty although photos were filed in
-    it: an unmounted share's bare mount point, where photos would vanish under the share when
-    it returns. (Not the quarantine: review and retention empty it as a matter of course.)"""
-    library = config.library.path
-    try:
-        with os.scandir(library or "") as entries:  # no library: "" is not found
-            if next(entries, None) is not None:
-                return None
-    except OSError:
-        return None  # missing: the mover says so
-    base, sql = str(library).rstrip("/"), "SELECT 1 FROM files WHERE path > ? AND path < ?"
-    if state.execute(sql + " LIMIT 1", (base + "/", base + "0")).fetchone() is None:
-        return None
-    return (
-        f"{library} is empty, yet photos were filed in it (unmounted?); if you emptied it, "
-        "put any file in it"
-    )
 
 
 # --- report ------------------------------------------------------------------------------------

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from photosieve import naming
+from photosieve import library, naming
 from photosieve.config import Config
 from photosieve.files.mover import sha256_file
-from photosieve.state import State
+from photosieve.state import FileState, State
 
 
 def record_finished_moves(state: State, config: Config, recent: int = 1000) -> int:
@@ -36,10 +36,10 @@ def record_finished_moves(state: State, config: Config, recent: int = 1000) -> i
             st = dst.stat()
         except OSError:
             continue
-        library = config.library.path
-        status = "quarantined" if row["kind"] == "quarantine" else "filed"
-        if status == "filed" and (library is None or not dst.is_relative_to(library)):
-            status = "kept"
+        if row["kind"] == "quarantine":
+            status = FileState.QUARANTINED
+        else:
+            status = library.placed_status(config.library.path, dst)
         with state.transaction():
             state.forget_file(row["src"])
             state.put_file(

@@ -16,11 +16,11 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from photosieve import naming
+from photosieve import library
 
 log = logging.getLogger("photosieve.settle")
 
@@ -163,29 +163,7 @@ def being_written(path: Path) -> bool:
 
 def ignored(path: Path, inbox: Path) -> bool:
     """Hidden and temporary names, anywhere below the inbox, are never touched."""
-    try:
-        parts = path.relative_to(inbox).parts
-    except ValueError:
-        return True
-    return any(naming.is_hidden_or_temp(part) for part in parts)
-
-
-def walk(inbox: Path) -> Iterator[os.DirEntry[str]]:
-    """Every regular file below the inbox; hidden/temp folders skipped; symlinks not followed."""
-    stack = [inbox]
-    while stack:
-        folder = stack.pop()
-        try:
-            with os.scandir(folder) as entries:
-                for entry in entries:
-                    if naming.is_hidden_or_temp(entry.name):
-                        continue
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append(Path(entry.path))
-                    else:
-                        yield entry
-        except OSError as exc:
-            log.warning("cannot read folder %s: %s", folder, exc.strerror)
+    return library.hidden_below(path, inbox)
 
 
 def scan_into(gate: SettleGate, inbox: Path, known: Mapping[str, tuple[int, int]]) -> int:
@@ -195,7 +173,7 @@ def scan_into(gate: SettleGate, inbox: Path, known: Mapping[str, tuple[int, int]
     catch-up scan over a large, already-filed folder costs one stat per file and no hashing.
     """
     offered = 0
-    for entry in walk(inbox):
+    for entry in library.walk(inbox):
         try:
             st = entry.stat(follow_symlinks=False)
         except OSError:

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from photosieve import dating, naming
+from photosieve import dating, library
 from photosieve.errors import BadInput
 from photosieve.files.mover import sha256_file
 from photosieve.state import State
@@ -70,21 +70,11 @@ def resolve_roots(roots: Iterable[Path]) -> list[Path]:
 
 
 def walk_photos(roots: Sequence[Path], exclude: Sequence[Path] = ()) -> Iterator[Path]:
-    """Photo files under `roots` in a stable order (folder, then name), never leaving a root."""
+    """Photo files under `roots` in a stable order (library.photos), never leaving a root."""
     for root in roots:
-        for dirpath, dirnames, filenames in os.walk(root):  # followlinks=False
-            here = Path(dirpath)
-            dirnames[:] = sorted(
-                d
-                for d in dirnames
-                if not naming.is_hidden_or_temp(d) and not _within(here / d, exclude)
-            )
-            for name in sorted(filenames):
-                if naming.is_hidden_or_temp(name) or not naming.is_supported(name):
-                    continue
-                path = here / name
-                if is_listable(path, roots):
-                    yield path
+        for path in library.photos(root, exclude=exclude):
+            if is_listable(path, roots):
+                yield path
 
 
 def capture_time(path: Path, mtime: float) -> str | None:

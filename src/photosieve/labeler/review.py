@@ -1,7 +1,7 @@
 """Reviewing the quarantine: where a keeper goes back to, and applying the owner's verdicts.
 
 A quarantined photo the owner keeps goes where the service would have filed it had the model
-said keep: the library's dated folder (the daemon's own routing, `pipeline.destination`) under
+said keep: the library's dated folder (`library.destination`, the service's own routing) under
 its current name, or, with no library configured, the folder it came from. It moves through the
 mover (journaled, kind "restore") together with its sidecars, its `files` row follows it, and it
 is labelled keep. Photos left marked discard are labelled discard and stay in the quarantine
@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from photosieve import dating
+from photosieve import dating, library
 from photosieve.config import Config
-from photosieve.daemon.pipeline import destination, sidecars_of
 from photosieve.errors import BadInput, MoveError, PhotosieveError
 from photosieve.files.mover import DryRunMover, Mover, MoveResult, MoverLike
 from photosieve.state import FileRecord, State
@@ -69,7 +68,7 @@ def restore_target(config: Config, state: State, path: Path) -> Path:
             "set library.path in the config or move it by hand"
         )
     here = origin if origin is not None else path.parent
-    folder = destination(config, "keep", _capture_time(path, record), here)
+    folder = library.destination(config, "keep", _capture_time(path, record), here)
     return folder / path.name
 
 
@@ -112,7 +111,7 @@ def _follow(config: Config, state: State, verdict: Verdict, result: MoveResult) 
         size=st.st_size,
         mtime_ns=st.st_mtime_ns,
         sha256=verdict.sha256,
-        status="filed" if config.library.path is not None else "kept",
+        status=library.placed_status(config.library.path, result.dst),
         reason="restored by review",
         taken=taken,
         taken_source=record.taken_source if record is not None else None,
@@ -127,7 +126,7 @@ def _restore(
         target = restore_target(config, state, verdict.path)
         result = mover.move_group(
             verdict.path,
-            sidecars_of(verdict.path),
+            library.sidecars_of(verdict.path),
             target.parent,
             target.name,
             kind="restore",

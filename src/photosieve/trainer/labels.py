@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from photosieve import library
 from photosieve.errors import BadInput, PhotosieveError
 from photosieve.state import State
 
@@ -67,13 +68,12 @@ def layout_folders(root: Path) -> dict[str, Path]:
 
 
 def walk_photos(folder: Path) -> Iterator[Path]:
-    """Regular files under `folder`, sorted, skipping hidden files and folders."""
+    """Regular files under `folder` in library.walk's order and rule for hidden and temp
+    names; a symlink to a file counts (labels are read, never moved)."""
     if not folder.is_dir():
         raise PhotosieveError(f"not a folder: {folder}")
-    for path in sorted(folder.rglob("*")):
-        relative = path.relative_to(folder).parts
-        if any(part.startswith(".") for part in relative):
-            continue
+    for entry in library.walk(folder, ordered=True):
+        path = Path(entry.path)
         if path.is_file():
             yield path
 
