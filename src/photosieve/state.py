@@ -245,6 +245,15 @@ class State:
         ).fetchall()
         return {r[0]: (r[1], r[2]) for r in rows}
 
+    def files_below(self, folder: Path, status: str) -> list[FileRecord]:
+        """Rows with `status` below `folder`, by path."""
+        base = str(folder).rstrip("/")
+        rows = self.execute(
+            "SELECT * FROM files WHERE status = ? AND path > ? AND path < ? ORDER BY path",
+            (status, base + "/", base + "0"),
+        ).fetchall()
+        return [FileRecord(**dict(r)) for r in rows]
+
     def has_files_below(self, folder: Path) -> bool:
         """True if any row lies below `folder`."""
         base = str(folder).rstrip("/")
@@ -256,6 +265,26 @@ class State:
     def counts_by_status(self) -> dict[str, int]:
         rows = self.execute("SELECT status, COUNT(*) FROM files GROUP BY status").fetchall()
         return {r[0]: r[1] for r in rows}
+
+    # --- the journal, read (files/journal.py writes it) ---------------------------------------
+
+    def last_move_into(self, path: Path | str) -> float | None:
+        """When a finished quarantine or undo move last put a file at `path`, if one did."""
+        row = self.execute(
+            "SELECT MAX(updated) FROM moves WHERE dst = ? AND state = 'done'"
+            " AND kind IN ('quarantine', 'undo')",
+            (str(path),),
+        ).fetchone()
+        return None if row[0] is None else float(row[0])
+
+    def moved_from_since(self, path: Path | str, since: float) -> bool:
+        """True if photosieve started a move away from `path` since `since` (not failed)."""
+        row = self.execute(
+            "SELECT 1 FROM moves WHERE src = ? AND created >= ?"
+            " AND state NOT IN ('failed', 'rolled_back') LIMIT 1",
+            (str(path), since),
+        ).fetchone()
+        return row is not None
 
     # --- labels ---------------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from photosieve.cli import group
 from photosieve.commands.undo import parse_since
 from photosieve.config import Config
 from photosieve.files.mover import sha256_file
-from photosieve.quarantine import reconcile
+from photosieve.quarantine.reconcile import reconcile
 from photosieve.state import State
 
 DAY = 86400.0

@@ -21,7 +21,8 @@ import pytest
 
 from photosieve.errors import MoveError
 from photosieve.files import mover
-from photosieve.files.mover import DryRunMover, Mover, MoveResult, recover, sha256_file, undo
+from photosieve.files.mover import DryRunMover, Mover, MoveResult, recover, sha256_file
+from photosieve.files.undo import undo
 from photosieve.state import State
 
 MTIME_NS = 1_600_000_000_123_456_789

@@ -20,7 +20,7 @@ from photosieve.cli import get_app
 @click.pass_context
 def command(ctx: click.Context, dry_run: bool) -> None:
     """Send quarantined photos older than quarantine.retention_days to the system trash."""
-    from photosieve.quarantine import purge
+    from photosieve.quarantine.purge import purge
 
     app = get_app(ctx)
     config, state = app.config, app.state()

@@ -1,12 +1,14 @@
 """`photosieve undo --since DATE [--dry-run]`: move back what photosieve moved since a time.
 
 Every journaled move since DATE (filing, quarantining, restoring) is reversed, newest first,
-through `mover.undo`: each file goes back to where it was, under its old name unless that name
-is taken meanwhile. Photos that land back in an inbox are recorded in `files` with status
-'undone' (size, mtime_ns, sha256), so the running service, which skips a path whose size and
-mtime match its record, leaves them alone; touching or editing one files it again. Their
-targets are recorded before the moves start, so the service cannot catch one in between. A
-photo moved back into the quarantine is 'quarantined' again.
+through `files/undo.py`, a photo and its sidecars together: each goes back to where it was,
+under its old name unless that name is taken meanwhile (then the sidecars follow the photo's
+new name). An absurd DATE is refused before anything moves. Photos that land back in an
+inbox are recorded in `files` with status 'undone' (size, mtime_ns, sha256), so the running
+service, which skips a path whose size and mtime match its record, leaves them alone;
+touching or editing one files it again. Their targets are recorded before the moves start, so
+the service cannot catch one in between. A photo moved back into the quarantine is
+'quarantined' again.
 
 DATE is "2026-11-30", "2026-11-30 08:00", any ISO 8601 time (local time unless it names an
 offset), or a span back from now: "30m", "2h", "1d", "1w".
@@ -35,19 +37,26 @@ Pairs = Sequence[tuple[Path, Path]]
 
 
 def parse_since(text: str, now: float | None = None) -> float:
-    """A time as epoch seconds; ValueError with a readable message if it is not one."""
+    """A time as epoch seconds; ValueError with a readable message if it is not one, or if
+    it lies beyond what the system's clock can show (checked here, before anything moves)."""
     span = _SPAN.match(text)
     if span:
         amount, unit = float(span.group(1)), span.group(2).lower()
-        return (time.time() if now is None else now) - amount * _UNIT[unit]
+        since = (time.time() if now is None else now) - amount * _UNIT[unit]
+    else:
+        try:
+            since = datetime.fromisoformat(text.strip()).timestamp()  # naive: local time
+        except ValueError:
+            raise ValueError(
+                f'{text!r} is not a time: use "2026-11-30", "2026-11-30 08:00", ISO 8601, '
+                'or a span like "2h" or "1d"'
+            ) from None
     try:
-        when = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise ValueError(
-            f'{text!r} is not a time: use "2026-11-30", "2026-11-30 08:00", ISO 8601, '
-            'or a span like "2h" or "1d"'
-        ) from None
-    return when.timestamp()  # a naive time is local time
+        time.localtime(since)
+        datetime.fromtimestamp(since)
+    except (OverflowError, OSError, ValueError):
+        raise ValueError(f"{text!r} is too far back for this system's clock") from None
+    return since
 
 
 class SinceType(click.ParamType):
@@ -129,7 +138,7 @@ def undo_since(
     config: Config, state: State, since: float, *, dry_run: bool = False
 ) -> list[tuple[Path, Path]]:
     """Reverse the moves made since `since`; returns (from, to) pairs moved (or planned)."""
-    from photosieve.files.mover import undo
+    from photosieve.files.undo import undo
 
     plan = undo(state, since, dry_run=True)
     if dry_run or not plan:

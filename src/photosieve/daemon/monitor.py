@@ -1,6 +1,6 @@
 """The service's watch over the quarantine: the owner's review by hand, and daily retention.
 
-`check()` runs one `quarantine.reconcile` pass (the rule is in quarantine.py): the service calls
+`check()` runs one `reconcile` pass (the rule is in quarantine/reconcile.py): the service calls
 it at start and on every rescan. When a folder it depends on is missing (an unmounted share)
 nothing is inferred; that is logged once when it starts and once when it ends, not every pass.
 `purge_due()` sends photos past retention to the trash at most once per `every` seconds (a
@@ -15,9 +15,10 @@ import sqlite3
 import time
 from collections.abc import Callable
 
-from photosieve import quarantine
 from photosieve.config import Config
-from photosieve.quarantine import Purged, Reconciled
+from photosieve.quarantine.purge import Purged, purge
+from photosieve.quarantine.reconcile import Reconciled, reconcile
+from photosieve.quarantine.rows import DAY
 from photosieve.state import State
 
 log = logging.getLogger("photosieve.monitor")
@@ -39,7 +40,7 @@ class QuarantineMonitor:
         *,
         progress: Callable[[], object] | None = None,
         clock: Callable[[], float] = time.time,
-        every: float = quarantine.DAY,
+        every: float = DAY,
     ) -> None:
         self.config = config
         self.state = state
@@ -56,7 +57,7 @@ class QuarantineMonitor:
     def check(self) -> Reconciled:
         """One pass over the quarantine; logs what it inferred, and pauses as they change."""
         try:
-            result = quarantine.reconcile(self.config, self.state, progress=self._tick)
+            result = reconcile(self.config, self.state, progress=self._tick)
         except (OSError, sqlite3.Error) as exc:  # the next pass tries again
             log.error("quarantine check failed: %s", exc)
             return Reconciled(paused=[f"check failed: {exc}"])
@@ -83,7 +84,7 @@ class QuarantineMonitor:
             return []
         self.last_purge = now
         try:
-            results = quarantine.purge(self.config, self.state, now=now, progress=self._tick)
+            results = purge(self.config, self.state, now=now, progress=self._tick)
         except (OSError, sqlite3.Error) as exc:
             log.error("retention purge failed: %s", exc)
             return []

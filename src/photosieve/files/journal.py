@@ -96,9 +96,11 @@ def unfinished(state: State) -> list[sqlite3.Row]:
 
 
 def done_since(state: State, since: float) -> list[sqlite3.Row]:
-    """Finished moves (not undo moves themselves) made since `since`, newest first."""
+    """Finished moves (not undo moves themselves, nor sends to the trash) made since `since`,
+    newest first."""
     rows: list[sqlite3.Row] = state.execute(
-        "SELECT * FROM moves WHERE state = 'done' AND kind != 'undo' AND created >= ?"
+        "SELECT * FROM moves WHERE state = 'done' AND kind NOT IN ('undo', 'trash')"
+        " AND created >= ?"
         " ORDER BY created DESC, id DESC",
         (since,),
     ).fetchall()

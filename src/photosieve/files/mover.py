@@ -2,7 +2,7 @@
 
 Each move is journaled in `moves` (state.py) before the file system changes, and each step once
 done: planned -> [copied] -> [claimed] -> placed -> done; or failed (source intact, no temp
-left), rolled_back (by recovery), undone (by undo()).
+left), rolled_back (by recovery), undone (by undo.py).
 
 Within one file system a move is one rename that cannot replace anything: renameat2 with
 RENAME_NOREPLACE; else link() + unlink() (link fails atomically if the name is taken); where hard
@@ -52,7 +52,6 @@ __all__ = [
     "MoverLike",
     "recover",
     "sha256_file",
-    "undo",
 ]
 log = logging.getLogger(__name__)
 
@@ -280,8 +279,35 @@ class Mover(MoverBase):
         log.warning("cannot move %s: %s", job.src, reason)
         return MoveResult("failed", job.src, reason=reason)
 
+    def trash(self, path: Path, *, sha256: str | None = None) -> None:
+        """Send `path` to the OS trash (send2trash; never unlinked), journaled as kind 'trash'.
 
-# --- recovery and undo -----------------------------------------------------------------------
+        OSError when the file system has no usable trash: the file stays and the row says
+        'failed'. The row's dst names no real file: recovery finds the source kept (rolled
+        back) or gone (the trash has it) and removes nothing either way."""
+        source = os.lstat(path)
+        digest = sha256 or sha256_file(path)
+        dst = path.with_name(path.name + " (trash)")
+        job = Job(path, dst, iter(()), digest, source.st_size, "trash", source)
+        job.row = journal.intent(self.state, job)
+        try:
+            _send_to_trash(path)
+        except OSError as exc:
+            _set(self.state, job.row, "failed", reason=str(exc))
+            raise
+        _set(self.state, job.row, "done")
+
+
+# --- retention: the OS trash ------------------------------------------------------------------
+
+
+def _send_to_trash(path: Path) -> None:
+    from send2trash import send2trash  # only retention needs it
+
+    send2trash(str(path))
+
+
+# --- recovery (undo is in undo.py) ----------------------------------------------------------
 
 
 def recover(state: State) -> list[str]:
@@ -365,28 +391,3 @@ def _settle_gone(state: State, row: sqlite3.Row, tmp: Path | None) -> str:
         return _close(state, row, "done", f"placed {dst} from its verified copy")
     kept = f"; unverified copy kept at {tmp}" if tmp is not None else ""
     return _close(state, row, "failed", f"{src} is gone and {dst} is missing{kept}")
-
-
-def undo(state: State, since: float, *, dry_run: bool) -> list[tuple[Path, Path]]:
-    """Move back, newest first, what was moved since `since`; returns (from, to) pairs."""
-    rows = journal.done_since(state, since)
-    mover: MoverLike = DryRunMover() if dry_run else Mover(state)
-    undone: list[tuple[Path, Path]] = []
-    for row in rows:
-        src, dst = Path(row["src"]), Path(row["dst"])
-        if hash_or_none(dst) != row["sha256"]:
-            log.warning("not undoing %s: it changed or is gone since it was moved", dst)
-            continue
-        try:
-            res = mover.move(
-                dst, src.parent, src.name, kind="undo", sha256=row["sha256"], root=src.parent
-            )
-        except MoveError as exc:
-            res = MoveResult("failed", dst, reason=exc.reason)
-        if res.status not in ("moved", "planned") or res.dst is None:
-            log.warning("not undoing %s: %s", dst, res.reason or res.status)
-            continue
-        if not dry_run:
-            _set(state, row["id"], "undone", reason=f"moved back to {res.dst}")
-        undone.append((dst, res.dst))
-    return undone

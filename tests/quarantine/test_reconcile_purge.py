@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from photosieve import quarantine
 from photosieve.config import Config
 from photosieve.files.mover import Mover, sha256_file
-from photosieve.quarantine import MARKER, purge, quarantined_at, reconcile
+from photosieve.quarantine.purge import due, purge
+from photosieve.quarantine.reconcile import reconcile
+from photosieve.quarantine.rows import MARKER, quarantined_at
 from photosieve.state import State
 
 Quarantine = Callable[..., Path]
@@ -198,10 +199,8 @@ def test_age_counts_from_the_move_into_the_quarantine(
     record = state.get_file(path)
     assert record is not None
     assert quarantined_at(state, record) == pytest.approx(time.time() - 10 * DAY, abs=60)
-    assert quarantine.due(config, state, now=time.time() + 19 * DAY) == []
-    assert [r.path for r in quarantine.due(config, state, now=time.time() + 21 * DAY)] == [
-        str(path)
-    ]
+    assert due(config, state, now=time.time() + 19 * DAY) == []
+    assert [r.path for r in due(config, state, now=time.time() + 21 * DAY)] == [str(path)]
 
 
 def test_purge_dry_run_touches_nothing(

@@ -1,0 +1,102 @@
+"""Undo: move back, newest first, what photosieve moved since a time, a photo and its sidecars
+together.
+
+The journal has one row per file, but a photo and its sidecars were moved as one group
+(`move_group`: the photo, then each sidecar right after it, into the same folder). Undo
+rebuilds those groups from consecutive rows and moves each back as a group, so the sidecars
+follow the photo's final name (a photo whose old name is taken meanwhile comes back as
+"-1", and so do its sidecars) and an edited sidecar (a rating changed in the quarantine) goes
+back with its photo instead of staying behind. A photo that changed or is gone since it was
+moved is not undone, nor are its sidecars. A row that is no photo's sidecar is undone alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from photosieve import naming
+from photosieve.errors import MoveError
+from photosieve.files import journal
+from photosieve.files.copy import hash_or_none
+from photosieve.files.mover import Mover
+from photosieve.files.plan import DryRunMover, MoveResult, MoverLike
+from photosieve.state import State
+
+log = logging.getLogger("photosieve.mover")
+
+
+@dataclass
+class Group:
+    """A journaled move of one file and the sidecar moves that followed it."""
+
+    lead: sqlite3.Row
+    sidecars: list[sqlite3.Row] = field(default_factory=list)
+
+    def takes(self, row: sqlite3.Row) -> bool:
+        """True if `row` moved a sidecar of the lead, from and into the same folders."""
+        lead_dst, dst = Path(self.lead["dst"]), Path(row["dst"])
+        same_folders = lead_dst.parent == dst.parent and (
+            Path(self.lead["src"]).parent == Path(row["src"]).parent
+        )
+        return (
+            row["kind"] == self.lead["kind"]
+            and same_folders
+            and bool(naming.sidecar_names(lead_dst.name, [dst.name]))
+        )
+
+
+def groups(rows: list[sqlite3.Row]) -> list[Group]:
+    """The journal's rows (any order) as move groups, newest group first."""
+    found: list[Group] = []
+    for row in sorted(rows, key=lambda r: r["id"]):
+        if found and found[-1].takes(row):
+            found[-1].sidecars.append(row)
+        else:
+            found.append(Group(row))
+    return found[::-1]
+
+
+def _move_back(mover: MoverLike, group: Group) -> MoveResult:
+    src, dst = Path(group.lead["src"]), Path(group.lead["dst"])
+    cars = [Path(r["dst"]) for r in group.sidecars if os.path.lexists(r["dst"])]
+    try:
+        return mover.move_group(
+            dst,
+            cars,
+            src.parent,
+            src.name,
+            kind="undo",
+            sha256=group.lead["sha256"],
+            root=src.parent,
+        )
+    except MoveError as exc:
+        return MoveResult("failed", dst, reason=exc.reason)
+
+
+def undo(state: State, since: float, *, dry_run: bool) -> list[tuple[Path, Path]]:
+    """Move back, newest first, what was moved since `since`; returns (from, to) pairs, each
+    photo followed by its sidecars."""
+    mover: MoverLike = DryRunMover() if dry_run else Mover(state)
+    undone: list[tuple[Path, Path]] = []
+    for group in groups(journal.done_since(state, since)):
+        dst = Path(group.lead["dst"])
+        if hash_or_none(dst) != group.lead["sha256"]:
+            log.warning("not undoing %s: it changed or is gone since it was moved", dst)
+            continue
+        res = _move_back(mover, group)
+        if res.status not in ("moved", "planned") or res.dst is None:
+            log.warning("not undoing %s: %s", dst, res.reason or res.status)
+            continue
+        pairs = [(dst, res.dst), *res.sidecars]
+        if not dry_run:
+            back = {frm: to for frm, to in pairs}
+            for row in (group.lead, *group.sidecars):
+                if Path(row["dst"]) in back:
+                    reason = f"moved back to {back[Path(row['dst'])]}"
+                    journal.set_state(state, row["id"], "undone", reason=reason)
+        undone.extend(pairs)
+    return undone
