@@ -286,6 +286,33 @@ class State:
         ).fetchone()
         return row is not None
 
+    def last_sha_moved_to(self, dst: Path | str) -> str | None:
+        """The content hash of the last move (done or undone since) that put a file at `dst`."""
+        row = self.execute(
+            "SELECT sha256 FROM moves WHERE dst = ? AND state IN ('done', 'undone')"
+            " ORDER BY id DESC LIMIT 1",
+            (str(dst),),
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def finished_moves_without_row(self, recent: int) -> list[sqlite3.Row]:
+        """Of the latest `recent` finished file and quarantine moves, those whose target has
+        no `files` row (src, dst, sha256, kind)."""
+        rows: list[sqlite3.Row] = self.execute(
+            "SELECT m.src, m.dst, m.sha256, m.kind FROM (SELECT * FROM moves WHERE state = 'done'"
+            " AND kind IN ('file', 'quarantine') ORDER BY id DESC LIMIT ?) AS m"
+            " LEFT JOIN files AS f ON f.path = m.dst WHERE f.path IS NULL",
+            (recent,),
+        ).fetchall()
+        return rows
+
+    def recent_moves(self, limit: int) -> list[sqlite3.Row]:
+        """The latest `limit` journaled moves, newest first (src, dst, kind, state, updated)."""
+        rows: list[sqlite3.Row] = self.execute(
+            "SELECT src, dst, kind, state, updated FROM moves ORDER BY id DESC LIMIT ?", (limit,)
+        ).fetchall()
+        return rows
+
     # --- labels ---------------------------------------------------------------------------------
 
     def set_label(self, sha256: str, label: str, source: str, path: Path | str | None) -> None:
@@ -302,6 +329,21 @@ class State:
 
     def labels(self) -> list[sqlite3.Row]:
         return self.execute("SELECT * FROM labels ORDER BY sha256").fetchall()
+
+    def label_row(self, sha256: str) -> sqlite3.Row | None:
+        """The label of a photo with its source and path, if it has one."""
+        row: sqlite3.Row | None = self.execute(
+            "SELECT label, source, path FROM labels WHERE sha256 = ?", (sha256,)
+        ).fetchone()
+        return row
+
+    def labels_with_paths(self) -> list[sqlite3.Row]:
+        """Every label with each path the photo was seen at (`seen`, newest first), by sha256."""
+        rows: list[sqlite3.Row] = self.execute(
+            "SELECT l.sha256, l.label, l.path, f.path AS seen FROM labels l"
+            " LEFT JOIN files f ON f.sha256 = l.sha256 ORDER BY l.sha256, f.updated DESC"
+        ).fetchall()
+        return rows
 
     def label_of(self, sha256: str) -> str | None:
         row = self.execute("SELECT label FROM labels WHERE sha256 = ?", (sha256,)).fetchone()
@@ -348,6 +390,11 @@ class State:
             (version, str(path), time.time(), json.dumps(metrics)),
         )
 
+    def model_created(self, version: str) -> float | None:
+        """When the models table says `version` was installed, if it knows it."""
+        row = self.execute("SELECT created FROM models WHERE version = ?", (version,)).fetchone()
+        return None if row is None else float(row[0])
+
     def set_quality(self, sha256: str, signals: dict[str, float]) -> None:
         self.execute("INSERT OR REPLACE INTO quality VALUES (?,?)", (sha256, json.dumps(signals)))
 
@@ -379,7 +426,7 @@ class State:
         camera: str,
         taken: datetime,
         seconds: float,
-        statuses: Sequence[str] = ("filed", "kept"),
+        statuses: Sequence[str] = (FileState.FILED, FileState.KEPT),
     ) -> list[sqlite3.Row]:
         """Shots of `camera` within `seconds` of `taken` (camera wall clock) whose photo is
         still known with one of `statuses`; rows carry every `shots` column."""

@@ -8,6 +8,7 @@ import click
 
 from photosieve.cli import get_app
 from photosieve.model import store as modelstore
+from photosieve.state import FileState
 
 
 @click.command("status")
@@ -24,18 +25,16 @@ def command(ctx: click.Context, recent: int) -> None:
     for status, n in sorted(counts.items()):
         click.echo(f"  {status:<12} {n}")
     left = [
-        *state.files_with_status("skipped", limit=50),
-        *state.files_with_status("unsupported", limit=50),
-        *state.files_with_status("duplicate", limit=50),
+        *state.files_with_status(FileState.SKIPPED, limit=50),
+        *state.files_with_status(FileState.UNSUPPORTED, limit=50),
+        *state.files_with_status(FileState.DUPLICATE, limit=50),
     ]
     if left:
         click.echo("Left in place (retried when the file changes):")
         for rec in left:
             shown = rec.path if rec.path.isprintable() else repr(rec.path)  # newlines in names
             click.echo(f"  {shown}: {rec.reason} ({rec.status})")
-    moves = state.execute(
-        "SELECT src, dst, kind, state, updated FROM moves ORDER BY id DESC LIMIT ?", (recent,)
-    ).fetchall()
+    moves = state.recent_moves(recent)
     click.echo("Recent moves:")
     if not moves:
         click.echo("  (none yet)")

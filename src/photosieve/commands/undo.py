@@ -28,7 +28,7 @@ import click
 
 from photosieve.cli import get_app
 from photosieve.config import Config
-from photosieve.state import State
+from photosieve.state import FileState, State
 
 _SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d|w)\s*$", re.IGNORECASE)
 _UNIT = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -76,16 +76,6 @@ class SinceType(click.ParamType):
 SINCE = SinceType()
 
 
-def _moved_sha(state: State, dst: Path) -> str | None:
-    """The content hash the journal holds for the last move that put a file at `dst`."""
-    row = state.execute(
-        "SELECT sha256 FROM moves WHERE dst = ? AND state IN ('done', 'undone')"
-        " ORDER BY id DESC LIMIT 1",
-        (str(dst),),
-    ).fetchone()
-    return None if row is None else str(row[0])
-
-
 def _expect(state: State, plan: Pairs) -> None:
     """Record each planned target as 'undone' before anything moves there."""
     for frm, to in plan:
@@ -97,8 +87,8 @@ def _expect(state: State, plan: Pairs) -> None:
             to,
             size=st.st_size,
             mtime_ns=st.st_mtime_ns,
-            status="undone",
-            sha256=_moved_sha(state, frm),
+            status=FileState.UNDONE,
+            sha256=state.last_sha_moved_to(frm),
             reason="moved back by undo",
             origin=frm,
         )
@@ -113,14 +103,15 @@ def _record(config: Config, state: State, done: Pairs, plan: Pairs) -> None:
         if to.is_relative_to(quarantine) and (old is None or old.sha256 is None):
             state.forget_file(to)  # a sidecar: the quarantine's rows are photos only
             continue
-        status = "quarantined" if to.is_relative_to(quarantine) else "undone"
+        quarantined = to.is_relative_to(quarantine)
+        status = FileState.QUARANTINED if quarantined else FileState.UNDONE
         st = os.stat(to)
         state.put_file(
             to,
             size=st.st_size,
             mtime_ns=st.st_mtime_ns,
             status=status,
-            sha256=_moved_sha(state, to),
+            sha256=state.last_sha_moved_to(to),
             reason="moved back by undo",
             taken=old.taken if old else None,
             taken_source=old.taken_source if old else None,
@@ -129,7 +120,7 @@ def _record(config: Config, state: State, done: Pairs, plan: Pairs) -> None:
     arrived = {to for _, to in done}
     for _, to in plan:
         row = state.get_file(to)
-        stale = row is not None and row.status == "undone" and not os.path.lexists(to)
+        stale = row is not None and row.status == FileState.UNDONE and not os.path.lexists(to)
         if to not in arrived and stale:
             state.forget_file(to)
 

@@ -26,7 +26,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from photosieve.state import State
+from photosieve.state import FileState, State
 from photosieve.vision import bursts, quality
 from photosieve.vision.bursts import Shot
 
@@ -145,7 +145,7 @@ def _lean_reasons(photo: Photo) -> list[str]:
 
 def _filed_name(state: State, sha256: str) -> str:
     """The file name of an earlier, filed frame (its hash's start if the row is gone)."""
-    records = state.find_by_hash(sha256, ("filed", "kept"))
+    records = state.find_by_hash(sha256, (FileState.FILED, FileState.KEPT))
     return Path(records[0].path).name if records else sha256[:12]
 
 

@@ -21,12 +21,7 @@ def record_finished_moves(state: State, config: Config, recent: int = 1000) -> i
     A kill between a move and its record (or a move that recovery finished) leaves exactly
     that; as photos are recorded one at a time, only the latest moves can be affected.
     """
-    rows = state.execute(
-        "SELECT m.src, m.dst, m.sha256, m.kind FROM (SELECT * FROM moves WHERE state = 'done'"
-        " AND kind IN ('file', 'quarantine') ORDER BY id DESC LIMIT ?) AS m"
-        " LEFT JOIN files AS f ON f.path = m.dst WHERE f.path IS NULL",
-        (recent,),
-    ).fetchall()
+    rows = state.finished_moves_without_row(recent)
     fixed = 0
     for row in rows:
         dst = Path(row["dst"])

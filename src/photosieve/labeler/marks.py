@@ -87,9 +87,7 @@ class Marks:
     def _previous(self, photo_id: str) -> _Previous:
         if self.mode == "review":
             return _Previous(photo_id, self._pending.get(photo_id, "discard"), None, None)
-        row = self.state.execute(
-            "SELECT label, source, path FROM labels WHERE sha256 = ?", (photo_id,)
-        ).fetchone()
+        row = self.state.label_row(photo_id)
         if row is None:
             return _Previous(photo_id, None, None, None)
         return _Previous(photo_id, row["label"], row["source"], row["path"])

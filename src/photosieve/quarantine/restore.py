@@ -112,7 +112,7 @@ def _row(state: State, path: Path, found: FileRecord | None, sha: str) -> FileRe
         st.st_size,
         st.st_mtime_ns,
         sha,
-        "quarantined",
+        FileState.QUARANTINED,
         None,
         None,
         None,

@@ -44,10 +44,7 @@ class LabeledPhoto:
 
 def labeled_photos(state: State) -> list[LabeledPhoto]:
     """Every label with its candidate paths, in content-hash order."""
-    rows = state.execute(
-        "SELECT l.sha256, l.label, l.path, f.path AS seen FROM labels l"
-        " LEFT JOIN files f ON f.sha256 = l.sha256 ORDER BY l.sha256, f.updated DESC"
-    ).fetchall()
+    rows = state.labels_with_paths()
     photos: dict[str, tuple[str, list[Path]]] = {}
     for row in rows:
         _label, paths = photos.setdefault(row["sha256"], (row["label"], []))

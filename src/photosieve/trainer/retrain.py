@@ -135,11 +135,9 @@ def created_time(state: State, model_dir: Path, meta: Mapping[str, Any]) -> floa
     parsed = _parse_created(meta.get("created"))
     if parsed is not None:
         return parsed
-    row = state.execute(
-        "SELECT created FROM models WHERE version = ?", (model_dir.name,)
-    ).fetchone()
-    if row is not None:
-        return float(row[0])
+    created = state.model_created(model_dir.name)
+    if created is not None:
+        return created
     return (model_dir / modelstore.META).stat().st_mtime
 
 
