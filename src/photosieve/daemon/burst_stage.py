@@ -24,14 +24,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from photosieve.daemon.photo import Photo
 from photosieve.state import FileState, State
 from photosieve.vision import bursts, quality
 from photosieve.vision.bursts import Shot
-
-if TYPE_CHECKING:
-    from photosieve.daemon.pipeline import Photo
 
 BURST_SECONDS = 3.0  # frames at most this far apart (chained) can form a burst
 MAX_CHAIN = 200  # shots one batch's bursts may gather (a 200-frame burst is already extreme)

@@ -24,6 +24,7 @@ import numpy as np
 from photosieve import dating, library, naming
 from photosieve.config import Config
 from photosieve.daemon import burst_stage
+from photosieve.daemon.photo import Photo
 from photosieve.errors import BadInput, MoveError
 from photosieve.files.mover import MoverLike, sha256_file
 from photosieve.model.contract import Classifier, uses_quality
@@ -32,35 +33,6 @@ from photosieve.vision import bursts, imaging, quality
 
 log = logging.getLogger("photosieve.pipeline")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-@dataclass
-class Photo:
-    """One file on its way through the pipeline."""
-
-    path: Path
-    inbox: Path
-    size: int = 0
-    mtime_ns: int = 0
-    sha256: str | None = None
-    pixels: np.ndarray | None = None
-    metadata: dict[str, str] = field(default_factory=dict)
-    signals: dict[str, float] | None = None
-    phash: int | None = None  # bursts.dhash of the gray work image
-    owner_kept: str | None = None  # why the owner's own choice overrides the model, if it does
-    taken: dating.CaptureTime | None = None
-    name: str | None = None
-    score: float | None = None
-    decision: str | None = None  # "keep" | "discard"
-    reasons: list[str] = field(default_factory=list)
-    burst: str | None = None  # the id (kept frame's sha256) of the burst it is in, if any
-    dest_dir: Path | None = None
-    outcome: str | None = None  # set when the photo stops: filed, quarantined, skipped, ...
-    reason: str | None = None
-    result: Path | None = None
-
-    def stop(self, outcome: str, reason: str | None = None) -> None:
-        self.outcome, self.reason = outcome, reason
 
 
 @dataclass

@@ -1,0 +1,43 @@
+"""One file on its way through the service's pipeline: the record each stage fills in.
+
+It lives apart from pipeline.py so that the stages kept in their own modules (burst_stage.py)
+can name it without importing the pipeline that imports them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from photosieve import dating
+
+
+@dataclass
+class Photo:
+    """One file on its way through the pipeline."""
+
+    path: Path
+    inbox: Path
+    size: int = 0
+    mtime_ns: int = 0
+    sha256: str | None = None
+    pixels: np.ndarray | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    signals: dict[str, float] | None = None
+    phash: int | None = None  # bursts.dhash of the gray work image
+    owner_kept: str | None = None  # why the owner's own choice overrides the model, if it does
+    taken: dating.CaptureTime | None = None
+    name: str | None = None
+    score: float | None = None
+    decision: str | None = None  # "keep" | "discard"
+    reasons: list[str] = field(default_factory=list)
+    burst: str | None = None  # the id (kept frame's sha256) of the burst it is in, if any
+    dest_dir: Path | None = None
+    outcome: str | None = None  # set when the photo stops: filed, quarantined, skipped, ...
+    reason: str | None = None
+    result: Path | None = None
+
+    def stop(self, outcome: str, reason: str | None = None) -> None:
+        self.outcome, self.reason = outcome, reason
