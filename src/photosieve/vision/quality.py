@@ -86,6 +86,12 @@ import numpy as np
 
 from photosieve.vision import cepstrum, detail, reblur
 
+# The signals' definition, as a number: bump it whenever a change here, in detail, reblur,
+# cepstrum or in how imaging decodes the work image changes any signal's value for some photo.
+# The trainer's cache keys stored signals with it, so a bump recomputes them; editing a comment
+# or refactoring without changing values does not.
+SIGNALS_VERSION = 1
+
 SIGNAL_NAMES: tuple[str, ...] = (
     "sharpness_global",
     "sharpness_tile_max",
