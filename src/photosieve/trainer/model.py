@@ -23,14 +23,7 @@ from typing import Any
 import numpy as np
 
 from photosieve.errors import ModelError
-
-# The head's public names, re-exported: callers know them as the network's.
-from photosieve.trainer.head import FUSION as FUSION
-from photosieve.trainer.head import HEAD_MEMBERS as HEAD_MEMBERS
-from photosieve.trainer.head import QUALITY_HIDDEN as QUALITY_HIDDEN
-from photosieve.trainer.head import Standardizer as Standardizer
-from photosieve.trainer.head import build_head as build_head
-from photosieve.trainer.head import head_layers, head_model, mean
+from photosieve.trainer.head import Standardizer, head_model, make_head, mean
 
 BACKBONES = ("inceptionv3", "small-cnn", "tiny")
 DEFAULT_SIZE = {"inceptionv3": 299, "small-cnn": 150, "tiny": 64}
@@ -54,7 +47,6 @@ class Network:
     full: Any  # uint8 pixels (+ raw signals) -> P(discard); exported
     dim: int
     standardizer: Standardizer | None = None
-    embedding: Standardizer | None = None  # the pooled features' training statistics
     towers: tuple[Any, ...] | None = None  # two-tower head: each tower's own scores
 
     @property
@@ -164,14 +156,14 @@ def build_network(
     pooled = keras.layers.GlobalAveragePooling2D(name="pool")(base(scaled, training=False))
     dim = int(pooled.shape[-1])
     embedder = keras.Model(inputs, pooled, name="embedder")
-    head_of = head_layers(standardizer, seed, embedding=embedding)
-    head, towers = head_model(head_of, dim, standardizer)
+    shared = make_head(standardizer, seed, embedding=embedding)
+    head, towers = head_model(shared, dim, standardizer)
     if standardizer is None:
-        full = keras.Model(inputs, mean(head_of(pooled, None)), name="photosieve")
-        return Network(base, embedder, head, full, dim, None, embedding, towers)
+        full = keras.Model(inputs, mean(shared(pooled, None)), name="photosieve")
+        return Network(base, embedder, head, full, dim, None, towers)
     full_q = keras.Input((len(standardizer.mean),), name="quality")
-    full = keras.Model([inputs, full_q], mean(head_of(pooled, full_q)), name="photosieve")
-    return Network(base, embedder, head, full, dim, standardizer, embedding, towers)
+    full = keras.Model([inputs, full_q], mean(shared(pooled, full_q)), name="photosieve")
+    return Network(base, embedder, head, full, dim, standardizer, towers)
 
 
 def _block_starts(base: Any, backbone: str) -> list[int]:

@@ -31,6 +31,7 @@ from photosieve.errors import PhotosieveError
 from photosieve.model import store as modelstore
 from photosieve.state import State
 from photosieve.trainer import embeddings, export, metrics, report, split
+from photosieve.trainer import head as headlib
 from photosieve.trainer import model as netlib
 from photosieve.trainer.dataset import LabeledPhoto, labeled_photos
 from photosieve.trainer.phases import FitSettings, Run, Split, fit_head, fit_on_pixels, predict
@@ -172,7 +173,7 @@ def _network(
     the training split's statistics."""
     members = run.members("train")
     stats = (
-        netlib.Standardizer.fit(np.stack([vectors[p.sha256] for p in members]))
+        headlib.Standardizer.fit(np.stack([vectors[p.sha256] for p in members]))
         if vectors is not None
         else None
     )
@@ -182,7 +183,7 @@ def _network(
     return netlib.build_network(
         base,
         options.size(),
-        netlib.Standardizer.fit(np.stack(train)),
+        headlib.Standardizer.fit(np.stack(train)),
         seed=options.seed,
         embedding=stats,
     )
@@ -416,10 +417,10 @@ def _meta(
     }
     if net.standardizer is not None:  # for the curious: what "standardised" meant
         training["quality_mean_std"] = net.standardizer.describe(quality.SIGNAL_NAMES)
-        training["quality_hidden"] = netlib.QUALITY_HIDDEN
-    training["head_members"] = netlib.HEAD_MEMBERS
+        training["quality_hidden"] = headlib.QUALITY_HIDDEN
+    training["head_members"] = headlib.HEAD_MEMBERS
     if net.towers is not None:  # quality logit + this x the standardised embedding's logit
-        training["embedding_fusion"] = netlib.FUSION
+        training["embedding_fusion"] = headlib.FUSION
     return {
         "version": version,
         "backbone": options.backbone,
