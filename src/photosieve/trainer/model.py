@@ -1,15 +1,14 @@
 """The network: a backbone, preprocessing inside the model, and a small head.
 
 The exported model takes raw uint8 RGB pixels named `images` and does its own scaling to
-[-1, 1] (InceptionV3's convention; the article this grew from fed it [0, 1]), so no caller can
-get the preprocessing wrong. The base is always called with training=False, which keeps its
-BatchNorm layers in inference mode even while fine-tuning. The head (GlobalAveragePooling ->
-photosieve.trainer.head: the quality signals, the members, the two towers) exists once and is
-shared by the small head-only model that phase 1 trains on cached embeddings and the full
-model that is fine-tuned and exported.
+[-1, 1] (InceptionV3's convention), so no caller can get the preprocessing wrong. The base is
+always called with training=False, which keeps its BatchNorm layers in inference mode even
+while fine-tuning. The head (GlobalAveragePooling -> photosieve.trainer.head: the quality
+signals, the members, the two towers) exists once and is shared by the small head-only model
+that phase 1 trains on cached embeddings and the full model that is fine-tuned and exported.
 
-Backbones: "inceptionv3" (the product), "small-cnn" (the article's three-conv-block baseline,
-trained end to end, for comparison) and "tiny" (a very small conv net for fast tests).
+Backbones: "inceptionv3" (the product), "small-cnn" (a three-conv-block CNN trained end to
+end, the classic baseline, for comparison) and "tiny" (a very small conv net for fast tests).
 TensorFlow/Keras is imported inside functions only.
 """
 
@@ -217,7 +216,7 @@ def embed_fn(embedder: Any, batch_size: int) -> Any:
     """A callable turning a uint8 batch into float32 embeddings, batch_size at a time."""
 
     def embed(pixels: np.ndarray) -> np.ndarray:
-        # predict_on_batch runs a compiled function: ~25 % faster than an eager call here.
+        # predict_on_batch runs a compiled function, cheaper than an eager call per batch.
         parts = [
             np.asarray(embedder.predict_on_batch(pixels[i : i + batch_size]))
             for i in range(0, len(pixels), batch_size)
