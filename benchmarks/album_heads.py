@@ -4,7 +4,7 @@ Two kinds of head, scored with the same group k-fold cross-validation by source 
 outer fold one fold is the test set, the next is validation, the rest train; the discard
 threshold loses <= KEEP_LOSS of the validation keepers; nothing is chosen on a test fold):
 
-- "trainer": the product's own head, `photosieve.trainer.model.build_head`, fitted by
+- "trainer": the product's own head, `photosieve.trainer.head.build_head`, fitted by
   `trainer.phases.fit_head` with `photosieve train`'s defaults (TrainOptions.head_epochs: 30
   epochs or enough for 1,000 batches, batch 32, Adam 1e-3, early stopping on validation loss
   with patience 5, class weights; HEAD_MEMBERS members averaged). With an embedding it gets
@@ -202,6 +202,7 @@ def _trainer_fold(
     sets the threshold."""
     import keras
 
+    from photosieve.trainer import head as headlib
     from photosieve.trainer import model as netlib
     from photosieve.trainer import phases, split
     from photosieve.trainer.train import TrainOptions
@@ -216,13 +217,13 @@ def _trainer_fold(
     keras.utils.set_random_seed(seed)
     # As the trainer does: the pooled features' training statistics whenever there is an
     # embedding (a two-tower head when there are signals too).
-    model, fitted = netlib.build_head(
+    model, fitted = headlib.build_head(
         emb.shape[1],
-        None if q is None else netlib.Standardizer.fit(q[tr]),
+        None if q is None else headlib.Standardizer.fit(q[tr]),
         seed=seed,
         hidden=head.hidden,
         members=head.members,
-        embedding=netlib.Standardizer.fit(emb[tr]) if head.embedding and not head.raw else None,
+        embedding=headlib.Standardizer.fit(emb[tr]) if head.embedding and not head.raw else None,
     )
 
     def part(idx: np.ndarray) -> phases.Split:

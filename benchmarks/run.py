@@ -249,7 +249,7 @@ def _head_row() -> Row:
     out, _, _ = run_child([sys.executable, str(HERE / "probes.py"), "head"])
     head = json.loads(out.splitlines()[-1])
     return Row(
-        f"head retrain, 5,000 x 2048 embeddings ({head['source']}, {head['epochs']} epochs)",
+        f"head retrain, 5,000 x 2048 embeddings (trainer's head, {head['epochs']} epochs)",
         f"{head['seconds']:.1f} s",
         "<= 30 s",
         head["seconds"] <= 30,
@@ -315,14 +315,13 @@ def main() -> int:
     linked = sorted(photos_dir.iterdir())
     # Built in a child: TensorFlow stays out of this process, which times LiteRT.
     out, _, _ = run_child([sys.executable, str(HERE / "bench_model.py"), str(CACHE / "state")])
-    folder, origin = out.split()[-2:]
-    model_dir = Path(folder)
+    model_dir = Path(out.split()[-1])
     config = CACHE / "config.yaml"
     config.write_text(f"state_dir: {CACHE / 'state'}\n")
     background = busy_cores()
     print(
         f"{len(photos)} photos of 4000x3000, InceptionV3 {INPUT_SIZE}x{INPUT_SIZE} "
-        f"({origin} builder), {CORES} cores, other load {background:.2f} cores\n",
+        f"(the trainer's builder), {CORES} cores, other load {background:.2f} cores\n",
         flush=True,
     )
     rows, limit = _component_rows(model_dir, photos)

@@ -12,7 +12,7 @@ from click.testing import Result
 from PIL import Image
 
 from photosieve.model import store as modelstore
-from photosieve.trainer import model as netlib
+from photosieve.trainer import head as headlib
 from photosieve.vision import quality
 
 pytestmark = pytest.mark.tf
@@ -57,8 +57,8 @@ def test_label_import_train_export_and_switch_models(
     assert meta["tflite"]["check"]["passed"] is True
     assert meta["quality_features"] == list(quality.SIGNAL_NAMES)
     assert set(meta["training"]["quality_mean_std"]) == set(quality.SIGNAL_NAMES)
-    assert meta["training"]["head_members"] == netlib.HEAD_MEMBERS
-    assert meta["training"]["embedding_fusion"] == netlib.FUSION  # a two-tower head
+    assert meta["training"]["head_members"] == headlib.HEAD_MEMBERS
+    assert meta["training"]["embedding_fusion"] == headlib.FUSION  # a two-tower head
     assert (current / "model.export" / "saved_model.pb").is_file()
     assert (current / "model.tflite").stat().st_size > 0
     assert "test ROC AUC" in (current / "report.txt").read_text()

@@ -76,12 +76,13 @@ def export_quality_model(
     import keras
 
     from photosieve.trainer import export
+    from photosieve.trainer import head as headlib
     from photosieve.trainer import model as netlib
 
     keras.utils.set_random_seed(11)
     features = list(reversed(quality.SIGNAL_NAMES))
     rng = np.random.default_rng(11)
-    standardizer = netlib.Standardizer(
+    standardizer = headlib.Standardizer(
         rng.uniform(0, 1, len(features)).astype(np.float32),
         rng.uniform(0.5, 2, len(features)).astype(np.float32),
     )

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from photosieve.trainer import head as headlib
 from photosieve.trainer import model as netlib
 from photosieve.trainer import phases, split
 
@@ -29,7 +30,7 @@ def _fit(hidden: int | None) -> float:
 
     keras.utils.set_random_seed(3)
     emb, q, y = _two_sided(600, 0)
-    head, _ = netlib.build_head(1, netlib.Standardizer.fit(q), seed=3, hidden=hidden)
+    head, _ = headlib.build_head(1, headlib.Standardizer.fit(q), seed=3, hidden=hidden)
     train = phases.Split(emb, y, [str(i) for i in range(len(y))], q)
     settings = phases.FitSettings(60, 32, 3, 1e-2, 5, 0, split.class_weights(y.tolist()))
     phases.fit_head(head, train, phases.Split(emb[:0], y[:0], [], q[:0]), settings)
@@ -39,25 +40,25 @@ def _fit(hidden: int | None) -> float:
 
 
 def test_the_hidden_layer_learns_a_two_sided_signal() -> None:
-    assert netlib.QUALITY_HIDDEN > 0
+    assert headlib.QUALITY_HIDDEN > 0
     linear = _fit(0)
     hidden = _fit(None)  # the product's head
     assert linear < 0.75  # a line cannot say "too dark or too bright"
     assert hidden > 0.9
 
 
-def _head_with_constant_signal() -> tuple[Any, netlib.Standardizer]:
+def _head_with_constant_signal() -> tuple[Any, headlib.Standardizer]:
     import keras
 
     keras.utils.set_random_seed(5)
     rows = np.array([[0.0, 7.0], [1.0, 7.0], [2.0, 7.0]], np.float32)  # signal 1 never varies
-    standardizer = netlib.Standardizer.fit(rows)
-    head, _ = netlib.build_head(3, standardizer, seed=5)
+    standardizer = headlib.Standardizer.fit(rows)
+    head, _ = headlib.build_head(3, standardizer, seed=5)
     rng = np.random.default_rng(5)
     live = [
         layer for layer in head.layers if layer.name.startswith(("quality_hidden", "head_dense"))
     ]
-    assert len(live) == 2 * netlib.HEAD_MEMBERS
+    assert len(live) == 2 * headlib.HEAD_MEMBERS
     for layer in live:
         layer.set_weights(
             [rng.normal(0, 1, w.shape).astype(np.float32) for w in layer.get_weights()]
@@ -83,7 +84,7 @@ def test_each_member_learns_on_its_own_and_the_full_model_gives_their_mean() -> 
     _, q, y = _two_sided(600, 2)
     size = 32
     net = netlib.build_network(
-        netlib.build_base("tiny", size, None), size, netlib.Standardizer.fit(q), seed=4
+        netlib.build_base("tiny", size, None), size, headlib.Standardizer.fit(q), seed=4
     )
     settings = phases.FitSettings(60, 32, 4, 1e-2, 5, 0, split.class_weights(y.tolist()))
     features = np.zeros((len(y), net.dim), np.float32)
@@ -97,8 +98,8 @@ def test_each_member_learns_on_its_own_and_the_full_model_gives_their_mean() -> 
     pixels = np.random.default_rng(3).integers(0, 256, (len(t_y), size, size, 3), np.uint8)
     pooled = np.asarray(net.embedder.predict_on_batch(pixels))
     members = np.asarray(net.head.predict_on_batch([pooled, t_q]))
-    assert members.shape == (len(t_y), netlib.HEAD_MEMBERS)
-    for k in range(netlib.HEAD_MEMBERS):
+    assert members.shape == (len(t_y), headlib.HEAD_MEMBERS)
+    for k in range(headlib.HEAD_MEMBERS):
         assert np.mean((members[:, k] > 0.5) == t_y) > 0.9  # every member learned the rule
     assert np.ptp(members, axis=1).max() > 1e-3  # from their own starts: not one head x5
     full = phases.predict(net.full, [pixels, t_q], 64)
@@ -123,7 +124,7 @@ def test_class_weights_reach_every_member() -> None:
         ({0: 1.0, 1: 1.0}, 0.0, 0.25),
     ):
         keras.utils.set_random_seed(6)
-        head, _ = netlib.build_head(1, netlib.Standardizer.fit(q), seed=6)
+        head, _ = headlib.build_head(1, headlib.Standardizer.fit(q), seed=6)
         phases.fit_head(
             head,
             train,
@@ -151,9 +152,9 @@ def _fit_faint(with_statistics: bool) -> tuple[float, Any, Any]:
 
     keras.utils.set_random_seed(8)
     e, q, y = _faint(400, 0)
-    stats = netlib.Standardizer.fit(e) if with_statistics else None
-    head, fitted = netlib.build_head(
-        e.shape[1], netlib.Standardizer.fit(q), seed=8, embedding=stats
+    stats = headlib.Standardizer.fit(e) if with_statistics else None
+    head, fitted = headlib.build_head(
+        e.shape[1], headlib.Standardizer.fit(q), seed=8, embedding=stats
     )
     settings = phases.FitSettings(40, 32, 8, 1e-3, 5, 0, split.class_weights(y.tolist()))
     train = phases.Split(e, y, [str(i) for i in range(len(y))], q)
@@ -172,7 +173,7 @@ def test_a_faint_embedding_is_read_through_its_training_statistics() -> None:
     assert raw < 0.7
     towers, head, fitted = _fit_faint(True)
     assert [m.name for m in fitted] == ["head_quality", "head_embedding"]
-    assert all(int(m.output.shape[-1]) == netlib.HEAD_MEMBERS for m in fitted)
+    assert all(int(m.output.shape[-1]) == headlib.HEAD_MEMBERS for m in fitted)
     assert towers > 0.9
 
 
@@ -190,7 +191,7 @@ def test_two_tower_scores_add_the_embedding_logit_at_fusion_weight() -> None:
     net0 = netlib.build_network(base, size)
     pooled = np.asarray(net0.embedder.predict_on_batch(pixels))
     net = netlib.build_network(
-        base, size, netlib.Standardizer.fit(q), seed=9, embedding=netlib.Standardizer.fit(pooled)
+        base, size, headlib.Standardizer.fit(q), seed=9, embedding=headlib.Standardizer.fit(pooled)
     )
     assert net.towers is not None and net.fitted == net.towers
     for layer in net.head.layers:
@@ -202,13 +203,13 @@ def test_two_tower_scores_add_the_embedding_logit_at_fusion_weight() -> None:
         [np.asarray(t.predict_on_batch([pooled, q]), np.float64) for t in net.towers]
     )  # the towers share the head's layers
     members = np.asarray(net.head.predict_on_batch([pooled, q]), np.float64)
-    m = netlib.HEAD_MEMBERS
+    m = headlib.HEAD_MEMBERS
     assert towers.shape == (len(q), 2 * m) and members.shape == (len(q), m)
 
     def logit(p: np.ndarray) -> np.ndarray:
         return np.log(p / (1 - p))
 
-    fused = 1 / (1 + np.exp(-(logit(towers[:, :m]) + netlib.FUSION * logit(towers[:, m:]))))
+    fused = 1 / (1 + np.exp(-(logit(towers[:, :m]) + headlib.FUSION * logit(towers[:, m:]))))
     assert members == pytest.approx(fused, abs=1e-4)
     assert np.ptp(towers[:, m:], axis=0).max() > 1e-2  # the embedding tower is live
     full = phases.predict(net.full, [pixels, q], 16)

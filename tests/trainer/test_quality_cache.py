@@ -87,10 +87,14 @@ def test_signals_are_cached_from_the_services_decode_and_recomputed_when_quality
 
         decoded.clear()
         assert _fill(cache, photos) == {} and decoded == []  # all cached: nothing decoded
-        # A changed quality.py means other signals: they are computed again, not reused.
-        monkeypatch.setattr(embeddings, "_quality_digest", lambda: "changed")
-        assert _fill(cache, photos) == {} and len(decoded) == 6
+        # A bumped SIGNALS_VERSION means other signals: they are computed again, not reused.
+        monkeypatch.setattr(quality, "SIGNALS_VERSION", quality.SIGNALS_VERSION + 1)
         assert embeddings.signals_key(SIZE, "crop") != key
+        assert _fill(cache, photos) == {} and len(decoded) == 6
+        fresh_key = embeddings.signals_key(SIZE, "crop")
+        assert set(cache.signals(fresh_key, [p.sha256 for p in photos])) == {
+            p.sha256 for p in photos
+        }
     finally:
         cache.close()
 
@@ -113,17 +117,23 @@ def test_a_cache_from_the_old_decode_drops_its_vectors_and_pixels(tmp_path: Path
         cache.close()
 
 
-def test_the_signals_key_changes_with_any_part_of_their_definition(
+def test_the_signals_key_follows_the_version_and_names_not_the_source_text(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from photosieve.vision import cepstrum, reblur
 
-    digest = embeddings._quality_digest.__wrapped__  # uncached, to see the change
-    before = digest()
+    before = embeddings.signals_key(SIZE, "crop")
+    # A comment edited in any module of the signals' definition keeps the cached signals.
     for module in (quality, reblur, cepstrum):
         edited = tmp_path / f"{module.__name__}.py"
-        edited.write_bytes(Path(str(module.__file__)).read_bytes() + b"\n# a change\n")
+        edited.write_bytes(Path(str(module.__file__)).read_bytes() + b"\n# a comment\n")
         with monkeypatch.context() as patch:
             patch.setattr(module, "__file__", str(edited))
-            assert digest() != before, module.__name__
-    assert digest() == before
+            assert embeddings.signals_key(SIZE, "crop") == before, module.__name__
+    with monkeypatch.context() as patch:
+        patch.setattr(quality, "SIGNALS_VERSION", quality.SIGNALS_VERSION + 1)
+        assert embeddings.signals_key(SIZE, "crop") != before
+    with monkeypatch.context() as patch:  # a signal added without a bump is still a new key
+        patch.setattr(quality, "SIGNAL_NAMES", (*quality.SIGNAL_NAMES, "new_signal"))
+        assert embeddings.signals_key(SIZE, "crop") != before
+    assert embeddings.signals_key(SIZE, "crop") == before

@@ -9,7 +9,7 @@ RENAME_NOREPLACE; else link() + unlink() (link fails atomically if the name is t
 links are unsupported too (some FUSE/SMB mounts) the name is claimed with an O_EXCL empty
 placeholder ('claimed') and the file renamed over it: only a writer truncating that very file in
 that instant could lose its write. Across file systems (or on EXDEV) the photo is copied to a
-hidden temp file in the target folder and verified (_copy.py), renamed into place the same way,
+hidden temp file in the target folder and verified (copy.py), renamed into place the same way,
 and only then is the source unlinked.
 
 recover() settles unfinished rows from what exists so that each photo ends up exactly once,
@@ -18,7 +18,7 @@ placeholder holds no data and is the one exception), and leaves a row whose sour
 folder is missing (an unmounted share) for the next start.
 
 The pieces that change no file live beside it: journal.py holds every SQL statement on `moves`
-and the Job record; moveplan.py holds MoveResult, MoverLike, the name-choosing MoverBase and
+and the Job record; plan.py holds MoveResult, MoverLike, the name-choosing MoverBase and
 DryRunMover. This module re-exports their public names.
 """
 

@@ -3,7 +3,8 @@ service never imports TensorFlow.
 
 Batches: the interpreter is resized to exactly the batch it is given and re-allocated only when
 that size changes, because an allocation costs about one image of inference while padding a
-partial batch costs a whole image per padding slot (figures in docs/decisions.md).
+partial batch costs a whole image per padding slot (figures in benchmarks/README.md,
+"Resize, don't pad").
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The TensorFlow runtime: the exported SavedModel, for machines where TensorFlow sees a GPU.
 
-Kept apart from runtime.py so that importing the runtime never drags TensorFlow in; this module
-itself imports TensorFlow only when a TFClassifier is built.
+Kept apart from litert.py and loader.py so that a CPU-only service never imports TensorFlow;
+this module itself imports TensorFlow only when a TFClassifier is built.
 """
 
 from __future__ import annotations

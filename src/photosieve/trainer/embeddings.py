@@ -5,8 +5,10 @@ One SQLite file, `<state_dir>/cache/embeddings.sqlite`, keyed by content hash:
 - `vectors`: the pooled base output of one photo for one embedding key (backbone, input size,
   fit, weights id). Phase 1 trains the head on these, so a retrain decodes only new photos.
 - `signals`: the raw quality signals (SIGNAL_NAMES order) from the same decode as the vector,
-  for one signals key: input size and fit (colourfulness reads the model's input) and a digest
-  of quality.py, so a changed signal definition is recomputed instead of silently reused.
+  for one signals key: input size and fit (colourfulness reads the model's input),
+  `quality.SIGNALS_VERSION` and the signal names, so a changed signal definition is recomputed
+  instead of silently reused (a version, not a hash of the source: a comment edit must not
+  cost a full re-decode).
 - `facts`: dHash, camera and EXIF time, which the leak-free split needs (taken from the same
   decode, keyed by content hash alone).
 - `pixels`: the decoded test photos (up to a cap) the export check runs both models on, so a
@@ -24,7 +26,6 @@ import hashlib
 import logging
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
-from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +33,7 @@ import numpy as np
 from photosieve.model import contract
 from photosieve.trainer.dataset import LabeledPhoto, decode_located, progress_bar
 from photosieve.trainer.split import PhotoFacts, facts_from
-from photosieve.vision import cepstrum, detail, imaging, quality, reblur
+from photosieve.vision import imaging, quality
 from photosieve.vision.imaging import Fit
 
 log = logging.getLogger(__name__)
@@ -57,20 +58,11 @@ def embedding_key(backbone: str, size: int, fit: str, weights_id: str) -> str:
     return f"{backbone}-{size}-{fit}-{weights_id}"
 
 
-@cache
-def _quality_digest() -> str:
-    # The signals' whole definition: quality.py and the measures it calls.
-    modules = (quality, detail, reblur, cepstrum)
-    source = (
-        b"".join(Path(module.__file__).read_bytes() for module in modules if module.__file__)
-        + ",".join(quality.SIGNAL_NAMES).encode()
-    )
-    return hashlib.sha256(source).hexdigest()[:12]
-
-
 def signals_key(size: int, fit: str) -> str:
-    """The cache key of quality signals: the model input they read, and their definition."""
-    return f"{size}-{fit}-q{_quality_digest()}"
+    """The cache key of quality signals: the model input they read, their definition's
+    version and their names (a signal added or reordered is a new key even without a bump)."""
+    names = hashlib.sha256(",".join(quality.SIGNAL_NAMES).encode()).hexdigest()[:8]
+    return f"{size}-{fit}-v{quality.SIGNALS_VERSION}-{names}"
 
 
 class EmbeddingCache:

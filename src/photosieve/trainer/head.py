@@ -1,44 +1,30 @@
 """The head on the pooled features (and quality signals): what phase 1 fits and the exported
 model ends with.
 
-Quality signals: unless trained without them, the model takes a second input `quality`
-(float32 [N, Q], the raw `quality.compute_signals` values in SIGNAL_NAMES order) and
-standardises it itself with the training split's mean and standard deviation (constants of the
-exported graph), clipped to +-CLIP so one odd photo (a panorama's aspect among 4:3 photos)
-cannot saturate the score, a NaN counting as average. The standardised signals z also feed a
-small hidden layer (QUALITY_HIDDEN ReLU units, L2-penalised), so the head is
-sigmoid(w . [pooled embedding, z, relu(V z + c)] + b): linear in the embedding and the signals,
-plus a learned non-linear response to the signals, such as "one extreme signal outweighs the
-others" (a blown sky in an otherwise normal frame), which a linear head cannot express. On
-the real-photo benchmark it raised the head from 0.80 to 0.86 accuracy. A signal that never
-varied in training gets a standard deviation of 1 and is masked to 0 before the head: it is
-ignored rather than blown up. The caller always passes raw signals, so the service,
-`classify` and the trainer compute them one way.
-
-Members: the head is HEAD_MEMBERS such heads side by side on the same inputs, each with its own
-starting hidden weights and dropout draws. Phase 1 fits each on its own loss (the head model
-outputs [N, members]; `phases.fit_head` gives every member the labels); the full model, which
-is fine-tuned and exported, outputs their mean. One head's scores at the extremes move with its
-random start, which decides the photos near the threshold; the mean moves less. The members
-add a few thousand weights and no measurable time to the backbone's inference.
-
-Two towers: when the head has the training split's statistics of the pooled features (the
-trainer passes them for cached-embedding backbones), each member is two logistic units: a
-quality tower (the signals, as above) and an embedding tower (the pooled features standardised
-with those statistics, clipped to +-CLIP, features that never varied zeroed). The member's
-score is sigmoid(quality logit + FUSION * embedding logit). Phase 1 fits the quality tower's
-members, then the embedding tower's, each on its own loss with its own early stopping; the
-head and the full model give the fused scores, which phase 2 fine-tunes as one. Why: a random
-InceptionV3's features are tiny (about 5e-4, varying by 1e-4): fed raw beside the signals the
-head ignored them. Standardised and fitted jointly with the signals, their 2,048 weights
-explained the training photos' leftovers and cost accuracy at 0.5 (0.938 -> 0.922 on the
-benchmark album). Fitted in one go on both towers' losses, early stopping stopped when the
-embedding tower began to overfit, with the quality tower half-trained (0.918). Fitted apart,
-the embedding tower cannot lean on the signals' errors, and its logit, added at FUSION, moves
-the ranking of the doubtful keepers. FUSION was chosen on the benchmark (benchmarks/README.md).
-Without the statistics (small-cnn, models of before) the member is the single unit on [pooled
-features, signals] above. Without signals (`train --no-quality`) each member is one unit on
-the embedding, standardised when there are statistics.
+The head is built once, from small classes that own their Keras layers and wire them when
+called, and is called on two inputs (the cached embeddings in phase 1, the backbone's pooled
+output in the full model), so both models share its weights:
+- `SignalBlock`: raw quality signals (float32 [N, Q], `quality.compute_signals` values in
+  SIGNAL_NAMES order) -> standardised with the training split's mean and standard deviation
+  (constants of the exported graph), a NaN counting as average, clipped to +-CLIP so one odd
+  photo cannot saturate the score, and signals that never varied in training zeroed (ignored
+  rather than blown up). The caller always passes raw signals, so the service, `classify` and
+  the trainer compute them one way.
+- `EmbeddingBlock`: the pooled features standardised the same way with their own training
+  statistics, when the trainer has them (cached-embedding backbones); else passed as they are.
+- `Member`: one logistic unit with its own dropout draws, and, on the signals, a small hidden
+  layer (QUALITY_HIDDEN ReLU units, L2-penalised) so one extreme signal (a blown sky in an
+  otherwise normal frame) can outweigh the others, which a linear unit cannot express.
+- `Head`: HEAD_MEMBERS members side by side on [features, signals, hidden(signals)] (or the
+  features alone without signals); it outputs [N, members]. Phase 1 fits every member on the
+  labels; the full model, fine-tuned and exported, outputs their mean, which moves less
+  between trainings than one member's score near the threshold.
+- `TwoTowerHead` (signals and embedding statistics): each member is a quality tower (the
+  signals and their hidden layer) and an embedding tower (the standardised features), each a
+  logit, scored sigmoid(quality + FUSION * embedding). `towers` gives each tower's own scores,
+  which phase 1 fits one after the other with their own early stopping, so the embedding tower
+  cannot lean on the signals' errors; phase 2 fine-tunes the fused score as one.
+Why these choices were made, with the figures that decided them: docs/decisions.md.
 
 TensorFlow/Keras is imported inside functions only.
 """
@@ -53,21 +39,19 @@ import numpy as np
 DROPOUT = 0.3
 CLIP = 5.0  # standardised inputs beyond +-5 standard deviations count as 5
 MIN_STD = 1e-6  # a signal varying less than this in training is constant: its std becomes 1
-# The signals' own hidden layer: ReLU units on the standardised signals, so one extreme signal
-# (a blown sky, a smeared frame) can outweigh the rest, which a linear head cannot express.
-QUALITY_HIDDEN = 32  # 0: a linear head (the first models')
+QUALITY_HIDDEN = 32  # ReLU units on the standardised signals; 0: a linear unit
 QUALITY_L2 = 1e-3
-HEAD_MEMBERS = 5  # heads averaged; why: "Members" in the module docstring
-FUSION = 0.15  # the embedding tower's logit weight in a member's score ("Two towers" above)
+HEAD_MEMBERS = 5  # members averaged (see `Head`)
+FUSION = 0.15  # the embedding tower's logit weight in a member's score (see `TwoTowerHead`)
 
 
 @dataclass(frozen=True)
 class Standardizer:
-    """The training split's per-signal mean and standard deviation (what the model bakes in)."""
+    """The training split's per-column mean and standard deviation (what the model bakes in)."""
 
     mean: np.ndarray
     std: np.ndarray
-    varied: np.ndarray | None = None  # bool per signal; None: every signal varied
+    varied: np.ndarray | None = None  # bool per column; None: every column varied
 
     @classmethod
     def fit(cls, signals: np.ndarray) -> Standardizer:
@@ -87,6 +71,11 @@ class Standardizer:
             for n, m, s in zip(names, self.mean, self.std, strict=True)
         }
 
+    def mask(self) -> list[float]:
+        """1.0 for each column that varied in training, 0.0 for a constant one."""
+        varied = np.ones(len(self.mean), bool) if self.varied is None else self.varied
+        return varied.astype(float).tolist()
+
 
 def build_head(
     dim: int,
@@ -101,22 +90,23 @@ def build_head(
     models phase 1 fits in turn (the two towers, or the head itself). `hidden` and `members`
     override QUALITY_HIDDEN and HEAD_MEMBERS (the benchmark compares)."""
     head, towers = head_model(
-        head_layers(standardizer, seed, hidden, members, embedding), dim, standardizer
+        make_head(standardizer, seed, hidden, members, embedding), dim, standardizer
     )
     return head, (head,) if towers is None else towers
 
 
 def mean(members: Any) -> Any:
+    """[N, members] scores -> [N, 1], the score the exported model gives."""
     import keras
 
     return keras.ops.mean(members, axis=-1, keepdims=True)
 
 
 def head_model(
-    head_of: Any, dim: int, standardizer: Standardizer | None
+    head: Head | TwoTowerHead, dim: int, standardizer: Standardizer | None
 ) -> tuple[Any, tuple[Any, ...] | None]:
-    """[embedding (+ raw signals)] -> each member's P(discard), on the layers of `head_of`;
-    and for a two-tower head, models of the same inputs giving the quality tower's and the
+    """[embedding (+ raw signals)] -> each member's P(discard), on the layers of `head`; and
+    for a two-tower head, models of the same inputs giving the quality tower's and the
     embedding tower's own scores (else None)."""
     import keras
 
@@ -125,156 +115,189 @@ def head_model(
         None if standardizer is None else keras.Input((len(standardizer.mean),), name="quality")
     )
     inputs = head_in if head_q is None else [head_in, head_q]
-    head = keras.Model(inputs, head_of(head_in, head_q), name="head")
-    if not getattr(head_of, "two_towers", False):
-        return head, None
-    quality, embedded = head_of(head_in, head_q, towers=True)
-    return head, (
+    model = keras.Model(inputs, head(head_in, head_q), name="head")
+    if not isinstance(head, TwoTowerHead):
+        return model, None
+    quality, embedded = head.towers(head_in, head_q)
+    return model, (
         keras.Model(inputs, quality, name="head_quality"),
         keras.Model(inputs, embedded, name="head_embedding"),
     )
 
 
-def _member(
-    k: int, seed: int, units: int, logit: bool = False, tower: str = ""
-) -> tuple[Any, Any, Any]:
-    """Member k's dropout, output unit (a logit if `logit`, else P) and (if `units`) hidden
-    layer; member 0 of a single head keeps the first heads' layer names."""
-    import keras
-
-    suffix = (f"_{tower}" if tower else "") + (f"_{k}" if k else "")
-    dropout = keras.layers.Dropout(DROPOUT, name=f"head_dropout{suffix}")  # own draws
-    # Zero start: a logistic unit needs no symmetry breaking, and weights of signals that
-    # never vary in training then stay exactly 0 (see the module docstring).
-    dense = keras.layers.Dense(
-        1,
-        activation=None if logit else "sigmoid",
-        kernel_initializer="zeros",
-        name=f"head_dense{suffix}",
-    )
-    hidden = (
-        keras.layers.Dense(
-            units,
-            activation="relu",
-            name=f"quality_hidden{suffix}",
-            kernel_initializer=keras.initializers.HeNormal(seed + k),
-            kernel_regularizer=keras.regularizers.L2(QUALITY_L2),
-        )
-        if units
-        else None
-    )
-    return dropout, dense, hidden
-
-
-def _embedding_block(stats: Standardizer | None) -> Any:
-    """pooled features -> what the embedding tower sees: standardised with the training split's
-    statistics, clipped like the signals, features that never varied zeroed; without
-    statistics, the features as they are."""
-    import keras
-
-    if stats is None:
-        return lambda features: features
-    varied = np.ones(len(stats.mean), bool) if stats.varied is None else stats.varied
-    normalize = keras.layers.Normalization(
-        mean=stats.mean, variance=np.square(stats.std), name="embedding_standardize"
-    )
-    mask = keras.layers.Rescaling(scale=varied.astype(float).tolist(), name="embedding_mask")
-    return lambda features: mask(keras.ops.clip(normalize(features), -CLIP, CLIP))
-
-
-def head_layers(
+def make_head(
     standardizer: Standardizer | None,
     seed: int,
     hidden_units: int | None = None,
     members: int | None = None,
     embedding: Standardizer | None = None,
-) -> Any:
-    """The head's layers, created once, as a function (features, raw signals or None) ->
-    [N, members] P(discard); calling it on two inputs shares the layers. With `embedding`
-    statistics and signals, a two-tower head ("Two towers" in the module docstring)."""
-    import keras
-
+) -> Head | TwoTowerHead:
+    """The head's layers, created once: with signals and `embedding` statistics a two-tower
+    head, else a single-unit one. `hidden_units` and `members` override QUALITY_HIDDEN and
+    HEAD_MEMBERS."""
     count = HEAD_MEMBERS if members is None else members
     units = QUALITY_HIDDEN if hidden_units is None else hidden_units
-    embed = _embedding_block(embedding)
+    embed = EmbeddingBlock(embedding)
     if standardizer is not None and embedding is not None:
-        return _two_towers(_signal_block(standardizer), embed, count, seed, units)
-    parts = [_member(k, seed, units if standardizer is not None else 0) for k in range(count)]
-    if standardizer is None:
-        return lambda features, _signals: _stack(
-            [dense(dropout(embed(features))) for dropout, dense, _ in parts], "head_members"
-        )
-    signal_block = _signal_block(standardizer)
-    join = keras.layers.Concatenate(name="head_inputs")
+        return TwoTowerHead(SignalBlock(standardizer), embed, count, seed, units)
+    return Head(standardizer, embed, count, seed, units)
 
-    def head_of(features: Any, signals: Any) -> Any:
-        z = signal_block(signals)
+
+class SignalBlock:
+    """raw signals -> standardised, NaN as average, clipped, never-varied signals zeroed (so no
+    hidden unit can act on a signal the training photos never moved)."""
+
+    def __init__(self, standardizer: Standardizer) -> None:
+        import keras
+
+        self.normalize = keras.layers.Normalization(
+            mean=standardizer.mean,
+            variance=np.square(standardizer.std),
+            name="quality_standardize",
+        )
+        self.mask = keras.layers.Rescaling(scale=standardizer.mask(), name="quality_mask")
+
+    def __call__(self, signals: Any) -> Any:
+        import keras
+
+        z = self.normalize(signals)
+        z = keras.ops.where(keras.ops.not_equal(z, z), 0.0, z)  # NaN: as if average
+        return self.mask(keras.ops.clip(z, -CLIP, CLIP))
+
+
+class EmbeddingBlock:
+    """pooled features -> what the head sees of them: standardised with the training split's
+    statistics, clipped like the signals, never-varied features zeroed; without statistics,
+    the features as they are."""
+
+    def __init__(self, stats: Standardizer | None) -> None:
+        import keras
+
+        self.normalize = self.mask = None
+        if stats is not None:
+            self.normalize = keras.layers.Normalization(
+                mean=stats.mean, variance=np.square(stats.std), name="embedding_standardize"
+            )
+            self.mask = keras.layers.Rescaling(scale=stats.mask(), name="embedding_mask")
+
+    def __call__(self, features: Any) -> Any:
+        import keras
+
+        if self.normalize is None or self.mask is None:
+            return features
+        return self.mask(keras.ops.clip(self.normalize(features), -CLIP, CLIP))
+
+
+class Member:
+    """One member's layers: its dropout (own draws), its output unit (a logit if `logit`, else
+    P(discard)) and, if `units`, a hidden ReLU layer on the signals. Member 0 of a single head
+    keeps the unsuffixed layer names that tests and tools look up."""
+
+    def __init__(self, k: int, seed: int, units: int, logit: bool = False, tower: str = "") -> None:
+        import keras
+
+        suffix = (f"_{tower}" if tower else "") + (f"_{k}" if k else "")
+        self.dropout = keras.layers.Dropout(DROPOUT, name=f"head_dropout{suffix}")
+        # Zero start: a logistic unit needs no symmetry breaking, and the weights of signals
+        # that never vary in training then stay exactly 0.
+        self.dense = keras.layers.Dense(
+            1,
+            activation=None if logit else "sigmoid",
+            kernel_initializer="zeros",
+            name=f"head_dense{suffix}",
+        )
+        self.hidden = (
+            keras.layers.Dense(
+                units,
+                activation="relu",
+                name=f"quality_hidden{suffix}",
+                kernel_initializer=keras.initializers.HeNormal(seed + k),
+                kernel_regularizer=keras.regularizers.L2(QUALITY_L2),
+            )
+            if units
+            else None
+        )
+
+    def __call__(self, x: Any) -> Any:
+        """The unit on `x` (already joined with whatever the member sees)."""
+        return self.dense(self.dropout(x))
+
+
+class Head:
+    """Single-unit members: each on [features, z, hidden(z)] with signals (z: the standardised
+    signals), on the features alone without; called on (features, raw signals or None), it
+    gives [N, members] P(discard)."""
+
+    def __init__(
+        self,
+        standardizer: Standardizer | None,
+        embed: EmbeddingBlock,
+        count: int,
+        seed: int,
+        units: int,
+    ) -> None:
+        import keras
+
+        self.embed = embed
+        self.members = [
+            Member(k, seed, units if standardizer is not None else 0) for k in range(count)
+        ]
+        self.signals = None if standardizer is None else SignalBlock(standardizer)
+        self.join = keras.layers.Concatenate(name="head_inputs")
+
+    def __call__(self, features: Any, signals: Any) -> Any:
+        if self.signals is None:
+            return _stack([m(self.embed(features)) for m in self.members], "head_members")
+        z = self.signals(signals)
         return _stack(
             [
-                dense(dropout(join([features, z] + ([hidden(z)] if hidden else []))))
-                for dropout, dense, hidden in parts
+                m(self.join([features, z] + ([m.hidden(z)] if m.hidden else [])))
+                for m in self.members
             ],
             "head_members",
         )
 
-    return head_of
+
+class TwoTowerHead:
+    """Each member: a quality unit on [z, hidden(z)] and an embedding unit on the standardised
+    features, as logits; called, it gives sigmoid(q + FUSION * e) per member; `towers` gives
+    each tower's own scores, (quality, embedding), which phase 1 fits one after the other."""
+
+    def __init__(
+        self, signals: SignalBlock, embed: EmbeddingBlock, count: int, seed: int, units: int
+    ) -> None:
+        import keras
+
+        self.signals, self.embed = signals, embed
+        self.quality = [Member(k, seed, units, logit=True) for k in range(count)]
+        self.embedded = [Member(k, seed, 0, logit=True, tower="embedding") for k in range(count)]
+        self.join = keras.layers.Concatenate(name="head_inputs")
+
+    def _logits(self, features: Any, signals: Any) -> tuple[list[Any], list[Any]]:
+        z, e = self.signals(signals), self.embed(features)
+        q_logits = [m(self.join([z, m.hidden(z)]) if m.hidden else z) for m in self.quality]
+        return q_logits, [m(e) for m in self.embedded]
+
+    def __call__(self, features: Any, signals: Any) -> Any:
+        import keras
+
+        q_logits, e_logits = self._logits(features, signals)
+        return _stack(
+            [keras.ops.sigmoid(q + FUSION * e) for q, e in zip(q_logits, e_logits, strict=True)],
+            "head_members",
+        )
+
+    def towers(self, features: Any, signals: Any) -> tuple[Any, Any]:
+        import keras
+
+        q_logits, e_logits = self._logits(features, signals)
+        return (
+            _stack([keras.ops.sigmoid(t) for t in q_logits], "quality_members"),
+            _stack([keras.ops.sigmoid(t) for t in e_logits], "embedding_members"),
+        )
 
 
 def _stack(scores: list[Any], name: str) -> Any:
     import keras
 
     return keras.layers.Concatenate(name=name)(scores) if len(scores) > 1 else scores[0]
-
-
-def _signal_block(standardizer: Standardizer) -> Any:
-    """raw signals -> standardised, NaN as average, clipped, never-varied signals zeroed."""
-    import keras
-
-    normalize = keras.layers.Normalization(
-        mean=standardizer.mean, variance=np.square(standardizer.std), name="quality_standardize"
-    )
-    # Signals that never varied in training are zeroed, so no hidden unit can act on them.
-    varied = (
-        np.ones(len(standardizer.mean), bool)
-        if standardizer.varied is None
-        else standardizer.varied
-    )
-    mask = keras.layers.Rescaling(scale=varied.astype(float).tolist(), name="quality_mask")
-
-    def block(signals: Any) -> Any:
-        z = normalize(signals)
-        z = keras.ops.where(keras.ops.not_equal(z, z), 0.0, z)  # NaN: as if average
-        return mask(keras.ops.clip(z, -CLIP, CLIP))
-
-    return block
-
-
-def _two_towers(signal_block: Any, embed: Any, count: int, seed: int, units: int) -> Any:
-    """Each member: a quality unit on [z, hidden(z)] and an embedding unit on the standardised
-    features, as logits; scores sigmoid(q + FUSION * e), or (towers=True) each tower's own
-    scores, (quality, embedding), which phase 1 fits one after the other."""
-    import keras
-
-    quality = [_member(k, seed, units, logit=True) for k in range(count)]
-    embedded = [_member(k, seed, 0, logit=True, tower="embedding") for k in range(count)]
-    join = keras.layers.Concatenate(name="head_inputs")
-
-    def head_of(features: Any, signals: Any, towers: bool = False) -> Any:
-        z, e = signal_block(signals), embed(features)
-        q_logits = [
-            dense(dropout(join([z, hidden(z)]) if hidden else z))
-            for dropout, dense, hidden in quality
-        ]
-        e_logits = [dense(dropout(e)) for dropout, dense, _ in embedded]
-        if towers:
-            return (
-                _stack([keras.ops.sigmoid(t) for t in q_logits], "quality_members"),
-                _stack([keras.ops.sigmoid(t) for t in e_logits], "embedding_members"),
-            )
-        return _stack(
-            [keras.ops.sigmoid(q + FUSION * t) for q, t in zip(q_logits, e_logits, strict=True)],
-            "head_members",
-        )
-
-    head_of.two_towers = True  # type: ignore[attr-defined]
-    return head_of

@@ -96,8 +96,7 @@ def caveat(choice: ThresholdChoice, max_keep_loss: float) -> str | None:
     """What the owner should know about how far `choice` can be trusted, or None.
 
     With fewer than 1 / max_keep_loss keep photos behind it, the threshold only loses none of
-    them, which cannot show a loss as small as the budget: on new photos it loses more (on the
-    quality benchmark, ~30 validation keeps per fold and a 1 % budget lost ~10 % on test).
+    them, which cannot show a loss as small as the budget: on new photos it loses more.
     """
     if choice.basis == "default":
         return "no keep photos to set the threshold on; it is 0.5; label some keep photos"

@@ -1,15 +1,14 @@
 """The network: a backbone, preprocessing inside the model, and a small head.
 
 The exported model takes raw uint8 RGB pixels named `images` and does its own scaling to
-[-1, 1] (InceptionV3's convention; the article this grew from fed it [0, 1]), so no caller can
-get the preprocessing wrong. The base is always called with training=False, which keeps its
-BatchNorm layers in inference mode even while fine-tuning. The head (GlobalAveragePooling ->
-photosieve.trainer.head: the quality signals, the members, the two towers) exists once and is
-shared by the small head-only model that phase 1 trains on cached embeddings and the full
-model that is fine-tuned and exported.
+[-1, 1] (InceptionV3's convention), so no caller can get the preprocessing wrong. The base is
+always called with training=False, which keeps its BatchNorm layers in inference mode even
+while fine-tuning. The head (GlobalAveragePooling -> photosieve.trainer.head: the quality
+signals, the members, the two towers) exists once and is shared by the small head-only model
+that phase 1 trains on cached embeddings and the full model that is fine-tuned and exported.
 
-Backbones: "inceptionv3" (the product), "small-cnn" (the article's three-conv-block baseline,
-trained end to end, for comparison) and "tiny" (a very small conv net for fast tests).
+Backbones: "inceptionv3" (the product), "small-cnn" (a three-conv-block CNN trained end to
+end, the classic baseline, for comparison) and "tiny" (a very small conv net for fast tests).
 TensorFlow/Keras is imported inside functions only.
 """
 
@@ -23,14 +22,7 @@ from typing import Any
 import numpy as np
 
 from photosieve.errors import ModelError
-
-# The head's public names, re-exported: callers know them as the network's.
-from photosieve.trainer.head import FUSION as FUSION
-from photosieve.trainer.head import HEAD_MEMBERS as HEAD_MEMBERS
-from photosieve.trainer.head import QUALITY_HIDDEN as QUALITY_HIDDEN
-from photosieve.trainer.head import Standardizer as Standardizer
-from photosieve.trainer.head import build_head as build_head
-from photosieve.trainer.head import head_layers, head_model, mean
+from photosieve.trainer.head import Standardizer, head_model, make_head, mean
 
 BACKBONES = ("inceptionv3", "small-cnn", "tiny")
 DEFAULT_SIZE = {"inceptionv3": 299, "small-cnn": 150, "tiny": 64}
@@ -54,7 +46,6 @@ class Network:
     full: Any  # uint8 pixels (+ raw signals) -> P(discard); exported
     dim: int
     standardizer: Standardizer | None = None
-    embedding: Standardizer | None = None  # the pooled features' training statistics
     towers: tuple[Any, ...] | None = None  # two-tower head: each tower's own scores
 
     @property
@@ -164,14 +155,14 @@ def build_network(
     pooled = keras.layers.GlobalAveragePooling2D(name="pool")(base(scaled, training=False))
     dim = int(pooled.shape[-1])
     embedder = keras.Model(inputs, pooled, name="embedder")
-    head_of = head_layers(standardizer, seed, embedding=embedding)
-    head, towers = head_model(head_of, dim, standardizer)
+    shared = make_head(standardizer, seed, embedding=embedding)
+    head, towers = head_model(shared, dim, standardizer)
     if standardizer is None:
-        full = keras.Model(inputs, mean(head_of(pooled, None)), name="photosieve")
-        return Network(base, embedder, head, full, dim, None, embedding, towers)
+        full = keras.Model(inputs, mean(shared(pooled, None)), name="photosieve")
+        return Network(base, embedder, head, full, dim, None, towers)
     full_q = keras.Input((len(standardizer.mean),), name="quality")
-    full = keras.Model([inputs, full_q], mean(head_of(pooled, full_q)), name="photosieve")
-    return Network(base, embedder, head, full, dim, standardizer, embedding, towers)
+    full = keras.Model([inputs, full_q], mean(shared(pooled, full_q)), name="photosieve")
+    return Network(base, embedder, head, full, dim, standardizer, towers)
 
 
 def _block_starts(base: Any, backbone: str) -> list[int]:
@@ -225,7 +216,7 @@ def embed_fn(embedder: Any, batch_size: int) -> Any:
     """A callable turning a uint8 batch into float32 embeddings, batch_size at a time."""
 
     def embed(pixels: np.ndarray) -> np.ndarray:
-        # predict_on_batch runs a compiled function: ~25 % faster than an eager call here.
+        # predict_on_batch runs a compiled function, cheaper than an eager call per batch.
         parts = [
             np.asarray(embedder.predict_on_batch(pixels[i : i + batch_size]))
             for i in range(0, len(pixels), batch_size)

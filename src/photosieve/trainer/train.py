@@ -8,8 +8,8 @@ Order of work: make sure every labelled photo has cached facts and quality signa
 embedding backbones, an embedding), split by near-duplicate group, cache pixels of the test
 photos for the export check, standardise the signals on the training split, fit (phase 1 on
 embeddings + signals; phase 2 / small-cnn on pixels + signals), choose the threshold on
-validation, measure on test, export, report, install. `quality=False` trains the
-embedding-only head of before (for comparison); its model takes pixels alone.
+validation, measure on test, export, report, install. `quality=False` trains a head on the
+embedding alone (`train --no-quality`, for comparison); its model takes pixels alone.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from photosieve.errors import PhotosieveError
 from photosieve.model import store as modelstore
 from photosieve.state import State
 from photosieve.trainer import embeddings, export, metrics, report, split
+from photosieve.trainer import head as headlib
 from photosieve.trainer import model as netlib
 from photosieve.trainer.dataset import LabeledPhoto, labeled_photos
 from photosieve.trainer.phases import FitSettings, Run, Split, fit_head, fit_on_pixels, predict
@@ -44,10 +45,8 @@ CHECK_MAX = 256  # test photos whose pixels are cached for the export check
 
 AUTO_EPOCHS = 30  # per phase, when the owner gives no --epochs
 # A head fitted on a few hundred labels sees ~10 batches an epoch, so 30 epochs are ~300 Adam
-# steps: too few for the signals' hidden layer. On the benchmark album early stopping was
-# still improving at epoch 30 in 25 folds of 25; allowed 143, it mostly stopped by itself
-# (82 and 55 epochs the commonest; accuracy 0.914 -> 0.920). Without --epochs the head gets
-# room for this many steps; early stopping on validation loss still ends it sooner.
+# steps: too few for the signals' hidden layer. Without --epochs the head gets room for this
+# many steps; early stopping on validation loss still ends it sooner (docs/decisions.md).
 HEAD_MIN_STEPS = 1000
 
 
@@ -172,7 +171,7 @@ def _network(
     the training split's statistics."""
     members = run.members("train")
     stats = (
-        netlib.Standardizer.fit(np.stack([vectors[p.sha256] for p in members]))
+        headlib.Standardizer.fit(np.stack([vectors[p.sha256] for p in members]))
         if vectors is not None
         else None
     )
@@ -182,7 +181,7 @@ def _network(
     return netlib.build_network(
         base,
         options.size(),
-        netlib.Standardizer.fit(np.stack(train)),
+        headlib.Standardizer.fit(np.stack(train)),
         seed=options.seed,
         embedding=stats,
     )
@@ -416,10 +415,10 @@ def _meta(
     }
     if net.standardizer is not None:  # for the curious: what "standardised" meant
         training["quality_mean_std"] = net.standardizer.describe(quality.SIGNAL_NAMES)
-        training["quality_hidden"] = netlib.QUALITY_HIDDEN
-    training["head_members"] = netlib.HEAD_MEMBERS
+        training["quality_hidden"] = headlib.QUALITY_HIDDEN
+    training["head_members"] = headlib.HEAD_MEMBERS
     if net.towers is not None:  # quality logit + this x the standardised embedding's logit
-        training["embedding_fusion"] = netlib.FUSION
+        training["embedding_fusion"] = headlib.FUSION
     return {
         "version": version,
         "backbone": options.backbone,

@@ -12,23 +12,19 @@ has a steep spectrum but no evenly spaced zeros, so nothing shows. That is what 
 blur signals, which all measure softness, cannot tell apart.
 
 - `shake_evidence`: log1p of -(the cepstrum's lowest value) / (its standard deviation) over
-  quefrencies R_MIN..R_MAX px, clamped at 0. Pure noise reads ~log1p(3.5); on the benchmark
-  album keepers read log1p(1.5..7), straight shakes log1p(3..27). A real hand shake follows a
-  curve, whose zeros are less regular: on the album blurred along random hand-shake paths
-  (Boracchi & Foi, 2012) it separates far less well alone (AUC 0.56-0.61, against 0.86-0.89
-  on straight lines), yet still adds to the other signals there.
+  quefrencies R_MIN..R_MAX px, clamped at 0. Pure noise reads ~log1p(3.5). A real hand shake
+  follows a curve, whose zeros are less regular than a straight shake's, so alone it tells
+  curved shakes apart much less well; it is a signal for the head, not a verdict.
 - `defocus_evidence`: the same for the lowest ring average (the mean over each whole-pixel
   quefrency radius): keepers log1p(0..0.3), defocus discs log1p(0.1..5).
 
 Estimated Welch-style: the mean power spectrum of half-overlapping TILE x TILE Hann-windowed
 tiles of the 8-bit gray work image, which tames the noise of a single periodogram. Images
-with no full tile (a short side under TILE px) and flat ones read 0: no evidence. ~3 ms at
-the 512-px work size.
+with no full tile (a short side under TILE px) and flat ones read 0: no evidence.
 
 A photo smaller than the work size was upsampled to it, and upsampling leaves its own filter's
-zeros, which read like a shake: a sharp 256-px scene upsampled 2x reads ~2.4, the same scene
-at its own size ~1.7 and shaken by 7 px ~3.1 (generated scenes). `at_native_scale` takes
-such a work image back to the original's own size first, where sharp and shaken read apart.
+zeros, which read like a shake. `at_native_scale` takes such a work image back to the
+original's own size first, where sharp and shaken read apart.
 """
 
 from __future__ import annotations
@@ -92,8 +88,8 @@ def _cepstrum(levels: np.ndarray) -> np.ndarray | None:
         for top in range(0, height - TILE + 1, STEP)
         for left in range(0, width - TILE + 1, STEP)
     ]
-    # Tile by tile: numpy's rfft2 over a stack of tiles is ~3x slower per tile (strided
-    # passes over a multi-MB temporary).
+    # Tile by tile: rfft2 over a stack of tiles makes strided passes over a multi-MB
+    # temporary, which costs more per tile.
     for top, left in corners:
         tile = levels[top : top + TILE, left : left + TILE].astype(np.float32)
         spectrum = np.fft.rfft2((tile - tile.mean()) * _WINDOW)

@@ -15,8 +15,8 @@ Choices:
 - Letterbox padding is mid-gray (128), which InceptionV3's [-1, 1] scaling maps to ~0, the
   least informative input.
 - JPEG (and HEIF with a big enough embedded thumbnail) is drafted: libjpeg decodes at 1/2, 1/4
-  or 1/8 scale directly. `load` of a noisy 4000x3000 q90 JPEG (4.2 MB) at 299: 39 ms drafted,
-  103 ms without; entropy decoding, which does not shrink with scale, is most of what remains.
+  or 1/8 scale directly, which more than halves the decode of a camera photo; entropy
+  decoding, which does not shrink with scale, is most of what remains.
 """
 
 from __future__ import annotations
@@ -54,11 +54,8 @@ MAX_PIXELS = 200_000_000
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 PAD_VALUE = 128
 BACKGROUND = (255, 255, 255)
-# Resize filter, measured on a 4000x3000 JPEG -> 299 crop (2 cores, Pillow 13): from the full
-# 12 MP image BILINEAR 28 ms, BILINEAR+reducing_gap 3 14 ms, LANCZOS 75 ms, LANCZOS+gap 3 20 ms;
-# from the drafted 500x375 BILINEAR 1.1 ms, LANCZOS 2.5 ms. The decode itself is 50-100 ms, so
-# LANCZOS+gap costs at most a few percent, and it stays closest to a full-quality resize (mean
-# abs diff 0.29/255 vs 0.62 for BILINEAR+gap). Sharpness is worth it: blur is a main discard cue.
+# Resize filter: LANCZOS with a reducing gap stays closest to a full-quality resize for a few
+# percent of the decode's cost, and sharpness is worth it: blur is a main discard cue.
 RESAMPLE = Image.Resampling.LANCZOS  # reducing_gap: box-reduce to >= 3x the target first
 REDUCING_GAP = 3.0
 # Opened formats. Not "anything Pillow opens": EPS would run Ghostscript, and the rest are not

@@ -2,11 +2,10 @@
 
 Computed once per photo from the pixels `imaging.load` already decoded (no second decode): the
 gray work image (float32 [0, 1], long side 512) and the model's small RGB input. Pure numpy,
-~7.4 ms CPU a photo on one core (512 px work images of the benchmark album; the four re-blur
-directions ~1.1 ms of it, the cepstrum ~3 ms, detail_median and tile_slope ~0.5 ms). The
-service stores them (`State.set_quality`); the trainer feeds `signal_vector` to the model
-head; `explain` turns them into human reasons; and `unmistakable_defect` is the cold-start
-rule used before any model exists.
+a few milliseconds of one core a photo (costs in benchmarks/README.md), so the service can
+compute them for every photo it sees. The service stores them (`State.set_quality`); the
+trainer feeds `signal_vector` to the model head; `explain` turns them into human reasons; and
+`unmistakable_defect` is the cold-start rule used before any model exists.
 
 Signals (all floats; "log1p" ones are log1p of a heavy-tailed raw value so that standardising
 works; "8-bit units" means gray levels 0..255 at the 512-px work size):
@@ -85,6 +84,12 @@ from collections.abc import Mapping
 import numpy as np
 
 from photosieve.vision import cepstrum, detail, reblur
+
+# The signals' definition, as a number: bump it whenever a change here, in detail, reblur,
+# cepstrum or in how imaging decodes the work image changes any signal's value for some photo.
+# The trainer's cache keys stored signals with it, so a bump recomputes them; editing a comment
+# or refactoring without changing values does not.
+SIGNALS_VERSION = 1
 
 SIGNAL_NAMES: tuple[str, ...] = (
     "sharpness_global",
@@ -246,7 +251,7 @@ def _gradients(levels: np.ndarray) -> dict[str, float]:
 def _top_value(mag4: np.ndarray, n_edges: int) -> float:
     """The smallest of the STEEP_SHARE largest values of `mag4`, from the pool at or above a
     bound: the edge level when the edge pixels are enough, else where a 1/16 sample puts about
-    twice the share. (Partitioning the whole frame costs 1-4 ms: it is full of ties.)"""
+    twice the share. (Partitioning the whole frame would be slow: it is full of ties.)"""
     top = max(1, int(STEEP_SHARE * mag4.size))
     bound = 4.0 * EDGE_LEVEL**2
     if n_edges < top:
@@ -313,7 +318,7 @@ def _check_rgb(rgb: np.ndarray) -> None:
 def clipped_fraction(rgb: np.ndarray) -> float:
     """Share of pixels of a uint8 RGB array with any channel >= CLIP_LEVEL."""
     _check_rgb(rgb)
-    # Channel by channel: max over a length-3 last axis is ~25x slower in numpy.
+    # Channel by channel: numpy's max over a length-3 last axis is far slower.
     brightest = np.maximum(np.maximum(rgb[..., 0], rgb[..., 1]), rgb[..., 2])
     return float(np.count_nonzero(brightest >= CLIP_LEVEL)) / brightest.size
 

@@ -9,11 +9,10 @@ blur cannot soften further (already blurred along that direction, or flat), lowe
 fine detail there is. A one-way motion blur raises it along its own direction only, so the
 measures take the worst direction:
 
-- `reblur`: the worse of rows and columns (the signal since the first models);
+- `reblur`: the worse of rows and columns;
 - `reblur_worst`: the worst of rows, columns and both diagonals, so a shake at 45 degrees,
-  which the axes see only half of, shows fully. On the benchmark album's crisp photos it
-  reads at most 0.03 above `reblur` (both 0.17-0.62); on motion-blurred ones up to 0.16
-  above it (0.36-0.81 against 0.30-0.81). A diagonal step is sqrt(2) pixels long.
+  which the axes see only half of, shows fully; on crisp photos it stays close to `reblur`.
+  A diagonal step is sqrt(2) pixels long.
 
 Pure numpy on the float32 gray levels `quality` works on, in row blocks: big temporaries cost
 a page fault per 4 KiB, every call.
