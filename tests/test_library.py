@@ -133,3 +133,12 @@ def test_walk_yields_exactly_the_files_no_level_of_which_is_skipped(
         assert len(walked) == len(set(walked)) and set(walked) == expected
         ordered = [Path(e.path).relative_to(root) for e in library.walk(root, ordered=True)]
         assert sorted(ordered) == sorted(walked)
+
+
+def test_hidden_and_temporary_names_below_a_root(tmp_path: Path) -> None:
+    assert library.hidden_below(tmp_path / ".a.jpg", tmp_path)
+    assert library.hidden_below(tmp_path / "a.jpg.part", tmp_path)
+    assert library.hidden_below(tmp_path / ".hidden" / "a.jpg", tmp_path)
+    assert library.hidden_below(tmp_path / "a.jpg.crdownload", tmp_path)
+    assert not library.hidden_below(tmp_path / "sub" / "a.jpg", tmp_path)
+    assert library.hidden_below(Path("/elsewhere/a.jpg"), tmp_path)
