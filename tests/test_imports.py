@@ -21,6 +21,7 @@ SHARED = (
     "quarantine",
     "library",
     "state",
+    "state_schema",
     "config",
     "dating",
     "naming",

@@ -106,3 +106,39 @@ def test_bare_library_only_when_empty_but_filed_into(config: Config, state: Stat
     assert why is not None and "unmounted" in why
     (lib / "note.txt").write_text("here")
     assert library.bare_library(config, state) is None
+
+
+_FOLDER = st.sampled_from(["d1", "d2", ".hidden", "@eaDir", "tmp.part", "e~"])
+_FILE = st.sampled_from(["a.jpg", "b.JPG", ".c.jpg", "d.jpg.part", "Thumbs.db", "e.heic", "f~"])
+
+
+@given(st.lists(st.tuples(st.lists(_FOLDER, max_size=3), _FILE), max_size=12))
+def test_walk_yields_exactly_the_files_no_level_of_which_is_skipped(
+    tree: list[tuple[list[str], str]],
+) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        for folders, name in tree:
+            path = root.joinpath(*folders, name)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(b"x")
+        expected = {
+            Path(*folders, name)
+            for folders, name in tree
+            if not any(library.skipped_name(part) for part in (*folders, name))
+        }
+        walked = [Path(e.path).relative_to(root) for e in library.walk(root)]
+        assert len(walked) == len(set(walked)) and set(walked) == expected
+        ordered = [Path(e.path).relative_to(root) for e in library.walk(root, ordered=True)]
+        assert sorted(ordered) == sorted(walked)
+
+
+def test_hidden_and_temporary_names_below_a_root(tmp_path: Path) -> None:
+    assert library.hidden_below(tmp_path / ".a.jpg", tmp_path)
+    assert library.hidden_below(tmp_path / "a.jpg.part", tmp_path)
+    assert library.hidden_below(tmp_path / ".hidden" / "a.jpg", tmp_path)
+    assert library.hidden_below(tmp_path / "a.jpg.crdownload", tmp_path)
+    assert not library.hidden_below(tmp_path / "sub" / "a.jpg", tmp_path)
+    assert library.hidden_below(Path("/elsewhere/a.jpg"), tmp_path)

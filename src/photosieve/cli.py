@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from photosieve import __version__
+from photosieve.commands._options import config_option
 from photosieve.config import Config, load_config
 from photosieve.errors import PhotosieveError
 from photosieve.state import State, open_state
@@ -100,13 +101,7 @@ def setup_logging(verbose: bool, level: str = "info") -> None:
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    envvar="PHOTOSIEVE_CONFIG",
-    help="Config file (default: $XDG_CONFIG_HOME/photosieve/config.yaml; defaults if absent).",
-)
+@config_option()
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging and full tracebacks.")
 @click.version_option(__version__, prog_name="photosieve")
 @click.pass_context

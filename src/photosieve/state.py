@@ -4,8 +4,13 @@ Tables: `files` (what the service has seen and what became of it), `moves` (the 
 journal; see mover.py), `labels` (the owner's keep/discard choices, keyed by content hash so a
 rename never loses one), `decisions` (every score the classifier gave), `models` (installed
 model versions), `quality` (cached quality signals), `shots` (camera, capture time and
-perceptual hash of filed photos, for bursts). Schema changes go through MIGRATIONS, each
+perceptual hash of filed photos, for bursts). The schema is state_schema.MIGRATIONS, each
 applied once, tracked by `PRAGMA user_version`.
+
+Every SQL statement on this database is a named method here (the journal's writes excepted:
+files/journal.py), so callers say what they want, not how it is stored. File states are the
+`FileState` StrEnum: the stored values are the same strings as ever, so old databases read back
+unchanged.
 """
 
 from __future__ import annotations
@@ -22,84 +27,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-MIGRATIONS: Sequence[str] = (
-    """
-    CREATE TABLE files (
-        path TEXT PRIMARY KEY,
-        size INTEGER NOT NULL,
-        mtime_ns INTEGER NOT NULL,
-        sha256 TEXT,
-        status TEXT NOT NULL,
-        reason TEXT,
-        taken TEXT,
-        taken_source TEXT,
-        origin TEXT,
-        updated REAL NOT NULL
-    );
-    CREATE INDEX files_sha ON files(sha256);
-    CREATE INDEX files_status ON files(status);
-    CREATE TABLE moves (
-        id INTEGER PRIMARY KEY,
-        src TEXT NOT NULL,
-        dst TEXT NOT NULL,
-        tmp TEXT,
-        sha256 TEXT NOT NULL,
-        size INTEGER NOT NULL,
-        kind TEXT NOT NULL,
-        state TEXT NOT NULL,
-        reason TEXT,
-        created REAL NOT NULL,
-        updated REAL NOT NULL
-    );
-    CREATE INDEX moves_state ON moves(state);
-    CREATE INDEX moves_created ON moves(created);
-    CREATE TABLE labels (
-        sha256 TEXT PRIMARY KEY,
-        label TEXT NOT NULL CHECK (label IN ('keep', 'discard')),
-        source TEXT NOT NULL,
-        path TEXT,
-        created REAL NOT NULL,
-        updated REAL NOT NULL
-    );
-    CREATE TABLE decisions (
-        id INTEGER PRIMARY KEY,
-        sha256 TEXT NOT NULL,
-        path TEXT NOT NULL,
-        model_version TEXT,
-        score REAL,
-        decision TEXT NOT NULL,
-        reasons TEXT,
-        created REAL NOT NULL
-    );
-    CREATE INDEX decisions_sha ON decisions(sha256);
-    CREATE TABLE models (
-        version TEXT PRIMARY KEY,
-        path TEXT NOT NULL,
-        created REAL NOT NULL,
-        metrics TEXT
-    );
-    CREATE TABLE quality (
-        sha256 TEXT PRIMARY KEY,
-        signals TEXT NOT NULL
-    );
-    """,
-    # Shots: what burst grouping needs of each filed photo with a camera and a trusted time.
-    # `wall` is the camera's wall clock in seconds (the offset dropped) for the time window.
-    """
-    CREATE TABLE shots (
-        sha256 TEXT PRIMARY KEY,
-        camera TEXT NOT NULL,
-        taken TEXT NOT NULL,
-        wall REAL NOT NULL,
-        phash INTEGER NOT NULL,
-        sharpness REAL NOT NULL,
-        score REAL,
-        burst TEXT
-    );
-    CREATE INDEX shots_moment ON shots(camera, wall);
-    CREATE INDEX shots_burst ON shots(burst);
-    """,
-)
+from photosieve.state_schema import MIGRATIONS
 
 
 class FileState(enum.StrEnum):

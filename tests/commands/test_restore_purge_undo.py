@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from photosieve.cli import group
-from photosieve.commands.undo import parse_since
+from photosieve.commands._options import parse_since
 from photosieve.config import Config
 from photosieve.files.mover import sha256_file
 from photosieve.quarantine.reconcile import reconcile

@@ -12,7 +12,6 @@ from photosieve.daemon.settle import (
     HELD_OPEN_WARN,
     SettleGate,
     being_written,
-    ignored,
     scan_into,
 )
 
@@ -85,15 +84,6 @@ def test_gate_is_bounded_and_flags_overflow(tmp_path: Path) -> None:
         gate.offer(tmp_path / f"{i}.jpg", tmp_path)
     assert len(gate) == 3
     assert gate.overflowed
-
-
-def test_hidden_and_temporary_names_are_ignored(tmp_path: Path) -> None:
-    assert ignored(tmp_path / ".a.jpg", tmp_path)
-    assert ignored(tmp_path / "a.jpg.part", tmp_path)
-    assert ignored(tmp_path / ".hidden" / "a.jpg", tmp_path)
-    assert ignored(tmp_path / "a.jpg.crdownload", tmp_path)
-    assert not ignored(tmp_path / "sub" / "a.jpg", tmp_path)
-    assert ignored(Path("/elsewhere/a.jpg"), tmp_path)
 
 
 def test_scan_offers_only_unknown_or_changed(tmp_path: Path) -> None:

@@ -128,9 +128,7 @@ def test_an_absurd_since_is_a_usage_error_before_anything_moves(
     before = _moves(state)
     result = run("undo", "--since", "99999999999999999999w")
     assert result.exit_code == 2, result.output
-    assert ("too far back" in result.output and result.exception is None) or isinstance(
-        result.exception, SystemExit
-    )
+    assert "too far back" in result.output
     assert path.exists() and _moves(state) == before
 
 

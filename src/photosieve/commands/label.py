@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from photosieve.cli import get_app
+from photosieve.commands._options import dry_run_option
 from photosieve.commands.label_web import serve_command
 from photosieve.errors import PhotosieveError
 
@@ -72,7 +73,7 @@ def _sources(
     type=_DIR,
     help="A folder of photos you would have deleted.",
 )
-@click.option("--dry-run", is_flag=True, help="Count what would be labelled; change nothing.")
+@dry_run_option("Count what would be labelled; change nothing.")
 @click.pass_context
 def import_(
     ctx: click.Context,

@@ -12,29 +12,14 @@ from pathlib import Path
 import click
 
 from photosieve.cli import get_app
+from photosieve.commands._options import no_browser_option, port_option
 from photosieve.errors import PhotosieveError
-
-
-def port_option(func: click.decorators.FC) -> click.decorators.FC:
-    return click.option(
-        "--port",
-        type=click.IntRange(0, 65535),
-        default=0,
-        show_default=True,
-        help="Port on 127.0.0.1 (0: a free one).",
-    )(func)
-
-
-def browser_option(func: click.decorators.FC) -> click.decorators.FC:
-    return click.option(
-        "--no-browser", is_flag=True, help="Only print the URL (e.g. when working over SSH)."
-    )(func)
 
 
 @click.command("serve")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path, file_okay=False, exists=True))
-@port_option
-@browser_option
+@port_option()
+@no_browser_option()
 @click.pass_context
 def serve_command(ctx: click.Context, paths: tuple[Path, ...], port: int, no_browser: bool) -> None:
     """Label photos keep/discard from the keyboard in your browser.

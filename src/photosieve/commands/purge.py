@@ -13,10 +13,11 @@ import time
 import click
 
 from photosieve.cli import get_app
+from photosieve.commands._options import dry_run_option
 
 
 @click.command("purge")
-@click.option("--dry-run", is_flag=True, help="List what would go to the trash; touch nothing.")
+@dry_run_option("List what would go to the trash; touch nothing.")
 @click.pass_context
 def command(ctx: click.Context, dry_run: bool) -> None:
     """Send quarantined photos older than quarantine.retention_days to the system trash."""

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from photosieve.cli import get_app
-from photosieve.commands.undo import SINCE
+from photosieve.commands._options import dry_run_option, since_option
 
 SOURCE = "restore"
 
@@ -20,13 +20,8 @@ SOURCE = "restore"
 @click.command("restore")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--all", "everything", is_flag=True, help="Every photo in the quarantine.")
-@click.option(
-    "--since",
-    type=SINCE,
-    metavar="DATE",
-    help='Photos quarantined since DATE ("2026-11-30 08:00", ISO, "2h", "1d").',
-)
-@click.option("--dry-run", is_flag=True, help="Print what would move back; change nothing.")
+@since_option('Photos quarantined since DATE ("2026-11-30 08:00", ISO, "2h", "1d").')
+@dry_run_option("Print what would move back; change nothing.")
 @click.pass_context
 def command(
     ctx: click.Context,

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import click
 
 from photosieve.cli import get_app
+from photosieve.commands._options import dry_run_option
 from photosieve.model import store as modelstore
 
 if TYPE_CHECKING:
@@ -31,11 +32,7 @@ BACKBONES = ("inceptionv3", "small-cnn", "tiny")
     is_flag=True,
     help="Train even when fewer than training.min_new_labels labels are new.",
 )
-@click.option(
-    "--dry-run",
-    is_flag=True,
-    help="Only say whether it would train (label counts) and with which options.",
-)
+@dry_run_option("Only say whether it would train (label counts) and with which options.")
 @click.option(
     "--backbone",
     type=click.Choice(BACKBONES),

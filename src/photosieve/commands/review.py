@@ -10,14 +10,14 @@ from __future__ import annotations
 import click
 
 from photosieve.cli import get_app
-from photosieve.commands.label_web import browser_option, port_option
+from photosieve.commands._options import dry_run_option, no_browser_option, port_option
 from photosieve.errors import PhotosieveError
 
 
 @click.command("review")
-@port_option
-@browser_option
-@click.option("--dry-run", is_flag=True, help="Apply only shows what would move; nothing does.")
+@port_option()
+@no_browser_option()
+@dry_run_option("Apply only shows what would move; nothing does.")
 @click.pass_context
 def command(ctx: click.Context, port: int, no_browser: bool, dry_run: bool) -> None:
     """Review the quarantine in your browser: keep what the model got wrong."""

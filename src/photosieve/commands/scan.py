@@ -9,13 +9,14 @@ from pathlib import Path
 import click
 
 from photosieve.cli import get_app
+from photosieve.commands._options import dry_run_option
 
 
 @click.command("scan")
 @click.argument(
     "paths", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path)
 )
-@click.option("--dry-run", is_flag=True, help="Print the plan; move and record nothing.")
+@dry_run_option("Print the plan; move and record nothing.")
 @click.pass_context
 def command(ctx: click.Context, paths: tuple[Path, ...], dry_run: bool) -> None:
     """File every photo below PATH... exactly as the service would (same stages, same rules)."""

@@ -1,9 +1,10 @@
 """`photosieve undo --since DATE [--dry-run]`: move back what photosieve moved since a time.
 
-Every journaled move since DATE (filing, quarantining, restoring) is reversed, newest first,
-through `files/undo.py`, a photo and its sidecars together: each goes back to where it was,
-under its old name unless that name is taken meanwhile (then the sidecars follow the photo's
-new name). An absurd DATE is refused before anything moves. Photos that land back in an
+Parses, calls `files/undo.py` (which moves a photo and its sidecars back together and keeps
+the service's rows true; the rule is there), prints. An unreadable or absurd DATE is a usage
+error before anything moves.
+
+DATE is refused before anything moves. Photos that land back in an
 inbox are recorded in `files` with status 'undone' (size, mtime_ns, sha256), so the running
 service, which skips a path whose size and mtime match its record, leaves them alone;
 touching or editing one files it again. Their targets are recorded before the moves start, so
@@ -16,143 +17,24 @@ offset), or a span back from now: "30m", "2h", "1d", "1w".
 
 from __future__ import annotations
 
-import os
-import re
 import time
-from collections.abc import Sequence
-from datetime import datetime
-from pathlib import Path
-from typing import Any
 
 import click
 
 from photosieve.cli import get_app
-from photosieve.config import Config
-from photosieve.state import FileState, State
-
-_SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d|w)\s*$", re.IGNORECASE)
-_UNIT = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-
-Pairs = Sequence[tuple[Path, Path]]
-
-
-def parse_since(text: str, now: float | None = None) -> float:
-    """A time as epoch seconds; ValueError with a readable message if it is not one, or if
-    it lies beyond what the system's clock can show (checked here, before anything moves)."""
-    span = _SPAN.match(text)
-    if span:
-        amount, unit = float(span.group(1)), span.group(2).lower()
-        since = (time.time() if now is None else now) - amount * _UNIT[unit]
-    else:
-        try:
-            since = datetime.fromisoformat(text.strip()).timestamp()  # naive: local time
-        except ValueError:
-            raise ValueError(
-                f'{text!r} is not a time: use "2026-11-30", "2026-11-30 08:00", ISO 8601, '
-                'or a span like "2h" or "1d"'
-            ) from None
-    try:
-        time.localtime(since)
-        datetime.fromtimestamp(since)
-    except (OverflowError, OSError, ValueError):
-        raise ValueError(f"{text!r} is too far back for this system's clock") from None
-    return since
-
-
-class SinceType(click.ParamType):
-    name = "DATE"
-
-    def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> float:
-        if isinstance(value, float):
-            return value
-        try:
-            return parse_since(str(value))
-        except ValueError as exc:
-            self.fail(str(exc), param, ctx)
-
-
-SINCE = SinceType()
-
-
-def _expect(state: State, plan: Pairs) -> None:
-    """Record each planned target as 'undone' before anything moves there."""
-    for frm, to in plan:
-        try:
-            st = os.stat(frm)
-        except OSError:
-            continue
-        state.put_file(
-            to,
-            size=st.st_size,
-            mtime_ns=st.st_mtime_ns,
-            status=FileState.UNDONE,
-            sha256=state.last_sha_moved_to(frm),
-            reason="moved back by undo",
-            origin=frm,
-        )
-
-
-def _record(config: Config, state: State, done: Pairs, plan: Pairs) -> None:
-    """Rows follow the files moved back; expectations that did not come true are dropped."""
-    quarantine = config.quarantine.path
-    for frm, to in done:
-        old = state.get_file(frm)
-        state.forget_file(frm)
-        if to.is_relative_to(quarantine) and (old is None or old.sha256 is None):
-            state.forget_file(to)  # a sidecar: the quarantine's rows are photos only
-            continue
-        quarantined = to.is_relative_to(quarantine)
-        status = FileState.QUARANTINED if quarantined else FileState.UNDONE
-        st = os.stat(to)
-        state.put_file(
-            to,
-            size=st.st_size,
-            mtime_ns=st.st_mtime_ns,
-            status=status,
-            sha256=state.last_sha_moved_to(to),
-            reason="moved back by undo",
-            taken=old.taken if old else None,
-            taken_source=old.taken_source if old else None,
-            origin=frm,
-        )
-    arrived = {to for _, to in done}
-    for _, to in plan:
-        row = state.get_file(to)
-        stale = row is not None and row.status == FileState.UNDONE and not os.path.lexists(to)
-        if to not in arrived and stale:
-            state.forget_file(to)
-
-
-def undo_since(
-    config: Config, state: State, since: float, *, dry_run: bool = False
-) -> list[tuple[Path, Path]]:
-    """Reverse the moves made since `since`; returns (from, to) pairs moved (or planned)."""
-    from photosieve.files.undo import undo
-
-    plan = undo(state, since, dry_run=True)
-    if dry_run or not plan:
-        return plan
-    _expect(state, plan)
-    done = undo(state, since, dry_run=False)
-    _record(config, state, done, plan)
-    return done
+from photosieve.commands._options import dry_run_option, since_option
 
 
 @click.command("undo")
-@click.option(
-    "--since",
-    type=SINCE,
-    required=True,
-    metavar="DATE",
-    help='Undo moves since DATE: "2026-11-30", "2026-11-30 08:00", ISO, "2h", "1d".',
+@since_option(
+    'Undo moves since DATE: "2026-11-30", "2026-11-30 08:00", ISO, "2h", "1d".', required=True
 )
-@click.option("--dry-run", is_flag=True, help="Print what would move back; move nothing.")
+@dry_run_option("Print what would move back; move nothing.")
 @click.pass_context
 def command(ctx: click.Context, since: float, dry_run: bool) -> None:
     """Reverse photosieve's moves since a time (each file goes back where it was)."""
     from photosieve.files.mover import recover
+    from photosieve.files.undo import undo_since
 
     app = get_app(ctx)
     config, state = app.config, app.state()

@@ -64,7 +64,7 @@ class SettleGate:
 
     def offer(self, path: Path, inbox: Path) -> None:
         """Called from watcher threads: remember the path; the main loop will look at it."""
-        if ignored(path, inbox):
+        if library.hidden_below(path, inbox):  # hidden and temp names are never touched
             return
         with self._lock:
             if path in self._pending:
@@ -159,11 +159,6 @@ def being_written(path: Path) -> bool:
         return False
     finally:
         os.close(fd)
-
-
-def ignored(path: Path, inbox: Path) -> bool:
-    """Hidden and temporary names, anywhere below the inbox, are never touched."""
-    return library.hidden_below(path, inbox)
 
 
 def scan_into(gate: SettleGate, inbox: Path, known: Mapping[str, tuple[int, int]]) -> int:

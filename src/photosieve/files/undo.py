@@ -8,6 +8,12 @@ follow the photo's final name (a photo whose old name is taken meanwhile comes b
 "-1", and so do its sidecars) and an edited sidecar (a rating changed in the quarantine) goes
 back with its photo instead of staying behind. A photo that changed or is gone since it was
 moved is not undone, nor are its sidecars. A row that is no photo's sidecar is undone alone.
+
+`undo_since` also keeps the service's rows true: photos that land back in an inbox are recorded
+with status 'undone' (size, mtime_ns, sha256) before anything moves, so the running service,
+which skips a path whose size and mtime match its record, cannot catch one in between and
+leaves them alone until they change; a photo moved back into the quarantine is 'quarantined'
+again, and sidecars there get no row.
 """
 
 from __future__ import annotations
@@ -15,16 +21,18 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from photosieve import naming
+from photosieve.config import Config
 from photosieve.errors import MoveError
 from photosieve.files import journal
 from photosieve.files.copy import hash_or_none
 from photosieve.files.mover import Mover
 from photosieve.files.plan import DryRunMover, MoveResult, MoverLike
-from photosieve.state import State
+from photosieve.state import FileState, State
 
 log = logging.getLogger("photosieve.mover")
 
@@ -100,3 +108,70 @@ def undo(state: State, since: float, *, dry_run: bool) -> list[tuple[Path, Path]
                     journal.set_state(state, row["id"], "undone", reason=reason)
         undone.extend(pairs)
     return undone
+
+
+# --- the service's rows follow the files moved back ---------------------------------------
+
+Pairs = Sequence[tuple[Path, Path]]
+
+
+def _expect(state: State, plan: Pairs) -> None:
+    """Record each planned target as 'undone' before anything moves there."""
+    for frm, to in plan:
+        try:
+            st = os.stat(frm)
+        except OSError:
+            continue
+        state.put_file(
+            to,
+            size=st.st_size,
+            mtime_ns=st.st_mtime_ns,
+            status=FileState.UNDONE,
+            sha256=state.last_sha_moved_to(frm),
+            reason="moved back by undo",
+            origin=frm,
+        )
+
+
+def _record(config: Config, state: State, done: Pairs, plan: Pairs) -> None:
+    """Rows follow the files moved back; expectations that did not come true are dropped."""
+    quarantine = config.quarantine.path
+    for frm, to in done:
+        old = state.get_file(frm)
+        state.forget_file(frm)
+        if to.is_relative_to(quarantine) and (old is None or old.sha256 is None):
+            state.forget_file(to)  # a sidecar: the quarantine's rows are photos only
+            continue
+        quarantined = to.is_relative_to(quarantine)
+        status = FileState.QUARANTINED if quarantined else FileState.UNDONE
+        st = os.stat(to)
+        state.put_file(
+            to,
+            size=st.st_size,
+            mtime_ns=st.st_mtime_ns,
+            status=status,
+            sha256=state.last_sha_moved_to(to),
+            reason="moved back by undo",
+            taken=old.taken if old else None,
+            taken_source=old.taken_source if old else None,
+            origin=frm,
+        )
+    arrived = {to for _, to in done}
+    for _, to in plan:
+        row = state.get_file(to)
+        stale = row is not None and row.status == FileState.UNDONE and not os.path.lexists(to)
+        if to not in arrived and stale:
+            state.forget_file(to)
+
+
+def undo_since(
+    config: Config, state: State, since: float, *, dry_run: bool = False
+) -> list[tuple[Path, Path]]:
+    """Reverse the moves made since `since`; returns (from, to) pairs moved (or planned)."""
+    plan = undo(state, since, dry_run=True)
+    if dry_run or not plan:
+        return plan
+    _expect(state, plan)
+    done = undo(state, since, dry_run=False)
+    _record(config, state, done, plan)
+    return done

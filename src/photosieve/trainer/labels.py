@@ -17,6 +17,7 @@ from pathlib import Path
 
 from photosieve import library
 from photosieve.errors import BadInput, PhotosieveError
+from photosieve.files.copy import sha256_file
 from photosieve.state import State
 
 log = logging.getLogger(__name__)
@@ -41,14 +42,7 @@ class ImportReport:
 
 
 def content_hash(path: Path) -> str:
-    """SHA-256 of the file's bytes, the project's content hash (mover's if available)."""
-    try:
-        from photosieve.files.mover import sha256_file  # the one definition, when present
-    except ImportError:
-        import hashlib
-
-        with open(path, "rb") as fh:
-            return hashlib.file_digest(fh, "sha256").hexdigest()
+    """SHA-256 of the file's bytes, the project's content hash."""
     return str(sha256_file(path))
 
 
