@@ -4,11 +4,18 @@ This module is pure. It receives the EXIF fields another module already read
 (as a mapping of strings), the file name and the file's mtime, and returns the
 best guess of the capture time together with the source that produced it.
 
-Order of trust: EXIF DateTimeOriginal -> DateTimeDigitized -> IFD0 DateTime
-(each with its SubSecTime*/OffsetTime* companions; named "heif:..." when the
-EXIF came out of a HEIC/HEIF container) -> a date in the file name -> the file
-mtime. Implausible values (before 1900, more than a day in the future, zeroed
-or out-of-range fields) are skipped, never trusted.
+Order of trust (the chain; README "What photosieve does to your files" shows it, and
+docs/decisions.md says why where it differs from the issue's draft):
+EXIF DateTimeOriginal (+SubSecTimeOriginal, OffsetTimeOriginal) -> XMP exif:DateTimeOriginal
+-> maker-note original dates libexiv2 decodes -> EXIF DateTimeDigitized -> XMP xmp:CreateDate
+-> XMP photoshop:DateCreated -> IPTC DateCreated+TimeCreated -> a date-time in the file name
+-> a date-only photoshop:DateCreated / IPTC DateCreated -> a date-only file name -> EXIF
+ModifyDate (IFD0 DateTime) -> the file mtime. A date without a time ranks below every full
+capture timestamp; ModifyDate, an edit time, ranks below every capture date. EXIF sources are
+named "heif:..." when the EXIF came out of a HEIC/HEIF container. XMP and IPTC offsets count
+as OffsetTime does. Implausible values (before 1900, more than a day in the future, zeroed or
+out-of-range fields) are skipped, never trusted. Keys are libexiv2's ("Exif.Photo...."); the
+bare EXIF names ("DateTimeOriginal", ...) are accepted as aliases.
 
 Wall-clock semantics: cameras record the local time shown on their clock and
 usually no zone. So ``taken`` is naive unless an explicit offset was recorded,
@@ -38,16 +45,70 @@ class CaptureTime:
     """The resolved capture time and where it came from."""
 
     taken: datetime  # camera wall clock; tz-aware iff an offset was recorded
-    source: str  # e.g. "exif:DateTimeOriginal", "heif:DateTime", "filename", "mtime"
+    source: str  # e.g. "exif:DateTimeOriginal", "xmp:CreateDate", "filename", "mtime"
     trusted: bool  # False only for the mtime fallback
 
 
-# (date key, sub-second key, offset key), most authoritative first.
-_EXIF_KEYS: tuple[tuple[str, str, str], ...] = (
-    ("DateTimeOriginal", "SubSecTimeOriginal", "OffsetTimeOriginal"),
-    ("DateTimeDigitized", "SubSecTimeDigitized", "OffsetTimeDigitized"),
-    ("DateTime", "SubSecTime", "OffsetTime"),
+@dataclass(frozen=True)
+class _Link:
+    """One source of the chain: the keys holding its date-time (first present wins, each key
+    an alias of the others), its sub-second and offset companions, and an optional time key
+    when date and time are stored apart (IPTC, some maker notes)."""
+
+    source: str
+    keys: tuple[str, ...]
+    subsec: tuple[str, ...] = ()
+    offset: tuple[str, ...] = ()
+    time: tuple[str, ...] = ()
+    exif: bool = False  # named "heif:..." when the EXIF came from a HEIF container
+
+
+def _exif(name: str, group: str, sub: str, off: str) -> _Link:
+    return _Link(
+        f"exif:{name}",
+        (f"Exif.{group}.{name}", name),
+        (f"Exif.Photo.{sub}", sub),
+        (f"Exif.Photo.{off}", off),
+        exif=True,
+    )
+
+
+_ORIGINAL = _exif("DateTimeOriginal", "Photo", "SubSecTimeOriginal", "OffsetTimeOriginal")
+_DIGITIZED = _exif("DateTimeDigitized", "Photo", "SubSecTimeDigitized", "OffsetTimeDigitized")
+_MODIFIED = _exif("DateTime", "Image", "SubSecTime", "OffsetTime")
+# Maker-note capture dates libexiv2 decodes (printed form: "YYYY:MM:DD" and "HH:MM:SS").
+_MAKER_NOTES: tuple[_Link, ...] = (
+    _Link("makernote:Sony", ("Exif.SonySInfo1.SonyDateTime",)),
+    _Link("makernote:Pentax", ("Exif.Pentax.Date",), time=("Exif.Pentax.Time",)),
+    _Link("makernote:Pentax", ("Exif.PentaxDng.Date",), time=("Exif.PentaxDng.Time",)),
+    _Link(
+        "makernote:Minolta",
+        ("Exif.MinoltaCsNew.MinoltaDate",),
+        time=("Exif.MinoltaCsNew.MinoltaTime",),
+    ),
+    _Link(
+        "makernote:Minolta",
+        ("Exif.MinoltaCsOld.MinoltaDate",),
+        time=("Exif.MinoltaCsOld.MinoltaTime",),
+    ),
 )
+_PHOTOSHOP = _Link("xmp:photoshop:DateCreated", ("Xmp.photoshop.DateCreated",))
+_IPTC = _Link(
+    "iptc:DateCreated",
+    ("Iptc.Application2.DateCreated",),
+    time=("Iptc.Application2.TimeCreated",),
+)
+# Full date-times, most authoritative first; the file name's date-time comes after these.
+_CAPTURE_CHAIN: tuple[_Link, ...] = (
+    _ORIGINAL,
+    _Link("xmp:exif:DateTimeOriginal", ("Xmp.exif.DateTimeOriginal",)),
+    *_MAKER_NOTES,
+    _DIGITIZED,
+    _Link("xmp:xmp:CreateDate", ("Xmp.xmp.CreateDate",)),
+    _PHOTOSHOP,
+    _IPTC,
+)
+_DATE_ONLY_CHAIN: tuple[_Link, ...] = (_PHOTOSHOP, _IPTC)
 
 # Cameras pad EXIF ASCII fields with NULs and spaces.
 _PAD = " \t\r\n\x00"
@@ -59,6 +120,13 @@ _EXIF_RE = re.compile(
 )
 _OFFSET_RE = re.compile(r"(?P<sign>[+-])(?P<h>\d{2}):?(?P<m>\d{2})")
 _SUBSEC_RE = re.compile(r"\d{1,9}")
+# XMP and IPTC dates: "2024-05-03", "2024:05:03", "20240503" (IPTC's own form).
+_DATE_RE = re.compile(r"(?P<y>\d{4})[:-]?(?P<mo>\d{2})[:-]?(?P<d>\d{2})")
+# ISO 8601 without seconds, which XMP allows: "2024-05-03T14:22+02:00".
+_MINUTES_RE = re.compile(
+    r"(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})T(?P<h>\d{2}):(?P<mi>\d{2})"
+    r"(?P<off>Z|[+-]\d{2}:?\d{2})?"
+)
 
 # Digits glued to other digits are never part of a date (IDs, counters).
 _NB, _NA = r"(?<!\d)", r"(?!\d)"
@@ -223,19 +291,79 @@ def resolve_capture_time(
     reference = _aware_now(now, tz)
     container = metadata.get("container")
     is_heif = isinstance(container, str) and container.strip(_PAD).lower() == "heif"
-    namespace = "heif" if is_heif else "exif"
-    for key, subsec_key, offset_key in _EXIF_KEYS:
-        raw = metadata.get(key)
-        if not raw:
-            continue
-        taken = parse_exif_datetime(raw, metadata.get(subsec_key), metadata.get(offset_key))
+    for link in _CAPTURE_CHAIN:
+        taken = _full_time(link, metadata)
         if taken is not None and _is_plausible(taken, reference):
-            return CaptureTime(taken, f"{namespace}:{key}", trusted=True)
-    for taken, date_only in _filename_candidates(filename):
-        if _is_plausible(taken, reference):
-            source = SOURCE_FILENAME_DATE_ONLY if date_only else SOURCE_FILENAME
-            return CaptureTime(taken, source, trusted=True)
+            return CaptureTime(taken, _source(link, is_heif), trusted=True)
+    candidates = _filename_candidates(filename)
+    for taken, date_only in candidates:
+        if not date_only and _is_plausible(taken, reference):
+            return CaptureTime(taken, SOURCE_FILENAME, trusted=True)
+    for link in _DATE_ONLY_CHAIN:
+        day = _date_only(_first(metadata, link.keys))
+        if day is not None and _is_plausible(day, reference):
+            return CaptureTime(day, f"{link.source}:date-only", trusted=True)
+    for taken, date_only in candidates:
+        if date_only and _is_plausible(taken, reference):
+            return CaptureTime(taken, SOURCE_FILENAME_DATE_ONLY, trusted=True)
+    taken = _full_time(_MODIFIED, metadata)
+    if taken is not None and _is_plausible(taken, reference):
+        return CaptureTime(taken, _source(_MODIFIED, is_heif), trusted=True)
     return CaptureTime(mtime_to_local(mtime, tz), SOURCE_MTIME, trusted=False)
+
+
+def _source(link: _Link, is_heif: bool) -> str:
+    return "heif:" + link.source.removeprefix("exif:") if link.exif and is_heif else link.source
+
+
+def _first(metadata: Mapping[str, str], keys: tuple[str, ...]) -> str | None:
+    """The first non-empty string value among `keys` (aliases of one field)."""
+    for key in keys:
+        value = metadata.get(key)
+        if isinstance(value, str) and value.strip(_PAD):
+            return value
+    return None
+
+
+def _full_time(link: _Link, metadata: Mapping[str, str]) -> datetime | None:
+    """The link's full date-time (date and time of day), or None."""
+    raw = _first(metadata, link.keys)
+    if raw is None:
+        return None
+    subsec, offset = _first(metadata, link.subsec), _first(metadata, link.offset)
+    if link.time:
+        clock = _first(metadata, link.time)
+        if clock is None or _date_only(raw) is None:
+            return None
+        raw = f"{raw.strip(_PAD)[:10]} {clock.strip(_PAD)}"
+    taken = parse_exif_datetime(raw, subsec, offset)
+    if taken is None:
+        taken = _minutes_only(raw)
+    return taken
+
+
+def _minutes_only(value: str) -> datetime | None:
+    """XMP's "YYYY-MM-DDThh:mm[TZD]" (ISO 8601 without seconds) as a full time."""
+    match = _MINUTES_RE.fullmatch(value.strip(_PAD))
+    if match is None:
+        return None
+    parsed = parse_exif_datetime(
+        f"{match['y']}:{match['mo']}:{match['d']} {match['h']}:{match['mi']}:00", None, match["off"]
+    )
+    return parsed
+
+
+def _date_only(value: str | None) -> datetime | None:
+    """Midnight of a value that holds a date and nothing more (IPTC, XMP "YYYY-MM-DD")."""
+    if value is None:
+        return None
+    match = _DATE_RE.fullmatch(value.strip(_PAD)[:10]) if len(value.strip(_PAD)) <= 10 else None
+    if match is None:
+        return None
+    try:
+        return datetime(int(match["y"]), int(match["mo"]), int(match["d"]))
+    except ValueError:
+        return None
 
 
 def mtime_to_local(mtime: float, tz: tzinfo | None = None) -> datetime:
