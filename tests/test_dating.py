@@ -165,12 +165,17 @@ def test_non_string_metadata_values_are_skipped() -> None:
         "2024:05:03 10:00:61",  # second 61
         "not a date",
         "2024:05:03",  # no time
-        "2024:05:03 14:22:10 extra",
+        "2024:05:03 14:22:101",  # digits glued to the seconds: another number
         "24:05:03 14:22:10",
     ],
 )
 def test_parse_rejects_invalid(value: str) -> None:
     assert parse_exif_datetime(value) is None
+
+
+@pytest.mark.parametrize("tail", [" extra", "A", " (edited)"])
+def test_parse_ignores_trailing_junk_as_exiftool_does(tail: str) -> None:
+    assert parse_exif_datetime("2021:08:19 18:48:53" + tail) == datetime(2021, 8, 19, 18, 48, 53)
 
 
 @pytest.mark.parametrize(

@@ -64,11 +64,13 @@ class _Link:
 
 
 def _exif(name: str, group: str, sub: str, off: str) -> _Link:
+    """An EXIF field; the other IFD is an alias, for writers that file tags in the wrong one."""
+    other = "Image" if group == "Photo" else "Photo"
     return _Link(
         f"exif:{name}",
-        (f"Exif.{group}.{name}", name),
-        (f"Exif.Photo.{sub}", sub),
-        (f"Exif.Photo.{off}", off),
+        (f"Exif.{group}.{name}", f"Exif.{other}.{name}", name),
+        (f"Exif.Photo.{sub}", f"Exif.Image.{sub}", sub),
+        (f"Exif.Photo.{off}", f"Exif.Image.{off}", off),
         exif=True,
     )
 
@@ -78,6 +80,7 @@ _DIGITIZED = _exif("DateTimeDigitized", "Photo", "SubSecTimeDigitized", "OffsetT
 _MODIFIED = _exif("DateTime", "Image", "SubSecTime", "OffsetTime")
 # Maker-note capture dates libexiv2 decodes (printed form: "YYYY:MM:DD" and "HH:MM:SS").
 _MAKER_NOTES: tuple[_Link, ...] = (
+    _Link("makernote:CasioQVCI", ("Casio.QVCI.DateTimeOriginal",)),
     _Link("makernote:Sony", ("Exif.SonySInfo1.SonyDateTime",)),
     _Link("makernote:Pentax", ("Exif.Pentax.Date",), time=("Exif.Pentax.Time",)),
     _Link("makernote:Pentax", ("Exif.PentaxDng.Date",), time=("Exif.PentaxDng.Time",)),
@@ -100,6 +103,7 @@ _IPTC = _Link(
 )
 # Full date-times, most authoritative first; the file name's date-time comes after these.
 _CAPTURE_CHAIN: tuple[_Link, ...] = (
+    _Link("ciff:DateTimeOriginal", ("Ciff.DateTimeOriginal",)),
     _ORIGINAL,
     _Link("xmp:exif:DateTimeOriginal", ("Xmp.exif.DateTimeOriginal",)),
     *_MAKER_NOTES,
@@ -166,15 +170,18 @@ def parse_exif_datetime(
     """Parse an EXIF date-time string; None for anything malformed or impossible.
 
     Accepts "YYYY:MM:DD HH:MM:SS" and the usual variants (dashes, "T",
-    fractional seconds, trailing NULs, an inline offset). ``subsec`` ("123" ->
-    0.123 s) wins over an inline fraction and a valid ``offset`` ("+02:00",
+    fractional seconds, trailing NULs or other non-digit junk, an inline offset).
+    ``subsec`` ("123" -> 0.123 s) wins over an inline fraction and a valid ``offset`` ("+02:00",
     "-05:30", "Z") over an inline one; a bad offset leaves the result naive.
     Plausibility (year, future) is judged by :func:`resolve_capture_time`.
     """
     if not isinstance(value, str):
         return None
-    match = _EXIF_RE.fullmatch(value.strip(_PAD))
-    if match is None:
+    text = value.strip(_PAD)
+    match = _EXIF_RE.match(text)
+    # Trailing junk after a complete date-time is ignored, as exiftool does; digits glued to
+    # it would make it another number, so those are refused.
+    if match is None or text[match.end() : match.end() + 1].isdigit():
         return None
     try:
         taken = datetime(

@@ -8,7 +8,8 @@ libexiv2's own key names ("Exif.Photo.DateTimeOriginal", "Xmp.xmp.CreateDate",
 - libexiv2 (python-exiv2, whose wheels bundle it) is the parser digiKam and darktable use: it
   reads JPEG, TIFF, PNG, WebP, HEIC/HEIF/AVIF (BMFF) and raw headers, decodes maker notes, and
   parses XMP with Adobe's XMP toolkit. Pillow reads EXIF only, and stops at the first bad IFD;
-  it remains the fallback for files libexiv2 refuses.
+  it remains the fallback for files libexiv2 refuses. Two pre-EXIF JPEG blocks libexiv2 does
+  not read (Canon CIFF, Casio QV-CI) come from `legacy`.
 - libexiv2 is given the path, not the bytes: it reads only the metadata segments (a 10 MB
   JPEG costs microseconds, reading it into memory milliseconds). A name that is not UTF-8 is
   the one exception: its bytes are read and parsed from memory, so any name works.
@@ -33,7 +34,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from photosieve.metadata import fallback
+from photosieve.metadata import fallback, legacy
 from photosieve.metadata.fallback import clean
 
 log = logging.getLogger(__name__)
@@ -132,15 +133,25 @@ def _read_embedded(path: Path, problems: list[str]) -> dict[str, str]:
     if not _is_regular(path):
         problems.append("not a regular file")
         return {}
+    found = _legacy(path, problems)
     if exiv2 is not None:
         try:
-            return _open(exiv2, path, None)
+            return found | _open(exiv2, path, None)
         except Exception as exc:  # libexiv2 raises Exiv2Error, and SWIG others, on bad data
             problems.append(f"libexiv2 could not read it ({_reason(exc)}); Pillow fallback")
     try:
-        return fallback.read(path)
+        return found | fallback.read(path)
     except Exception as exc:  # Pillow raises many types on corrupt files
         problems.append(f"Pillow could not read it either ({_reason(exc)})")
+        return found
+
+
+def _legacy(path: Path, problems: list[str]) -> dict[str, str]:
+    """CIFF and Casio QV-CI dates of a JPEG (blocks libexiv2 does not read)."""
+    try:
+        return legacy.read(path)
+    except Exception as exc:  # unreadable file: libexiv2 will say why too
+        problems.append(f"JPEG segments unreadable ({_reason(exc)})")
         return {}
 
 
