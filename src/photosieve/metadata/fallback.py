@@ -7,10 +7,16 @@ one vocabulary whichever parser ran. Header only: no pixel is decoded here.
 
 from __future__ import annotations
 
+import threading
+import warnings
 from pathlib import Path
 
 from PIL import ExifTags, Image
 
+# The photo formats photosieve opens (vision.imaging.SUPPORTED_FORMATS), HEIF when registered.
+FORMATS = ("JPEG", "MPO", "PNG", "HEIF", "AVIF", "WEBP", "TIFF", "GIF", "BMP")
+# catch_warnings swaps process-wide state; one fallback read at a time keeps it consistent.
+_WARNINGS_LOCK = threading.Lock()
 _PAD = " \t\r\n\x00"
 _TAGS = ExifTags.Base
 # exiv2 key -> (Pillow tag, whether it belongs in the Exif sub-IFD); the other IFD is a
@@ -31,9 +37,19 @@ FIELDS: dict[str, tuple[int, bool]] = {
 
 
 def read(path: Path) -> dict[str, str]:
-    """EXIF dating fields of `path` through Pillow; raises what Pillow raises on bad files."""
-    with Image.open(path) as img:
-        return from_image(img)
+    """EXIF dating fields of `path` through Pillow; raises what Pillow raises on bad files.
+
+    Only photo formats are tried (no EPS, which would run Ghostscript); Pillow's warnings on
+    corrupt EXIF are silenced here, the reader logs its own reason."""
+    with _WARNINGS_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with Image.open(path, formats=_formats()) as img:
+            return from_image(img)
+
+
+def _formats() -> list[str]:
+    Image.init()
+    return [name for name in FORMATS if name in Image.OPEN]
 
 
 def from_image(img: Image.Image) -> dict[str, str]:

@@ -18,6 +18,8 @@ libexiv2's own key names ("Exif.Photo.DateTimeOriginal", "Xmp.xmp.CreateDate",
 - Bad metadata is bad input, never an error: every failure (unreadable container, malformed
   XMP, a sidecar that is not XML, IFD loops, oversized packets) is logged once with the path
   and the reason, and whatever could be read is returned, so dating moves to the next source.
+  An embedded XMP packet over `guard.MAX_XMP_BYTES` is not given to libexiv2 at all (parsing
+  it takes seconds): the file's EXIF then comes from Pillow.
 - Only keys that some consumer reads are kept, each value capped, so a hostile file cannot
   make the returned dict large.
 """
@@ -34,7 +36,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from photosieve.metadata import fallback, legacy
+from photosieve.metadata import fallback, guard, legacy
 from photosieve.metadata.fallback import clean
 
 log = logging.getLogger(__name__)
@@ -104,7 +106,7 @@ def read(path: Path) -> dict[str, str]:
             found.update(_read_sidecar(sidecar, problems))
     problems.extend(f"libexiv2: {message}" for message in dict.fromkeys(messages))
     if problems:
-        log.info("metadata of %s: %s", path, "; ".join(problems))
+        log.info("metadata of %s: %s", path, " | ".join(problems))
     _add_short_keys(found)
     return found
 
@@ -134,15 +136,19 @@ def _read_embedded(path: Path, problems: list[str]) -> dict[str, str]:
         problems.append("not a regular file")
         return {}
     found = _legacy(path, problems)
+    packet = guard.xmp_size(path)
+    if packet > guard.MAX_XMP_BYTES:
+        problems.append(f"XMP packet of {packet} bytes not parsed (limit {guard.MAX_XMP_BYTES})")
+        exiv2 = None
     if exiv2 is not None:
         try:
             return found | _open(exiv2, path, None)
         except Exception as exc:  # libexiv2 raises Exiv2Error, and SWIG others, on bad data
-            problems.append(f"libexiv2 could not read it ({_reason(exc)}); Pillow fallback")
+            problems.append(f"libexiv2 could not read it ({_reason(exc, path)}); Pillow fallback")
     try:
         return found | fallback.read(path)
     except Exception as exc:  # Pillow raises many types on corrupt files
-        problems.append(f"Pillow could not read it either ({_reason(exc)})")
+        problems.append(f"Pillow could not read it either ({_reason(exc, path)})")
         return found
 
 
@@ -151,7 +157,7 @@ def _legacy(path: Path, problems: list[str]) -> dict[str, str]:
     try:
         return legacy.read(path)
     except Exception as exc:  # unreadable file: libexiv2 will say why too
-        problems.append(f"JPEG segments unreadable ({_reason(exc)})")
+        problems.append(f"JPEG segments unreadable ({_reason(exc, path)})")
         return {}
 
 
@@ -170,7 +176,7 @@ def _read_sidecar(path: Path, problems: list[str]) -> dict[str, str]:
             return {}
         found = _open(exiv2, path, data)
     except Exception as exc:
-        problems.append(f"sidecar {path.name!r} ignored: {_reason(exc)}")
+        problems.append(f"sidecar {path.name!r} ignored: {_reason(exc, path)}")
         return {}
     return {key: value for key, value in found.items() if key.startswith("Xmp.")}
 
@@ -243,7 +249,10 @@ def _add_short_keys(found: dict[str, str]) -> None:
             found[short] = value
 
 
-def _reason(exc: BaseException) -> str:
+def _reason(exc: BaseException, path: Path | None = None) -> str:
+    """The library's message, one line, without the path (the log line names it once)."""
     args = getattr(exc, "args", ())
     text = str(args[-1]) if args else str(exc)
+    for name in (os.fspath(path), path.name) if path is not None else ():
+        text = text.replace(f"'{name}'", "").replace(f"{name}: ", "").replace(name, "")
     return " ".join(text.split())[:MAX_VALUE_CHARS] or type(exc).__name__
