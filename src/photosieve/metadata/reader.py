@@ -18,8 +18,8 @@ libexiv2's own key names ("Exif.Photo.DateTimeOriginal", "Xmp.xmp.CreateDate",
 - Bad metadata is bad input, never an error: every failure (unreadable container, malformed
   XMP, a sidecar that is not XML, IFD loops, oversized packets) is logged once with the path
   and the reason, and whatever could be read is returned, so dating moves to the next source.
-  An embedded XMP packet over `guard.MAX_XMP_BYTES` is not given to libexiv2 at all (parsing
-  it takes seconds): the file's EXIF then comes from Pillow.
+  An embedded XMP packet over `guard.MAX_XMP_BYTES` is hidden from libexiv2 (parsing it takes
+  seconds); the file's EXIF and IPTC are still read.
 - Only keys that some consumer reads are kept, each value capped, so a hostile file cannot
   make the returned dict large.
 """
@@ -47,7 +47,9 @@ MAX_SIDECAR_BYTES = 2_000_000
 MAX_VALUE_CHARS = 200
 
 # Tag names worth keeping, whatever their family or maker-note group.
-_EXIF_NAMES = re.compile(r"Date|SubSec|OffsetTime|TimeZone|^(?:Make|Model|Orientation)$")
+_EXIF_NAMES = re.compile(
+    r"Date|SubSec|OffsetTime|TimeZone|^(?:Make|Model|Orientation|Time|MinoltaTime)$"
+)
 _XMP_NAMES = re.compile(r"Date|Rating|Label|Pick|Reject|^(?:Make|Model)$", re.IGNORECASE)
 _IPTC_NAMES = re.compile(r"Date|Time")
 _STANDARD_IFDS = frozenset({"Image", "Photo", "Thumbnail", "GPSInfo", "Iop", "MpfInfo"})
@@ -136,13 +138,9 @@ def _read_embedded(path: Path, problems: list[str]) -> dict[str, str]:
         problems.append("not a regular file")
         return {}
     found = _legacy(path, problems)
-    packet = guard.xmp_size(path)
-    if packet > guard.MAX_XMP_BYTES:
-        problems.append(f"XMP packet of {packet} bytes not parsed (limit {guard.MAX_XMP_BYTES})")
-        exiv2 = None
     if exiv2 is not None:
         try:
-            return found | _open(exiv2, path, None)
+            return found | _open(exiv2, path, _without_huge_xmp(path, problems))
         except Exception as exc:  # libexiv2 raises Exiv2Error, and SWIG others, on bad data
             problems.append(f"libexiv2 could not read it ({_reason(exc, path)}); Pillow fallback")
     try:
@@ -150,6 +148,16 @@ def _read_embedded(path: Path, problems: list[str]) -> dict[str, str]:
     except Exception as exc:  # Pillow raises many types on corrupt files
         problems.append(f"Pillow could not read it either ({_reason(exc, path)})")
         return found
+
+
+def _without_huge_xmp(path: Path, problems: list[str]) -> bytes | None:
+    """The file's bytes with an oversized XMP packet relabelled as unknown data, or None
+    (the usual case: libexiv2 reads the file itself)."""
+    packet = guard.find(path)
+    if packet is None or packet.size <= guard.MAX_XMP_BYTES:
+        return None
+    problems.append(f"XMP packet of {packet.size} bytes not parsed (limit {guard.MAX_XMP_BYTES})")
+    return packet.hidden(_read_bytes(path))
 
 
 def _legacy(path: Path, problems: list[str]) -> dict[str, str]:
