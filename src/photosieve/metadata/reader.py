@@ -31,13 +31,15 @@ import os
 import re
 import stat
 import threading
+import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from photosieve.metadata import fallback, guard, legacy
-from photosieve.metadata.fallback import clean
+from PIL import ExifTags, Image
+
+from photosieve.metadata import guard, legacy
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,7 @@ _EXIF_NAMES = re.compile(
 )
 _XMP_NAMES = re.compile(r"Date|Rating|Label|Pick|Reject|^(?:Make|Model)$", re.IGNORECASE)
 _IPTC_NAMES = re.compile(r"Date|Time")
+_PAD = " \t\r\n\x00"
 _STANDARD_IFDS = frozenset({"Image", "Photo", "Thumbnail", "GPSInfo", "Iop", "MpfInfo"})
 _HEIF_MIME = frozenset({"image/heif", "image/heic", "image/avif", "image/heif-sequence"})
 
@@ -144,7 +147,7 @@ def _read_embedded(path: Path, problems: list[str]) -> dict[str, str]:
         except Exception as exc:  # libexiv2 raises Exiv2Error, and SWIG others, on bad data
             problems.append(f"libexiv2 could not read it ({_reason(exc, path)}); Pillow fallback")
     try:
-        return found | fallback.read(path)
+        return found | read_with_pillow(path)
     except Exception as exc:  # Pillow raises many types on corrupt files
         problems.append(f"Pillow could not read it either ({_reason(exc, path)})")
         return found
@@ -264,3 +267,78 @@ def _reason(exc: BaseException, path: Path | None = None) -> str:
     for name in (os.fspath(path), path.name) if path is not None else ():
         text = text.replace(f"'{name}'", "").replace(f"{name}: ", "").replace(name, "")
     return " ".join(text.split())[:MAX_VALUE_CHARS] or type(exc).__name__
+
+
+# ---------------------------------------------------------------- Pillow fallback
+
+# The photo formats photosieve opens (vision.imaging.SUPPORTED_FORMATS), HEIF when registered.
+PILLOW_FORMATS = ("JPEG", "MPO", "PNG", "HEIF", "AVIF", "WEBP", "TIFF", "GIF", "BMP")
+# catch_warnings swaps process-wide state; one fallback read at a time keeps it consistent.
+_WARNINGS_LOCK = threading.Lock()
+_TAGS = ExifTags.Base
+# exiv2 key -> (Pillow tag, whether it belongs in the Exif sub-IFD); the other IFD is a
+# fallback for writers that file tags in the wrong place.
+PILLOW_FIELDS: dict[str, tuple[int, bool]] = {
+    "Exif.Photo.DateTimeOriginal": (_TAGS.DateTimeOriginal, True),
+    "Exif.Photo.SubSecTimeOriginal": (_TAGS.SubsecTimeOriginal, True),
+    "Exif.Photo.OffsetTimeOriginal": (_TAGS.OffsetTimeOriginal, True),
+    "Exif.Photo.DateTimeDigitized": (_TAGS.DateTimeDigitized, True),
+    "Exif.Photo.SubSecTimeDigitized": (_TAGS.SubsecTimeDigitized, True),
+    "Exif.Photo.OffsetTimeDigitized": (_TAGS.OffsetTimeDigitized, True),
+    "Exif.Photo.SubSecTime": (_TAGS.SubsecTime, True),
+    "Exif.Photo.OffsetTime": (_TAGS.OffsetTime, True),
+    "Exif.Image.DateTime": (_TAGS.DateTime, False),
+    "Exif.Image.Make": (_TAGS.Make, False),
+    "Exif.Image.Model": (_TAGS.Model, False),
+}
+
+
+def read_with_pillow(path: Path) -> dict[str, str]:
+    """The fallback: EXIF dating fields of `path` through Pillow, under libexiv2's key names
+    (so the chain has one vocabulary whichever parser ran); raises what Pillow raises.
+
+    Header only, no pixel decoded. Only photo formats are tried (no EPS, which would run
+    Ghostscript); Pillow's warnings on corrupt EXIF are silenced, the reader logs a reason."""
+    with _WARNINGS_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with Image.open(path, formats=_pillow_formats()) as img:
+            return _pillow_fields(img)
+
+
+def _pillow_formats() -> list[str]:
+    Image.init()
+    return [name for name in PILLOW_FORMATS if name in Image.OPEN]
+
+
+def _pillow_fields(img: Image.Image) -> dict[str, str]:
+    """Dating fields of an open Pillow image; malformed EXIF gives what could be read."""
+    found = {"container": "heif"} if img.format in ("HEIF", "AVIF") else {}
+    try:
+        exif = img.getexif()
+        ifd0: dict[int, object] = dict(exif)
+        sub: dict[int, object] = dict(exif.get_ifd(ExifTags.IFD.Exif))
+    except Exception:
+        return found
+    for key, (tag, in_sub) in PILLOW_FIELDS.items():
+        first, second = (sub, ifd0) if in_sub else (ifd0, sub)
+        value = clean(first.get(tag)) or clean(second.get(tag))
+        if value:
+            found[key] = value
+    return found
+
+
+def clean(value: object) -> str:
+    """A tag value as text: bytes (and escaped bytes) decoded as UTF-8, else Latin-1, cut
+    at the first NUL (EXIF ASCII is C-string-like: the rest is padding or junk), stripped."""
+    if isinstance(value, str) and not value.isascii():
+        # Bytes that are not UTF-8 reach Python as lone surrogates (surrogateescape).
+        value = value.encode("utf-8", "surrogateescape")
+    if isinstance(value, bytes):
+        raw = value
+        try:
+            value = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            value = raw.decode("latin-1")  # never fails: every byte is a code point
+    if not isinstance(value, str):
+        return ""
+    return value.split("\x00", 1)[0].strip(_PAD)
