@@ -11,12 +11,16 @@ hash.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from photosieve.cli import App, get_app
 from photosieve.commands.label_web import serve_command
 from photosieve.errors import PhotosieveError
+
+if TYPE_CHECKING:
+    from photosieve.trainer.labels import ImportReport
 
 _DIR = click.Path(exists=True, file_okay=False, path_type=Path)
 
@@ -120,7 +124,10 @@ def import_(
         sources = _sources(folder, keep, discard)
     except PhotosieveError as exc:
         raise click.UsageError(str(exc)) from exc
-    result = import_labels(app.state(), sources, dry_run=dry_run)
+    _report(import_labels(app.state(), sources, dry_run=dry_run), dry_run)
+
+
+def _report(result: ImportReport, dry_run: bool) -> None:
     verb = "would label" if dry_run else "labelled"
     click.echo(
         f"{verb} {result.counts['keep']} keep and {result.counts['discard']} discard "
