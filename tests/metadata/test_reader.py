@@ -140,3 +140,24 @@ def test_clean_strips_padding_and_junk_after_nul() -> None:
     assert reader.clean(b"  Acme\x00junk") == "Acme"
     assert reader.clean("2024:05:03 14:22:10\x00\x00 ") == "2024:05:03 14:22:10"
     assert reader.clean(42) == ""
+
+
+def test_make_and_model_templates_come_from_the_reader(tmp_path: Path) -> None:
+    from datetime import datetime
+
+    from photosieve import naming
+
+    canon = reader.read(FIXTURES / "exiftool" / "Canon.jpg")
+    taken = datetime(2003, 12, 4, 6, 46, 52)
+    assert naming.render_name("{make}_{model}_{stem}", taken, "Canon.jpg", canon) == (
+        "Canon_Canon EOS DIGITAL REBEL_Canon.jpg"
+    )
+    # Only XMP names the camera: tiff:Make / tiff:Model stand in.
+    path = tmp_path / "x.jpg"
+    Image.new("RGB", (8, 8)).save(
+        path,
+        xmp=xmp(tiff_Make="Fuji", tiff_Model="X100")
+        .replace("xmlns:exif=", 'xmlns:tiff="http://ns.adobe.com/tiff/1.0/" xmlns:exif=')
+        .encode(),
+    )
+    assert str(naming.render_folder("{make}/{model}", taken, reader.read(path))) == "Fuji/X100"
