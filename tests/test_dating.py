@@ -165,12 +165,17 @@ def test_non_string_metadata_values_are_skipped() -> None:
         "2024:05:03 10:00:61",  # second 61
         "not a date",
         "2024:05:03",  # no time
-        "2024:05:03 14:22:10 extra",
+        "2024:05:03 14:22:101",  # digits glued to the seconds: another number
         "24:05:03 14:22:10",
     ],
 )
 def test_parse_rejects_invalid(value: str) -> None:
     assert parse_exif_datetime(value) is None
+
+
+@pytest.mark.parametrize("tail", [" extra", "A", " (edited)"])
+def test_parse_ignores_trailing_junk_as_exiftool_does(tail: str) -> None:
+    assert parse_exif_datetime("2021:08:19 18:48:53" + tail) == datetime(2021, 8, 19, 18, 48, 53)
 
 
 @pytest.mark.parametrize(
@@ -380,3 +385,118 @@ def test_capture_time_is_frozen() -> None:
     result = resolve({})
     with pytest.raises(AttributeError):
         result.source = "x"  # type: ignore[misc]
+
+
+# --- the documented chain, link by link (libexiv2 keys) ------------------------------
+
+ORIGINAL = {"Exif.Photo.DateTimeOriginal": "2020:01:01 01:01:01"}
+XMP_ORIGINAL = {"Xmp.exif.DateTimeOriginal": "2020-02-02T02:02:02+02:00"}
+MAKER = {"Exif.Pentax.Date": "2020:03:03", "Exif.Pentax.Time": "03:03:03"}
+DIGITIZED = {"Exif.Photo.DateTimeDigitized": "2020:04:04 04:04:04"}
+XMP_CREATE = {"Xmp.xmp.CreateDate": "2020-05-05T05:05:05.5-03:00"}
+PHOTOSHOP = {"Xmp.photoshop.DateCreated": "2020-06-06T06:06:06"}
+IPTC = {"Iptc.Application2.DateCreated": "2020-07-07", "Iptc.Application2.TimeCreated": "07:07:07"}
+MODIFIED = {"Exif.Image.DateTime": "2020:08:08 08:08:08"}
+NAMED = "IMG_20200909_090909.jpg"
+CHAIN = [
+    (ORIGINAL, "exif:DateTimeOriginal"),
+    (XMP_ORIGINAL, "xmp:exif:DateTimeOriginal"),
+    (MAKER, "makernote:Pentax"),
+    (DIGITIZED, "exif:DateTimeDigitized"),
+    (XMP_CREATE, "xmp:xmp:CreateDate"),
+    (PHOTOSHOP, "xmp:photoshop:DateCreated"),
+    (IPTC, "iptc:DateCreated"),
+]
+
+
+@pytest.mark.parametrize("rank", range(len(CHAIN)))
+def test_each_link_beats_every_later_one(rank: int) -> None:
+    metadata: dict[str, str] = {}
+    for fields, _ in CHAIN[rank:]:
+        metadata.update(fields)
+    metadata.update(MODIFIED)
+    assert resolve(metadata, filename=NAMED).source == CHAIN[rank][1]
+
+
+def test_full_file_name_time_beats_date_only_and_modify_date() -> None:
+    metadata = {**MODIFIED, "Xmp.photoshop.DateCreated": "2020-06-06"}
+    result = resolve(metadata, filename=NAMED)
+    assert (result.source, result.taken) == ("filename", datetime(2020, 9, 9, 9, 9, 9))
+
+
+def test_date_only_creation_date_beats_modify_date() -> None:
+    metadata = {**MODIFIED, "Iptc.Application2.DateCreated": "1992-01-01"}
+    result = resolve(metadata)
+    assert (result.source, result.taken) == ("iptc:DateCreated:date-only", datetime(1992, 1, 1))
+    photoshop = resolve({**MODIFIED, "Xmp.photoshop.DateCreated": "1993-02-03"})
+    assert photoshop.source == "xmp:photoshop:DateCreated:date-only"
+
+
+def test_date_only_file_name_ranks_below_date_only_metadata_above_modify_date() -> None:
+    named = "IMG-20190101-WA0001.jpg"
+    assert resolve({"Iptc.Application2.DateCreated": "1992-01-01"}, named).taken.year == 1992
+    assert resolve(MODIFIED, named).source == "filename:date-only"
+
+
+def test_modify_date_is_last_before_mtime() -> None:
+    assert resolve(MODIFIED).source == "exif:DateTime"
+    assert resolve({}).source == "mtime"
+
+
+def test_xmp_offsets_count_as_offset_time_does() -> None:
+    assert resolve(XMP_ORIGINAL).taken == datetime(2020, 2, 2, 2, 2, 2, tzinfo=PLUS2)
+    created = resolve(XMP_CREATE).taken
+    assert created.utcoffset() == timedelta(hours=-3) and created.microsecond == 500_000
+
+
+def test_iptc_time_offset_is_carried() -> None:
+    metadata = {**IPTC, "Iptc.Application2.TimeCreated": "07:07:07+02:00"}
+    assert resolve(metadata).taken == datetime(2020, 7, 7, 7, 7, 7, tzinfo=PLUS2)
+
+
+def test_exif_offset_and_subsec_under_libexiv2_keys() -> None:
+    metadata = {
+        **ORIGINAL,
+        "Exif.Photo.SubSecTimeOriginal": "25",
+        "Exif.Photo.OffsetTimeOriginal": "+02:00",
+    }
+    assert resolve(metadata).taken == datetime(2020, 1, 1, 1, 1, 1, 250_000, tzinfo=PLUS2)
+
+
+def test_xmp_time_without_seconds_is_a_full_time() -> None:
+    result = resolve({"Xmp.xmp.CreateDate": "2020-05-05T05:05+01:00"})
+    assert result.taken == datetime(2020, 5, 5, 5, 5, tzinfo=timezone(timedelta(hours=1)))
+
+
+@pytest.mark.parametrize("value", ["2020", "2020-05", "2020-13-01", "garbage", "2020-05-05T"])
+def test_partial_or_broken_xmp_dates_fall_through(value: str) -> None:
+    assert resolve({"Xmp.xmp.CreateDate": value, **MODIFIED}).source == "exif:DateTime"
+
+
+def test_maker_note_without_its_time_is_skipped() -> None:
+    assert resolve({"Exif.Pentax.Date": "2020:03:03", **MODIFIED}).source == "exif:DateTime"
+
+
+def test_ciff_and_qvci_blocks() -> None:
+    ciff = {"Ciff.DateTimeOriginal": "1998:05:01 21:33:18", **ORIGINAL}
+    assert resolve(ciff).source == "ciff:DateTimeOriginal"
+    qvci = {"Casio.QVCI.DateTimeOriginal": "1998:10:24 12:08:57", **DIGITIZED}
+    assert resolve(qvci).source == "makernote:CasioQVCI"
+
+
+def test_exif_filed_in_the_wrong_ifd_still_counts() -> None:
+    result = resolve({"Exif.Image.DateTimeOriginal": "2006:05:27 12:37:03", **MODIFIED})
+    assert (result.source, result.taken) == (
+        "exif:DateTimeOriginal",
+        datetime(2006, 5, 27, 12, 37, 3),
+    )
+
+
+def test_heif_container_names_exif_sources_only() -> None:
+    assert resolve({"container": "heif", **ORIGINAL}).source == "heif:DateTimeOriginal"
+    assert resolve({"container": "heif", **XMP_CREATE}).source == "xmp:xmp:CreateDate"
+
+
+def test_implausible_links_are_skipped_for_the_next() -> None:
+    metadata = {"Xmp.exif.DateTimeOriginal": "2099-01-01T00:00:00", **DIGITIZED}
+    assert resolve(metadata).source == "exif:DateTimeDigitized"

@@ -1,4 +1,4 @@
-"""The one image loader: file -> model-ready RGB pixels (+ EXIF dating fields, + a gray work image).
+"""The one image loader: file -> model-ready RGB pixels (+ the photo's metadata, + gray work image).
 
 Training, inference and the service all call `load`, so the model sees identical pixels
 everywhere. Every way a file can be unusable (not a regular file, unreadable, empty, not an
@@ -39,6 +39,7 @@ import numpy as np
 from PIL import ExifTags, Image, UnidentifiedImageError
 
 from photosieve.errors import BadInput
+from photosieve.metadata import reader
 
 Fit = Literal["crop", "letterbox"]
 DEFAULT_FIT: Fit = "crop"
@@ -63,22 +64,6 @@ REDUCING_GAP = 3.0
 SUPPORTED_FORMATS = ("JPEG", "MPO", "PNG", "HEIF", "AVIF", "WEBP", "TIFF", "GIF", "BMP")
 
 _EXIF_TAGS = ExifTags.Base
-# EXIF fields for dating, each with the IFD it belongs in; the other IFD is a fallback for
-# writers that file tags in the wrong place.
-_DATING_FIELDS: dict[str, tuple[int, bool]] = {
-    "DateTimeOriginal": (_EXIF_TAGS.DateTimeOriginal, True),
-    "SubSecTimeOriginal": (_EXIF_TAGS.SubsecTimeOriginal, True),
-    "OffsetTimeOriginal": (_EXIF_TAGS.OffsetTimeOriginal, True),
-    "DateTimeDigitized": (_EXIF_TAGS.DateTimeDigitized, True),
-    "SubSecTimeDigitized": (_EXIF_TAGS.SubsecTimeDigitized, True),
-    "OffsetTimeDigitized": (_EXIF_TAGS.OffsetTimeDigitized, True),
-    "SubSecTime": (_EXIF_TAGS.SubsecTime, True),
-    "OffsetTime": (_EXIF_TAGS.OffsetTime, True),
-    "DateTime": (_EXIF_TAGS.DateTime, False),
-    "Make": (_EXIF_TAGS.Make, False),
-    "Model": (_EXIF_TAGS.Model, False),
-    "Software": (_EXIF_TAGS.Software, False),
-}
 _TRANSPOSE = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
     3: Image.Transpose.ROTATE_180,
@@ -140,7 +125,6 @@ def load(path: Path, size: int, *, fit: Fit = DEFAULT_FIT, want_gray: bool = Fal
         _draft(img, size, fit, want_gray)
         with _huge_one_at_a_time(img.size[0] * img.size[1]):
             img.load()
-            metadata = _metadata(img)
             orientation = _orientation(img)
             if orientation in _TRANSPOSE:
                 img = img.transpose(_TRANSPOSE[orientation])
@@ -150,7 +134,7 @@ def load(path: Path, size: int, *, fit: Fit = DEFAULT_FIT, want_gray: bool = Fal
             pixels = _fit(rgb, size, fit)
     if orientation in (5, 6, 7, 8):
         width, height = height, width
-    return Decoded(pixels, width, height, fmt, metadata, gray)
+    return Decoded(pixels, width, height, fmt, reader.read(path), gray)
 
 
 # A PNG, TIFF or HEIC that has no draft mode decodes at full size: a 190 MP scan takes ~0.8 GB.
@@ -193,15 +177,10 @@ def load_many(
 
 
 def read_metadata(path: Path) -> dict[str, str]:
-    """The dating fields of `path` from its header alone; BadInput if it is no image at all.
-
-    A PNG whose eXIf chunk trails the pixel data reads as empty: finding it means a full decode.
-    """
+    """The metadata of `path` (see `photosieve.metadata.reader`); BadInput if it is no image."""
     with _open_file(path) as fp, _decoding(path):
-        img = _open_image(fp, path)
-        if img.format == "PNG" and "exif" not in img.info:
-            return _container(img)
-        return _metadata(img)
+        _open_image(fp, path)
+    return reader.read(path)
 
 
 def _draft(img: Image.Image, size: int, fit: Fit, want_gray: bool) -> None:
@@ -273,40 +252,6 @@ def _decoding(path: Path) -> Iterator[None]:
         if isinstance(exc, EOFError) or _TRUNCATED.search(message):
             raise BadInput(path, "truncated") from exc
         raise BadInput(path, f"corrupt: {message}") from exc
-
-
-def _container(img: Image.Image) -> dict[str, str]:
-    return {"container": "heif"} if img.format == "HEIF" else {}
-
-
-def _metadata(img: Image.Image) -> dict[str, str]:
-    """Dating fields as plain strings; malformed EXIF gives what could be read, never an error."""
-    found = _container(img)
-    try:
-        exif = img.getexif()
-        ifd0: dict[int, object] = dict(exif)
-        sub: dict[int, object] = dict(exif.get_ifd(ExifTags.IFD.Exif))
-    except Exception:
-        return found
-    for name, (tag, in_exif_ifd) in _DATING_FIELDS.items():
-        first, second = (sub, ifd0) if in_exif_ifd else (ifd0, sub)
-        value = _clean(first.get(tag)) or _clean(second.get(tag))
-        if value:
-            found[name] = value
-    return found
-
-
-def _clean(value: object) -> str:
-    if isinstance(value, bytes):
-        raw = value
-        try:
-            value = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            value = raw.decode("latin-1")  # never fails: every byte is a code point
-    if not isinstance(value, str):
-        return ""
-    # EXIF ASCII is C-string-like: anything after the first NUL is padding or junk.
-    return value.split("\x00", 1)[0].strip()
 
 
 def _orientation(img: Image.Image) -> int:

@@ -1,0 +1,344 @@
+"""The metadata reader: a photo's EXIF, IPTC and XMP as a dict of exiv2 key -> string.
+
+One call, `read(path)`, returns what dating, naming and the label importer need, under
+libexiv2's own key names ("Exif.Photo.DateTimeOriginal", "Xmp.xmp.CreateDate",
+"Iptc.Application2.DateCreated", "Exif.CanonCs...") plus the short "Make", "Model" and
+"container" keys the naming templates and bursts use. Why built so:
+
+- libexiv2 (python-exiv2, whose wheels bundle it) is the parser digiKam and darktable use: it
+  reads JPEG, TIFF, PNG, WebP, HEIC/HEIF/AVIF (BMFF) and raw headers, decodes maker notes, and
+  parses XMP with Adobe's XMP toolkit. Pillow reads EXIF only, and stops at the first bad IFD;
+  it remains the fallback for files libexiv2 refuses. Two pre-EXIF JPEG blocks libexiv2 does
+  not read (Canon CIFF, Casio QV-CI) come from `legacy`.
+- libexiv2 is given the path, not the bytes: it reads only the metadata segments (a 10 MB
+  JPEG costs microseconds, reading it into memory milliseconds). A name that is not UTF-8 is
+  the one exception: its bytes are read and parsed from memory, so any name works.
+- Sidecars `NAME.xmp` and `NAME.EXT.xmp` (Lightroom; darktable and digiKam) are read after the
+  embedded packet; their XMP properties win, since they hold what the owner's app wrote last.
+- Bad metadata is bad input, never an error: every failure (unreadable container, malformed
+  XMP, a sidecar that is not XML, IFD loops, oversized packets) is logged once with the path
+  and the reason, and whatever could be read is returned, so dating moves to the next source.
+  An embedded XMP packet over `guard.MAX_XMP_BYTES` is hidden from libexiv2 (parsing it takes
+  seconds); the file's EXIF and IPTC are still read.
+- Only keys that some consumer reads are kept, each value capped, so a hostile file cannot
+  make the returned dict large.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import stat
+import threading
+import warnings
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from PIL import ExifTags, Image
+
+from photosieve.metadata import guard, legacy
+
+log = logging.getLogger(__name__)
+
+# A sidecar is a few kB; anything this big is not one an app wrote.
+MAX_SIDECAR_BYTES = 2_000_000
+# Longest value kept; real dates, makes and labels are far shorter.
+MAX_VALUE_CHARS = 200
+
+# Tag names worth keeping, whatever their family or maker-note group.
+_EXIF_NAMES = re.compile(
+    r"Date|SubSec|OffsetTime|TimeZone|^(?:Make|Model|Orientation|Time|MinoltaTime)$"
+)
+_XMP_NAMES = re.compile(r"Date|Rating|Label|Pick|Reject|^(?:Make|Model)$", re.IGNORECASE)
+_IPTC_NAMES = re.compile(r"Date|Time")
+_PAD = " \t\r\n\x00"
+_STANDARD_IFDS = frozenset({"Image", "Photo", "Thumbnail", "GPSInfo", "Iop", "MpfInfo"})
+_HEIF_MIME = frozenset({"image/heif", "image/heic", "image/avif", "image/heif-sequence"})
+
+_exiv2: Any = None
+_setup_lock = threading.Lock()
+_capture = threading.local()
+
+
+class _CaptureExiv2Log(logging.Filter):
+    """Collect libexiv2's warnings for the read under way on this thread (they are then
+    logged once, with the photo's path); outside a read they pass through unchanged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        sink: list[str] | None = getattr(_capture, "messages", None)
+        if sink is None:
+            return True
+        sink.append(" ".join(record.getMessage().split())[:MAX_VALUE_CHARS])
+        return False
+
+
+def _library() -> Any:
+    """python-exiv2, set up once (BMFF on, XMP toolkit initialised); None if unavailable."""
+    global _exiv2
+    with _setup_lock:
+        if _exiv2 is None:
+            try:
+                import exiv2
+            except ImportError:  # pragma: no cover - a broken install; Pillow still works
+                _exiv2 = False
+                return None
+            exiv2.XmpParser.initialize()
+            logging.getLogger("exiv2").addFilter(_CaptureExiv2Log())
+            _exiv2 = exiv2
+    return _exiv2 or None
+
+
+@contextmanager
+def _collecting() -> Iterator[list[str]]:
+    messages: list[str] = []
+    _capture.messages = messages
+    try:
+        yield messages
+    finally:
+        _capture.messages = None
+
+
+def read(path: Path) -> dict[str, str]:
+    """The metadata of `path` and its sidecars; never raises for bad metadata."""
+    found: dict[str, str] = {}
+    problems: list[str] = []
+    with _collecting() as messages:
+        found.update(_read_embedded(path, problems))
+        for sidecar in sidecars_of(path):
+            found.update(_read_sidecar(sidecar, problems))
+    problems.extend(f"libexiv2: {message}" for message in dict.fromkeys(messages))
+    if problems:
+        log.info("metadata of %s: %s", path, " | ".join(problems))
+    _add_short_keys(found)
+    return found
+
+
+def sidecars_of(path: Path) -> list[Path]:
+    """Existing XMP sidecars of `path`: NAME.xmp (Lightroom) then NAME.EXT.xmp (darktable,
+    digiKam), either suffix case, so that the later, more specific one wins."""
+    names = [path.stem + ".xmp", path.stem + ".XMP", path.name + ".xmp", path.name + ".XMP"]
+    found: list[Path] = []
+    for name in dict.fromkeys(names):
+        candidate = path.with_name(name)
+        if candidate != path and _is_regular(candidate):
+            found.append(candidate)
+    return found
+
+
+def _is_regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
+def _read_embedded(path: Path, problems: list[str]) -> dict[str, str]:
+    exiv2 = _library()
+    if not _is_regular(path):
+        problems.append("not a regular file")
+        return {}
+    found = _legacy(path, problems)
+    if exiv2 is not None:
+        try:
+            return found | _open(exiv2, path, _without_huge_xmp(path, problems))
+        except Exception as exc:  # libexiv2 raises Exiv2Error, and SWIG others, on bad data
+            problems.append(f"libexiv2 could not read it ({_reason(exc, path)}); Pillow fallback")
+    try:
+        return found | read_with_pillow(path)
+    except Exception as exc:  # Pillow raises many types on corrupt files
+        problems.append(f"Pillow could not read it either ({_reason(exc, path)})")
+        return found
+
+
+def _without_huge_xmp(path: Path, problems: list[str]) -> bytes | None:
+    """The file's bytes with an oversized XMP packet relabelled as unknown data, or None
+    (the usual case: libexiv2 reads the file itself)."""
+    packet = guard.find(path)
+    if packet is None or packet.size <= guard.MAX_XMP_BYTES:
+        return None
+    problems.append(f"XMP packet of {packet.size} bytes not parsed (limit {guard.MAX_XMP_BYTES})")
+    return packet.hidden(_read_bytes(path))
+
+
+def _legacy(path: Path, problems: list[str]) -> dict[str, str]:
+    """CIFF and Casio QV-CI dates of a JPEG (blocks libexiv2 does not read)."""
+    try:
+        return legacy.read(path)
+    except Exception as exc:  # unreadable file: libexiv2 will say why too
+        problems.append(f"JPEG segments unreadable ({_reason(exc, path)})")
+        return {}
+
+
+def _read_sidecar(path: Path, problems: list[str]) -> dict[str, str]:
+    exiv2 = _library()
+    if exiv2 is None:
+        return {}
+    try:
+        size = os.stat(path).st_size
+        if size > MAX_SIDECAR_BYTES:
+            problems.append(f"sidecar {path.name!r} ignored: {size} bytes is no XMP sidecar")
+            return {}
+        data = _read_bytes(path)
+        if not data.lstrip().startswith((b"<", b"\xef\xbb\xbf<")):
+            problems.append(f"sidecar {path.name!r} ignored: not XML")
+            return {}
+        found = _open(exiv2, path, data)
+    except Exception as exc:
+        problems.append(f"sidecar {path.name!r} ignored: {_reason(exc, path)}")
+        return {}
+    return {key: value for key, value in found.items() if key.startswith("Xmp.")}
+
+
+def _open(exiv2: Any, path: Path, data: bytes | None) -> dict[str, str]:
+    """The wanted tags, read by libexiv2 from the path (or from `data` when given, or when
+    the name is not UTF-8, which libexiv2's path API cannot take). `source` stays referenced
+    until the tags are copied out: libexiv2 reads a buffer in place."""
+    source: str | bytes
+    if data is None:
+        source = os.fspath(path)
+        try:
+            source.encode("utf-8")
+        except UnicodeEncodeError:
+            source = _read_bytes(path)
+    else:
+        source = data
+    image = exiv2.ImageFactory.open(source)
+    image.readMetadata()
+    found = _from_image(image)
+    del image
+    return found
+
+
+def _read_bytes(path: Path) -> bytes:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as stream:
+        if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+            raise OSError("not a regular file")
+        return stream.read()
+
+
+def _from_image(image: Any) -> dict[str, str]:
+    found: dict[str, str] = {}
+    if image.mimeType() in _HEIF_MIME:
+        found["container"] = "heif"
+    found.update(_kept(image.exifData(), _EXIF_NAMES))
+    found.update(_kept(image.iptcData(), _IPTC_NAMES))
+    found.update(_kept(image.xmpData(), _XMP_NAMES))
+    return found
+
+
+def _kept(data: Iterable[Any], names: re.Pattern[str]) -> Iterator[tuple[str, str]]:
+    """(key, value) of the wanted tags; the first occurrence of a repeated key wins."""
+    seen: set[str] = set()
+    for datum in data:
+        key = str(datum.key())
+        if key in seen or not names.search(key.rsplit(".", 1)[-1]):
+            continue
+        seen.add(key)
+        try:
+            value = clean(datum.print() if _is_maker_note(key) else datum.toString())
+        except Exception:  # an undecodable value is skipped, not fatal
+            continue
+        if value and len(value) <= MAX_VALUE_CHARS:
+            yield key, value
+
+
+def _is_maker_note(key: str) -> bool:
+    """Maker-note values are kept in libexiv2's printed form: their raw form is bytes of a
+    private layout (Pentax's date is "7 216 3 2"), the printed one "2008:03:02"."""
+    return key.startswith("Exif.") and key.split(".", 2)[1] not in _STANDARD_IFDS
+
+
+def _add_short_keys(found: dict[str, str]) -> None:
+    """ "Make" and "Model" for naming templates and bursts: EXIF IFD0, else XMP tiff:."""
+    for short in ("Make", "Model"):
+        value = found.get(f"Exif.Image.{short}") or found.get(f"Xmp.tiff.{short}")
+        if value and short not in found:
+            found[short] = value
+
+
+def _reason(exc: BaseException, path: Path | None = None) -> str:
+    """The library's message, one line, without the path (the log line names it once)."""
+    args = getattr(exc, "args", ())
+    text = str(args[-1]) if args else str(exc)
+    for name in (os.fspath(path), path.name) if path is not None else ():
+        text = text.replace(f"'{name}'", "").replace(f"{name}: ", "").replace(name, "")
+    return " ".join(text.split())[:MAX_VALUE_CHARS] or type(exc).__name__
+
+
+# ---------------------------------------------------------------- Pillow fallback
+
+# The photo formats photosieve opens (vision.imaging.SUPPORTED_FORMATS), HEIF when registered.
+PILLOW_FORMATS = ("JPEG", "MPO", "PNG", "HEIF", "AVIF", "WEBP", "TIFF", "GIF", "BMP")
+# catch_warnings swaps process-wide state; one fallback read at a time keeps it consistent.
+_WARNINGS_LOCK = threading.Lock()
+_TAGS = ExifTags.Base
+# exiv2 key -> (Pillow tag, whether it belongs in the Exif sub-IFD); the other IFD is a
+# fallback for writers that file tags in the wrong place.
+PILLOW_FIELDS: dict[str, tuple[int, bool]] = {
+    "Exif.Photo.DateTimeOriginal": (_TAGS.DateTimeOriginal, True),
+    "Exif.Photo.SubSecTimeOriginal": (_TAGS.SubsecTimeOriginal, True),
+    "Exif.Photo.OffsetTimeOriginal": (_TAGS.OffsetTimeOriginal, True),
+    "Exif.Photo.DateTimeDigitized": (_TAGS.DateTimeDigitized, True),
+    "Exif.Photo.SubSecTimeDigitized": (_TAGS.SubsecTimeDigitized, True),
+    "Exif.Photo.OffsetTimeDigitized": (_TAGS.OffsetTimeDigitized, True),
+    "Exif.Photo.SubSecTime": (_TAGS.SubsecTime, True),
+    "Exif.Photo.OffsetTime": (_TAGS.OffsetTime, True),
+    "Exif.Image.DateTime": (_TAGS.DateTime, False),
+    "Exif.Image.Make": (_TAGS.Make, False),
+    "Exif.Image.Model": (_TAGS.Model, False),
+}
+
+
+def read_with_pillow(path: Path) -> dict[str, str]:
+    """The fallback: EXIF dating fields of `path` through Pillow, under libexiv2's key names
+    (so the chain has one vocabulary whichever parser ran); raises what Pillow raises.
+
+    Header only, no pixel decoded. Only photo formats are tried (no EPS, which would run
+    Ghostscript); Pillow's warnings on corrupt EXIF are silenced, the reader logs a reason."""
+    with _WARNINGS_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with Image.open(path, formats=_pillow_formats()) as img:
+            return _pillow_fields(img)
+
+
+def _pillow_formats() -> list[str]:
+    Image.init()
+    return [name for name in PILLOW_FORMATS if name in Image.OPEN]
+
+
+def _pillow_fields(img: Image.Image) -> dict[str, str]:
+    """Dating fields of an open Pillow image; malformed EXIF gives what could be read."""
+    found = {"container": "heif"} if img.format in ("HEIF", "AVIF") else {}
+    try:
+        exif = img.getexif()
+        ifd0: dict[int, object] = dict(exif)
+        sub: dict[int, object] = dict(exif.get_ifd(ExifTags.IFD.Exif))
+    except Exception:
+        return found
+    for key, (tag, in_sub) in PILLOW_FIELDS.items():
+        first, second = (sub, ifd0) if in_sub else (ifd0, sub)
+        value = clean(first.get(tag)) or clean(second.get(tag))
+        if value:
+            found[key] = value
+    return found
+
+
+def clean(value: object) -> str:
+    """A tag value as text: bytes (and escaped bytes) decoded as UTF-8, else Latin-1, cut
+    at the first NUL (EXIF ASCII is C-string-like: the rest is padding or junk), stripped."""
+    if isinstance(value, str) and not value.isascii():
+        # Bytes that are not UTF-8 reach Python as lone surrogates (surrogateescape).
+        value = value.encode("utf-8", "surrogateescape")
+    if isinstance(value, bytes):
+        raw = value
+        try:
+            value = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            value = raw.decode("latin-1")  # never fails: every byte is a code point
+    if not isinstance(value, str):
+        return ""
+    return value.split("\x00", 1)[0].strip(_PAD)
