@@ -171,6 +171,17 @@ def resolve_capture_time(
     return CaptureTime(mtime_to_local(mtime, tz), SOURCE_MTIME, trusted=False)
 
 
+def metadata_time(metadata: Mapping[str, str]) -> datetime | None:
+    """The first full timestamp the metadata itself holds, by the chain's order (ModifyDate
+    last); None without one. For grouping photos by camera time, where a file name or mtime
+    says nothing about when the shutter fired."""
+    for link in (*_CAPTURE_CHAIN, _MODIFIED):
+        taken = _full_time(link, metadata)
+        if taken is not None:
+            return taken
+    return None
+
+
 def _source(link: _Link, is_heif: bool) -> str:
     return "heif:" + link.source.removeprefix("exif:") if link.exif and is_heif else link.source
 

@@ -178,21 +178,12 @@ def wallclock_seconds(taken: object) -> float | None:
 
 
 def facts_from(pixels: np.ndarray, metadata: Mapping[str, str]) -> PhotoFacts:
-    """Grouping facts from one decode: dHash of the pixels, camera and time from EXIF."""
-    from photosieve.dating import parse_exif_datetime
+    """Grouping facts from one decode: dHash of the pixels, camera and time from EXIF/XMP."""
+    from photosieve.dating import metadata_time
 
     make, model = metadata.get("Make", "").strip(), metadata.get("Model", "").strip()
     camera = f"{make}|{model}" if make and model else None
-    taken = None
-    for key, sub, off in (
-        ("DateTimeOriginal", "SubSecTimeOriginal", "OffsetTimeOriginal"),
-        ("DateTimeDigitized", "SubSecTimeDigitized", "OffsetTimeDigitized"),
-        ("DateTime", "SubSecTime", "OffsetTime"),
-    ):
-        if metadata.get(key):
-            taken = wallclock_seconds(
-                parse_exif_datetime(metadata[key], metadata.get(sub), metadata.get(off))
-            )
-            if taken is not None and math.isfinite(taken):
-                break
+    taken = wallclock_seconds(metadata_time(metadata))
+    if taken is not None and not math.isfinite(taken):
+        taken = None
     return PhotoFacts(dhash(pixels), camera, taken)
