@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from photosieve import dating, naming
+from photosieve import dating, naming, video
 from photosieve.config import Config
 from photosieve.daemon import burst_stage
 from photosieve.errors import BadInput, MoveError
@@ -102,14 +102,17 @@ class Pipeline:
         photos = [Photo(path, inbox) for path, inbox in items]
         for photo in photos:
             identify(self, photo)
-        decode(self, [p for p in photos if p.outcome is None])
-        live = [p for p in photos if p.outcome is None]
+        videos = [p for p in photos if p.outcome is None and naming.is_video(p.path.name)]
+        decode(self, [p for p in photos if p.outcome is None and not naming.is_video(p.path.name)])
+        live = [p for p in photos if p.outcome is None and not naming.is_video(p.path.name)]
         for photo in live:
             date(photo)
             stamp(self.config, photo)
         classify(self.classifier, live, cold_start=self.cold_start)
         burst(self, live)
-        for photo in live:
+        for photo in videos:
+            date_video(self.config, photo)
+        for photo in live + videos:
             route(self.config, photo)
             record(self, photo)
         for photo in photos:
@@ -135,7 +138,12 @@ def identify(pipe: Pipeline, photo: Photo) -> None:
     known = pipe.state.get_file(photo.path)
     if known and (known.size, known.mtime_ns) == (photo.size, photo.mtime_ns):
         return photo.stop("unchanged")  # seen before and not modified: no re-hash
-    if not naming.is_supported(photo.path.name):
+    video = naming.is_video(photo.path.name)
+    if video and (
+        still := naming.live_photo_still(photo.path.name, pipe.listing(photo.path.parent) or [])
+    ):
+        return photo.stop("companion", f"travels with {still}")  # the Live Photo's video half
+    if not naming.is_supported(photo.path.name) and not (video and pipe.config.videos == "file"):
         return _record_stop(pipe, photo, "unsupported", "not a supported photo format")
     if photo.size == 0:
         return _skip(pipe, photo, "empty file")
@@ -205,6 +213,13 @@ def decode(pipe: Pipeline, photos: list[Photo]) -> None:
 
 def date(photo: Photo) -> None:
     photo.taken = dating.resolve_capture_time(photo.metadata, photo.path.name, photo.mtime_ns / 1e9)
+
+
+def date_video(config: Config, photo: Photo) -> None:
+    """A video is dated from its container and kept: never decoded, never scored."""
+    photo.taken = video.capture_time(photo.path, photo.mtime_ns / 1e9)
+    photo.decision, photo.reasons = "keep", ["video"]
+    stamp(config, photo)
 
 
 def stamp(config: Config, photo: Photo) -> None:

@@ -1,0 +1,158 @@
+"""Videos: when a video was shot, read from its container, so it is filed beside its photos.
+
+Videos are filed by capture time and never decoded or scored. The container is read with
+hachoir (pure Python, parses MP4/MOV/3GP/M4V atoms, Matroska and RIFF/AVI lazily: only the
+header atoms are touched, never the media data). Two halves, as for photos: `read_times` does
+the file I/O and returns plain strings; `resolve_video_time` is a pure function of those.
+
+Order of trust, first plausible wins:
+1. Apple's `com.apple.quicktime.creationdate` (in `moov/meta` keys or `udta/meta`): local wall
+   clock *with* its offset, e.g. "2023-07-04T10:15:00+0200" -> an aware time.
+2. The QuickTime/MP4 movie header (`mvhd`) creation time, or Matroska's DateUTC: seconds in UTC
+   by the specification, so converted to the wall clock of `tz` (the system zone by default),
+   as the mtime fallback is. The 1904/1970 epochs (an unset header) are skipped.
+3. Other containers' creation dates as hachoir reports them, read as wall clock. (AVI files
+   rarely hold more than a date without a time; hachoir reports none, so AVIs go on to 4.)
+4. Then the file-name patterns and the mtime, exactly as for photos (dating.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import Any
+
+from photosieve import dating
+
+log = logging.getLogger("photosieve.video")
+
+APPLE_CREATIONDATE = "com.apple.quicktime.creationdate"
+KEY_APPLE = "quicktime:CreationDate"  # wall clock with offset
+KEY_UTC = "quicktime:CreateDate"  # the mvhd creation time, in UTC
+KEY_MKV = "matroska:DateUTC"  # in UTC
+KEY_LOCAL = "container:CreationDate"  # a container date without a zone (AVI)
+_MP4_LIKE = frozenset({".mp4", ".mov", ".qt", ".3gp", ".3g2", ".m4v"})
+_UTC_CONTAINERS = frozenset({".mkv", ".webm"})
+# No consumer digital video predates this; an earlier header time is an unset field.
+MIN_VIDEO_YEAR = 1985
+
+
+def read_times(path: Path) -> dict[str, str]:
+    """The container's capture-time fields as ISO strings; {} when none or unreadable.
+
+    Never raises for a bad file: a reason goes to the debug log and dating falls through to the
+    file name and the mtime.
+    """
+    try:
+        from hachoir.core import config as hachoir_config
+        from hachoir.parser import guessParser
+        from hachoir.stream import InputIOStream
+
+        hachoir_config.quiet = True  # hachoir prints its parse warnings otherwise
+        with open(path, "rb") as fh:
+            stream = InputIOStream(fh, filename=os.fsdecode(path.name))
+            parser = guessParser(stream)
+            if parser is None:
+                return {}
+            if path.suffix.lower() in _MP4_LIKE:
+                return _quicktime_times(parser)
+            return _generic_times(parser, path.suffix.lower())
+    except Exception as exc:  # a hostile container must not stop the service
+        log.debug("%s: container not readable (%s)", path, exc)
+        return {}
+
+
+def _atoms(fieldset: Any) -> Iterator[tuple[str, Any]]:
+    """(tag, atom) for each atom directly in a hachoir MP4 field set."""
+    for field in fieldset:
+        if field.is_field_set and "tag" in field:
+            yield field["tag"].value, field
+
+
+def _quicktime_times(parser: Any) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for tag, atom in _atoms(parser):
+        if tag != "moov":
+            continue
+        movie = atom["movie"]
+        for inner_tag, inner in _atoms(movie):
+            if inner_tag == "mvhd":
+                created = inner["movie_hdr/creation_date"].value
+                if isinstance(created, datetime):
+                    found[KEY_UTC] = created.replace(tzinfo=UTC).isoformat()
+            elif inner_tag == "meta":
+                found.update(_apple_keys(inner["meta"]))
+            elif inner_tag == "udta":
+                for udta_tag, udta_atom in _atoms(inner["udta"]):
+                    if udta_tag == "meta":
+                        found.update(_apple_keys(udta_atom["meta"]))
+    return found
+
+
+def _apple_keys(meta: Any) -> dict[str, str]:
+    """Apple's creationdate from a `meta` atom's `keys` + `ilst` (items point at keys by index)."""
+    keys: list[bytes] = []
+    values: dict[int, bytes] = {}
+    for tag, atom in _atoms(meta["tags"]):
+        if tag == "keys":
+            keys = [f["data"].value for f in atom["keys"] if f.name.startswith("key[")]
+        elif tag == "ilst":
+            for item in atom["ilst"]:
+                if item.name.startswith("item["):
+                    values[item["index"].value] = item["value/data"].value
+    for index, key in enumerate(keys, start=1):
+        if key == APPLE_CREATIONDATE.encode() and index in values:
+            # A `data` atom: 4 bytes type, 4 bytes locale, then UTF-8 text.
+            return {KEY_APPLE: values[index][8:].decode("utf-8", "replace").strip()}
+    return {}
+
+
+def _generic_times(parser: Any, suffix: str) -> dict[str, str]:
+    from hachoir.metadata import extractMetadata
+
+    metadata = extractMetadata(parser)
+    created = metadata.get("creation_date", None) if metadata is not None else None
+    if not isinstance(created, datetime):
+        return {}
+    if suffix in _UTC_CONTAINERS:
+        return {KEY_MKV: created.replace(tzinfo=UTC).isoformat()}
+    return {KEY_LOCAL: created.replace(tzinfo=None).isoformat()}
+
+
+def resolve_video_time(
+    fields: Mapping[str, str],
+    filename: str,
+    mtime: float,
+    tz: tzinfo | None = None,
+    now: datetime | None = None,
+) -> dating.CaptureTime:
+    """The capture time of a video from `read_times`' fields (pure; the order is above)."""
+    reference = datetime.now(UTC) if now is None else now
+    if reference.tzinfo is None:
+        reference = reference.replace(tzinfo=tz) if tz is not None else reference.astimezone()
+    for key in (KEY_APPLE, KEY_UTC, KEY_MKV, KEY_LOCAL):
+        raw = fields.get(key)
+        taken = dating.parse_exif_datetime(raw) if isinstance(raw, str) else None
+        if taken is None or not _plausible(taken, reference):
+            continue
+        if key in (KEY_UTC, KEY_MKV):
+            taken = taken.astimezone(tz).replace(tzinfo=None)  # UTC -> the local wall clock
+        return dating.CaptureTime(taken, key, trusted=True)
+    return dating.resolve_capture_time({}, filename, mtime, tz=tz, now=now)
+
+
+def _plausible(taken: datetime, reference: datetime) -> bool:
+    if taken.year < MIN_VIDEO_YEAR:
+        return False
+    limit = reference + timedelta(days=1)
+    if taken.tzinfo is None:
+        return taken <= limit.replace(tzinfo=None)
+    return taken <= limit
+
+
+def capture_time(path: Path, mtime: float, tz: tzinfo | None = None) -> dating.CaptureTime:
+    """Read the container and resolve: what the pipeline calls for a video."""
+    return resolve_video_time(read_times(path), path.name, mtime, tz=tz)
