@@ -39,6 +39,7 @@ def _restore_one(
 ) -> Restored:
     from photosieve.daemon.pipeline import sidecars_of
     from photosieve.labeler.review import restore_target
+    from photosieve.metadata import xmp_sidecar
 
     if not naming.is_supported(path.name):
         return Restored(path, "failed", reason="not a photo (sidecars move with their photo)")
@@ -55,7 +56,12 @@ def _restore_one(
         sha = known or sha256_file(path)
         target = restore_target(config, state, path)
         result = mover.move_group(
-            path, sidecars_of(path), target.parent, target.name, kind="restore", sha256=sha
+            path,
+            xmp_sidecar.sync(config, path, sidecars_of(path), "keep", dry_run=dry_run),
+            target.parent,
+            target.name,
+            kind="restore",
+            sha256=sha,
         )
     except (PhotosieveError, OSError) as exc:
         return Restored(path, "failed", reason=str(exc))

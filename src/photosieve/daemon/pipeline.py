@@ -26,6 +26,7 @@ from photosieve.config import Config
 from photosieve.daemon import burst_stage
 from photosieve.errors import BadInput, MoveError
 from photosieve.files.mover import MoverLike, sha256_file
+from photosieve.metadata import xmp_sidecar
 from photosieve.model.contract import Classifier, uses_quality
 from photosieve.state import State
 from photosieve.vision import bursts, imaging, quality
@@ -318,10 +319,13 @@ def record(pipe: Pipeline, photo: Photo) -> None:
     kind = "quarantine" if photo.decision == "discard" else "file"
     if kind == "file" and (bare := pipe.library_refusal()) is not None:
         return photo.stop("pending", bare)
+    cars = xmp_sidecar.for_pipeline(
+        pipe, photo, sidecars_of(photo.path, pipe.listing(photo.path.parent))
+    )
     try:
         result = pipe.mover.move_group(
             photo.path,
-            sidecars_of(photo.path, pipe.listing(photo.path.parent)),
+            cars,
             photo.dest_dir,
             photo.name,
             kind=kind,

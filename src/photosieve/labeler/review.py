@@ -21,6 +21,7 @@ from photosieve.config import Config
 from photosieve.daemon.pipeline import destination, sidecars_of
 from photosieve.errors import BadInput, MoveError, PhotosieveError
 from photosieve.files.mover import DryRunMover, Mover, MoveResult, MoverLike
+from photosieve.metadata import xmp_sidecar
 from photosieve.state import FileRecord, State
 from photosieve.vision import imaging
 
@@ -127,7 +128,7 @@ def _restore(
         target = restore_target(config, state, verdict.path)
         result = mover.move_group(
             verdict.path,
-            sidecars_of(verdict.path),
+            xmp_sidecar.sync(config, verdict.path, sidecars_of(verdict.path), "keep", dry_run=dry),
             target.parent,
             target.name,
             kind="restore",
