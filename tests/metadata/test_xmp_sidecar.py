@@ -19,6 +19,7 @@ from photosieve.metadata import xmp_sidecar as xs
 RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
 XMP_NS = "{http://ns.adobe.com/xap/1.0/}"
 OURS = "{" + xs.NS_URI + "}"
+DIGIKAM = "{http://www.digikam.org/ns/1.0/}"
 
 # What darktable, digiKam and Lightroom write, as their files look (shortened).
 OWNER = b"""<?xml version="1.0" encoding="UTF-8"?>
@@ -83,7 +84,7 @@ def properties(packet: bytes) -> dict[str, object]:
 def test_a_new_sidecar_says_rejected_with_score_and_reasons() -> None:
     packet = xs.rejected_packet(None, score=0.9312, reasons=["blurred", "model 0.93"], model="v3")
     props = properties(packet)
-    assert props[f"{XMP_NS}Rating"] == "-1"
+    assert props[f"{XMP_NS}Rating"] == "-1" and props[f"{DIGIKAM}PickLabel"] == "1"
     assert props[f"{OURS}Decision"] == "discard"
     assert props[f"{OURS}Score"] == "0.931"
     assert props[f"{OURS}Model"] == "v3"
@@ -98,6 +99,7 @@ def test_merge_keeps_every_owner_property_and_keep_restores_them_exactly() -> No
     changed = {k for k in before if rejected.get(k) != before[k]}
     assert changed == {f"{XMP_NS}Rating"}
     assert rejected[f"{XMP_NS}Rating"] == "-1" and rejected[f"{OURS}PriorRating"] == "3"
+    assert rejected[f"{DIGIKAM}PickLabel"] == "1" and f"{OURS}PriorPickLabel" not in rejected
     kept = xs.kept_packet(xs.rejected_packet(OWNER, score=0.8, reasons=["dark"]))
     assert kept is not None and properties(kept) == before
 
@@ -113,11 +115,13 @@ def test_rejecting_twice_remembers_the_owners_rating_not_ours() -> None:
 
 
 def test_a_rating_the_owner_gave_since_is_theirs() -> None:
-    rejected = xs.rejected_packet(OWNER, score=0.8, reasons=[]).replace(
-        b'xmp:Rating="-1"', b'xmp:Rating="5"'
-    )
-    kept = properties(xs.kept_packet(rejected) or b"")
-    assert kept[f"{XMP_NS}Rating"] == "5" and not any(k.startswith(OURS) for k in kept)
+    rejected = xs.rejected_packet(OWNER, score=0.8, reasons=[])
+    rerated = rejected.replace(b'xmp:Rating="-1"', b'xmp:Rating="5"')
+    rerated = rerated.replace(b'digiKam:PickLabel="1"', b'digiKam:PickLabel="3"')
+    assert xs.value(rerated, xs.RATING) == "5" and xs.value(rerated, xs.PICK_LABEL) == "3"
+    kept = properties(xs.kept_packet(rerated) or b"")
+    assert kept[f"{XMP_NS}Rating"] == "5" and kept[f"{DIGIKAM}PickLabel"] == "3"
+    assert not any(k.startswith(OURS) for k in kept)
 
 
 def test_a_sidecar_photosieve_never_marked_is_left_alone() -> None:
@@ -138,25 +142,29 @@ _text = st.text(
 
 @given(
     rating=st.one_of(st.none(), st.sampled_from(["-1", "0", "1", "2", "5"])),
+    pick=st.one_of(st.none(), st.sampled_from(["0", "1", "2", "3"])),
     words=st.lists(_text.filter(lambda t: t.strip() == t and t), max_size=4, unique=True),
     note=_text.filter(lambda t: t.strip() == t),
 )
 def test_keep_undoes_reject_for_any_owner_sidecar(
-    rating: str | None, words: list[str], note: str
+    rating: str | None, pick: str | None, words: list[str], note: str
 ) -> None:
     from xml.sax.saxutils import escape, quoteattr
 
     rated = f" xmp:Rating={quoteattr(rating)}" if rating is not None else ""
+    rated += f" digiKam:PickLabel={quoteattr(pick)}" if pick is not None else ""
     items = "".join(f"<rdf:li>{escape(w)}</rdf:li>" for w in words)
     subject = f"<dc:subject><rdf:Bag>{items}</rdf:Bag></dc:subject>" if words else ""
     owner = (
         '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-'
         'rdf-syntax-ns#"><rdf:Description rdf:about="" xmlns:xmp="http://ns.adobe.com/xap/1.0/" '
-        f'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:acme="http://acme.example/ns/"{rated} '
+        f'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:acme="http://acme.example/ns/" '
+        f'xmlns:digiKam="http://www.digikam.org/ns/1.0/"{rated} '
         f"acme:Note={quoteattr(note)}>{subject}</rdf:Description></rdf:RDF></x:xmpmeta>"
     ).encode()
     rejected = xs.rejected_packet(owner, score=0.5, reasons=[note] if note else [])
     assert properties(rejected)[f"{XMP_NS}Rating"] == "-1"
+    assert properties(rejected)[f"{DIGIKAM}PickLabel"] == "1"
     kept = xs.kept_packet(rejected)  # an owner's own -1 comes back as -1: it stays rejected
     assert kept is not None and properties(kept) == properties(owner)
 
@@ -186,6 +194,7 @@ def test_exiftool_sees_the_rejection_and_every_owner_tag(tmp_path: Path) -> None
     assert cars == [car]
     after = _exiftool(car)
     assert after["XMP-xmp:Rating"] == -1
+    assert after["XMP-digiKam:PickLabel"] == 1
     assert after["XMP-photosieve:Score"] == 0.87
     assert after["XMP-photosieve:Reasons"] == ["blurred", "dark"]
     assert {k: v for k, v in after.items() if k in before and k != "XMP-xmp:Rating"} == {

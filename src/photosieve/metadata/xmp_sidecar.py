@@ -1,11 +1,12 @@
 """photosieve's decisions written back as XMP sidecars, where photo apps see them (opt-in).
 
 With `metadata.write_xmp: sidecar`, a photo sent to the quarantine gets `NAME.EXT.xmp` beside it
-saying rejected (`xmp:Rating` -1) with photosieve's score and reasons in its own namespace
-(NS_URI, prefix "photosieve"); a photo the owner keeps loses the rejection again: the rating it
-had before comes back (kept in `photosieve:PriorRating`), or, if it had none, `xmp:Rating` goes,
-unless the owner has rated it since. The photo's own bytes are never touched: its content hash
-is its identity.
+saying rejected in the two fields apps read: `xmp:Rating` -1 (darktable, Immich, exiftool) and
+`digiKam:PickLabel` 1 (digiKam reads rejection only there), with photosieve's score and reasons
+in its own namespace (NS_URI, prefix "photosieve"). A photo the owner keeps loses the rejection
+again: each field gets back the value it had before (kept as `photosieve:PriorRating` and
+`photosieve:PriorPickLabel`) or, if it had none, goes; a field the owner has changed since is
+theirs and stays. The photo's own bytes are never touched: its content hash is its identity.
 
 The XMP itself is parsed, merged and serialised by libexiv2 (python-exiv2, the library digiKam
 and darktable use), in memory: every property another app wrote survives, whatever its
@@ -35,10 +36,15 @@ log = logging.getLogger("photosieve.xmp")
 NS_URI = "https://photosieve.invalid/ns/1.0/"
 PREFIX = "photosieve"
 RATING = "Xmp.xmp.Rating"
-REJECTED = "-1"
+PICK_LABEL = "Xmp.digiKam.PickLabel"
 _OURS = f"Xmp.{PREFIX}."
 DECISION, SCORE, REASONS = f"{_OURS}Decision", f"{_OURS}Score", f"{_OURS}Reasons"
-MODEL, PRIOR = f"{_OURS}Model", f"{_OURS}PriorRating"
+MODEL = f"{_OURS}Model"
+# (field, its "rejected" value, where the owner's own value is kept meanwhile)
+MARKS: tuple[tuple[str, str, str], ...] = (
+    (RATING, "-1", f"{_OURS}PriorRating"),
+    (PICK_LABEL, "1", f"{_OURS}PriorPickLabel"),
+)
 EMPTY_PACKET = (
     b'<?xpacket begin="\xef\xbb\xbf" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
     b'<x:xmpmeta xmlns:x="adobe:ns:meta/">\n'
@@ -119,13 +125,14 @@ def rejected_packet(
     """
     exiv2 = _exiv2()
     image, xmp = _open(existing)
-    if _get(xmp, DECISION) is None:  # not ours yet: remember the owner's rating, if any
-        prior = _get(xmp, RATING)
-        if prior is not None:
-            xmp[PRIOR] = prior
+    ours = _get(xmp, DECISION) is not None
+    for field, rejected, prior_key in MARKS:
+        prior = _get(xmp, field)
+        if prior is not None and not ours:  # not marked by us yet: the owner's value
+            xmp[prior_key] = prior
+        xmp[field] = rejected
     for key in (SCORE, REASONS, MODEL):
         _erase(xmp, key)
-    xmp[RATING] = REJECTED
     xmp[DECISION] = "discard"
     if score is not None:
         xmp[SCORE] = f"{score:.3f}"
@@ -144,12 +151,14 @@ def kept_packet(existing: bytes) -> bytes | None:
     image, xmp = _open(existing)
     if _get(xmp, DECISION) is None:
         return None
-    prior = _get(xmp, PRIOR)
-    if _get(xmp, RATING) == REJECTED:  # the owner has not re-rated it since
+    for field, rejected, prior_key in MARKS:
+        prior = _get(xmp, prior_key)
+        if _get(xmp, field) != rejected:
+            continue  # the owner has changed it since: theirs
         if prior is not None:
-            xmp[RATING] = prior
+            xmp[field] = prior
         else:
-            _erase(xmp, RATING)
+            _erase(xmp, field)
     for key in [d.key() for d in xmp if d.key().startswith(_OURS)]:
         _erase(xmp, key)
     return _serialise(image, xmp)
