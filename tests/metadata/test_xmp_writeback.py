@@ -137,6 +137,8 @@ def test_undo_takes_the_sidecar_back_with_its_photo(
     undo_since(on, state, 0.0, dry_run=False)
     assert sorted(p.name for p in on.inboxes[0].iterdir()) == ["IMG_1.jpg", "IMG_1.jpg.xmp"]
     assert not list(on.quarantine.path.iterdir())
+    back = (on.inboxes[0] / "IMG_1.jpg.xmp").read_bytes()  # undecided again: the owner's own
+    assert xs.value(back, xs.RATING) == "2" and b"cats" in back and b"photosieve" not in back
 
 
 def test_an_unreadable_sidecar_is_left_as_it_was_and_still_travels(

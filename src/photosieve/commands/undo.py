@@ -26,6 +26,7 @@ import click
 
 from photosieve.cli import get_app
 from photosieve.config import Config
+from photosieve.metadata import xmp_sidecar
 from photosieve.state import State
 
 _SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d|w)\s*$", re.IGNORECASE)
@@ -98,6 +99,7 @@ def _expect(state: State, plan: Pairs) -> None:
 def _record(config: Config, state: State, done: Pairs, plan: Pairs) -> None:
     """Rows follow the files moved back; expectations that did not come true are dropped."""
     quarantine = config.quarantine.path
+    xmp_sidecar.after_undo(config, [to for _, to in done])
     for frm, to in done:
         old = state.get_file(frm)
         state.forget_file(frm)

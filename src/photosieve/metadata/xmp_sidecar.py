@@ -17,7 +17,8 @@ so a crash leaves the old sidecar or the new one, never half of one.
 When: `sync` runs just *before* the mover moves the photo group, in the photo's current folder,
 and returns the group's sidecar list with the written sidecar in it. So the sidecar travels in
 the same journaled move group as its photo, and the journal holds the sidecar's final hash, so
-`undo` can move it back too. A failed move leaves the mark beside the photo in place; the next
+`undo` can move it back too; `after_undo` then takes the mark out of a sidecar undo put back
+outside the quarantine (the photo is undecided again). A failed move leaves the mark beside the photo in place; the next
 decision about that photo (the next pass, or a restore) rewrites or clears it.
 """
 
@@ -235,6 +236,23 @@ def sync(
     if path not in cars and path.exists():
         cars.append(path)
     return cars
+
+
+def after_undo(config: Config, moved_back: Iterable[Path]) -> None:
+    """Undo takes back what photosieve did: sidecars it put back outside the quarantine lose
+    photosieve's rejection (their photo is undecided again)."""
+    if config.metadata.write_xmp != "sidecar":
+        return
+    for path in moved_back:
+        if path.suffix.lower() != ".xmp" or path.is_relative_to(config.quarantine.path):
+            continue
+        try:
+            existing = path.read_bytes()
+            data = kept_packet(existing)
+            if data is not None and data != existing:
+                write_atomically(path, data)
+        except (OSError, XmpUnreadable) as exc:
+            log.warning("%s: rejection not taken back (%s)", path, exc)
 
 
 class _Decided(Protocol):
