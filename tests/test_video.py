@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from photosieve import video
+from photosieve.errors import BadInput
 
 FIXTURES = Path(__file__).parent / "fixtures" / "video"
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -70,12 +71,17 @@ def test_resolver_skips_implausible_times_in_order() -> None:
     assert (taken.taken, taken.source) == (datetime(2022, 2, 2, 20, 0), video.KEY_LOCAL)
 
 
-def test_hostile_containers_give_no_fields(tmp_path: Path) -> None:
+def test_files_that_are_no_container_are_bad_input(tmp_path: Path) -> None:
     cases = {"text.mp4": b"hello", "empty.mkv": b"", "zeros.mov": bytes(4096)}
     for name, content in cases.items():
         (tmp_path / name).write_bytes(content)
-        assert video.read_times(tmp_path / name) == {}, name
-    assert video.read_times(tmp_path / "missing.mp4") == {}
+        with pytest.raises(BadInput, match="not a video"):
+            video.read_times(tmp_path / name)
+    with pytest.raises(BadInput, match="unreadable"):
+        video.read_times(tmp_path / "missing.mp4")
+
+
+def test_a_cut_container_gives_what_survived(tmp_path: Path) -> None:
     data = (FIXTURES / "live.mov").read_bytes()
     (tmp_path / "cut.mov").write_bytes(data[: len(data) // 2])  # the header survives, keys do not
     assert video.read_times(tmp_path / "cut.mov") == {video.KEY_UTC: "2023-07-04T08:15:00+00:00"}
@@ -85,10 +91,14 @@ def test_hostile_containers_give_no_fields(tmp_path: Path) -> None:
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(cut=st.integers(min_value=0, max_value=1640), flip=st.integers(min_value=0, max_value=1639))
-def test_any_damage_to_a_mov_still_dates_it(tmp_path: Path, cut: int, flip: int) -> None:
+def test_any_damage_to_a_mov_dates_it_or_refuses_it(tmp_path: Path, cut: int, flip: int) -> None:
     data = bytearray((FIXTURES / "live.mov").read_bytes())
     data[flip % len(data)] ^= 0xFF
     path = tmp_path / "damaged.mov"
     path.write_bytes(bytes(data[:cut]))
-    taken = video.capture_time(path, 1_600_000_000.0, tz=UTC)
-    assert taken.taken.year >= video.MIN_VIDEO_YEAR
+    try:
+        taken = video.capture_time(path, 1_600_000_000.0, tz=UTC)
+    except BadInput as exc:
+        assert exc.reason.startswith("not a video")
+    else:
+        assert taken.taken.year >= video.MIN_VIDEO_YEAR

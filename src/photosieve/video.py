@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from photosieve import dating
+from photosieve.errors import BadInput
 
 log = logging.getLogger("photosieve.video")
 
@@ -41,28 +42,35 @@ MIN_VIDEO_YEAR = 1985
 
 
 def read_times(path: Path) -> dict[str, str]:
-    """The container's capture-time fields as ISO strings; {} when none or unreadable.
+    """The container's capture-time fields as ISO strings; {} when it records none.
 
-    Never raises for a bad file: a reason goes to the debug log and dating falls through to the
-    file name and the mtime.
+    Raises BadInput when the file cannot be read or is no container hachoir knows (a text file
+    named .mp4): such a file is left where it is, as a broken photo is. A container whose
+    fields cannot be parsed gives {} (a reason in the debug log), so dating falls through to
+    the file name and the mtime.
     """
-    try:
-        from hachoir.core import config as hachoir_config
-        from hachoir.parser import guessParser
-        from hachoir.stream import InputIOStream
+    from hachoir.core import config as hachoir_config
+    from hachoir.parser import guessParser
+    from hachoir.stream import InputIOStream
 
-        hachoir_config.quiet = True  # hachoir prints its parse warnings otherwise
+    hachoir_config.quiet = True  # hachoir prints its parse warnings otherwise
+    try:
         with open(path, "rb") as fh:
-            stream = InputIOStream(fh, filename=os.fsdecode(path.name))
-            parser = guessParser(stream)
+            try:
+                parser = guessParser(InputIOStream(fh, filename=os.fsdecode(path.name)))
+            except Exception:  # hachoir's own errors (an empty stream, ...)
+                parser = None
             if parser is None:
+                raise BadInput(path, "not a video (no container hachoir knows)")
+            try:
+                if path.suffix.lower() in _MP4_LIKE:
+                    return _quicktime_times(parser)
+                return _generic_times(parser, path.suffix.lower())
+            except Exception as exc:  # a hostile container must not stop the service
+                log.debug("%s: container fields not readable (%s)", path, exc)
                 return {}
-            if path.suffix.lower() in _MP4_LIKE:
-                return _quicktime_times(parser)
-            return _generic_times(parser, path.suffix.lower())
-    except Exception as exc:  # a hostile container must not stop the service
-        log.debug("%s: container not readable (%s)", path, exc)
-        return {}
+    except OSError as exc:
+        raise BadInput(path, f"unreadable: {exc.strerror}") from None
 
 
 def _atoms(fieldset: Any) -> Iterator[tuple[str, Any]]:
@@ -154,5 +162,5 @@ def _plausible(taken: datetime, reference: datetime) -> bool:
 
 
 def capture_time(path: Path, mtime: float, tz: tzinfo | None = None) -> dating.CaptureTime:
-    """Read the container and resolve: what the pipeline calls for a video."""
+    """Read the container and resolve: what the pipeline calls for a video (BadInput as above)."""
     return resolve_video_time(read_times(path), path.name, mtime, tz=tz)

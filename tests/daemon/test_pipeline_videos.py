@@ -58,6 +58,14 @@ def test_phone_video_is_filed_by_its_header_and_never_scored(config: Config, sta
     assert record is not None and record.status == "filed"
 
 
+def test_a_file_that_is_no_video_is_left_with_a_reason(config: Config, state: State) -> None:
+    inbox = config.inboxes[0]
+    (inbox / "notes.mp4").write_bytes(b"shopping list\n")
+    (photo,) = run(config, state, Counting())
+    assert (photo.outcome, photo.reason) == ("skipped", "not a video (no container hachoir knows)")
+    assert (inbox / "notes.mp4").read_bytes() == b"shopping list\n"
+
+
 def test_videos_leave_keeps_them_in_the_inbox(config: Config, state: State) -> None:
     inbox = config.inboxes[0]
     shutil.copy(FIXTURES / "phone.mp4", inbox / "VID_1.mp4")

@@ -112,8 +112,8 @@ class Pipeline:
         classify(self.classifier, live, cold_start=self.cold_start)
         burst(self, live)
         for photo in videos:
-            date_video(self.config, photo)
-        for photo in live + videos:
+            date_video(self, photo)
+        for photo in live + [v for v in videos if v.outcome is None]:
             route(self.config, photo)
             record(self, photo)
         for photo in photos:
@@ -216,11 +216,14 @@ def date(photo: Photo) -> None:
     photo.taken = dating.resolve_capture_time(photo.metadata, photo.path.name, photo.mtime_ns / 1e9)
 
 
-def date_video(config: Config, photo: Photo) -> None:
+def date_video(pipe: Pipeline, photo: Photo) -> None:
     """A video is dated from its container and kept: never decoded, never scored."""
-    photo.taken = video.capture_time(photo.path, photo.mtime_ns / 1e9)
+    try:
+        photo.taken = video.capture_time(photo.path, photo.mtime_ns / 1e9)
+    except BadInput as exc:
+        return _skip(pipe, photo, exc.reason)
     photo.decision, photo.reasons = "keep", ["video"]
-    stamp(config, photo)
+    return stamp(pipe.config, photo)
 
 
 def stamp(config: Config, photo: Photo) -> None:

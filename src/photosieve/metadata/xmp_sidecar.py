@@ -18,8 +18,9 @@ When: `sync` runs just *before* the mover moves the photo group, in the photo's 
 and returns the group's sidecar list with the written sidecar in it. So the sidecar travels in
 the same journaled move group as its photo, and the journal holds the sidecar's final hash, so
 `undo` can move it back too; `after_undo` then takes the mark out of a sidecar undo put back
-outside the quarantine (the photo is undecided again). A failed move leaves the mark beside the photo in place; the next
-decision about that photo (the next pass, or a restore) rewrites or clears it.
+outside the quarantine (the photo is undecided again). A failed move leaves the mark beside the
+photo in place; the next decision about that photo (the next pass, or a restore) rewrites or
+clears it.
 """
 
 from __future__ import annotations
