@@ -11,8 +11,8 @@ Order of trust, first plausible wins:
 2. The QuickTime/MP4 movie header (`mvhd`) creation time, or Matroska's DateUTC: seconds in UTC
    by the specification, so converted to the wall clock of `tz` (the system zone by default),
    as the mtime fallback is. The 1904/1970 epochs (an unset header) are skipped.
-3. Other containers' creation dates as hachoir reports them, read as wall clock. (AVI files
-   rarely hold more than a date without a time; hachoir reports none, so AVIs go on to 4.)
+3. Other containers' creation dates as hachoir reports them (an AVI's RIFF `IDIT`), read as
+   wall clock: they carry no zone, as EXIF does not.
 4. Then the file-name patterns and the mtime, exactly as for photos (dating.py).
 """
 
