@@ -42,6 +42,7 @@ from photosieve.daemon.pipeline import sidecars_of
 from photosieve.daemon.settle import walk
 from photosieve.errors import PhotosieveError
 from photosieve.files.mover import sha256_file
+from photosieve.metadata import xmp_sidecar
 from photosieve.state import FileRecord, State
 
 log = logging.getLogger("photosieve.quarantine")
@@ -210,6 +211,7 @@ def _conclude(config: Config, state: State, record: FileRecord, found: Path | No
             rewrite(state, record, found, "quarantined", "renamed in the quarantine by hand")
         return Finding(record, "renamed", found)
     state.set_label(record.sha256, "keep", "manual-restore", found)
+    xmp_sidecar.sync(config, found, sidecars_of(found), "keep")  # kept: the rejection goes
     in_inbox = any(found.is_relative_to(inbox) for inbox in config.inboxes)
     if not in_inbox and state.get_file(found) is None:
         rewrite(state, record, found, "filed", "moved out of the quarantine by hand")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -166,3 +167,22 @@ def test_a_failed_write_leaves_the_old_sidecar_and_no_temp(
     assert xs.sync(on, photo, [car], "discard", score=0.9) == [car]
     assert car.read_bytes() == OWNER
     assert sorted(p.name for p in folder.iterdir()) == ["IMG_2.jpg", "IMG_2.jpg.xmp"]
+
+
+def test_a_photo_moved_out_of_the_quarantine_by_hand_loses_the_rejection(
+    on: Config, state: State, make_photo: Callable[..., Path]
+) -> None:
+    from photosieve.quarantine import reconcile
+
+    (on.inboxes[0] / "IMG_1.jpg.xmp").write_bytes(OWNER)
+    result, _ = quarantine_one(on, state, make_photo)
+    assert reconcile(on, state).findings == []  # seen in place: the quarantine is vouched for
+    assert on.library.path is not None
+    mine = on.library.path / "mine"
+    mine.mkdir()
+    for path in (result, result.with_name(result.name + ".xmp")):
+        shutil.move(path, mine / path.name)  # the owner, in a file manager, photo and sidecar
+    (finding,) = reconcile(on, state).findings
+    assert finding.verdict == "kept"
+    back = (mine / (result.name + ".xmp")).read_bytes()
+    assert xs.value(back, xs.RATING) == "2" and b"photosieve" not in back
