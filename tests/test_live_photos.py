@@ -16,6 +16,17 @@ def test_the_video_half_travels_with_its_still() -> None:
     assert naming.sidecar_names("IMG_1.jpg", ["IMG_1.jpg", "IMG_1.mp4", "IMG_1.mkv"]) == [
         "IMG_1.mp4"
     ]
+    # The video's own sidecar goes with it.
+    pair = ["IMG_2.HEIC", "IMG_2.MOV", "IMG_2.MOV.xmp", "IMG_2.HEIC.xmp"]
+    assert naming.sidecar_names("IMG_2.HEIC", pair) == [
+        "IMG_2.HEIC.xmp",
+        "IMG_2.MOV",
+        "IMG_2.MOV.xmp",
+    ]
+    new = "2023-07-04_10-15-00_IMG_2.heic"
+    assert naming.sidecar_target("IMG_2.MOV.xmp", "IMG_2.HEIC", new) == (
+        "2023-07-04_10-15-00_IMG_2.MOV.xmp"
+    )
     # A PNG or a RAW has no Live Photo; a video's own sidecars still follow the video.
     assert naming.sidecar_names("IMG_1.png", ["IMG_1.MOV"]) == []
     assert naming.sidecar_names("VID_1.mp4", ["VID_1.mp4", "VID_1.mp4.xmp"]) == ["VID_1.mp4.xmp"]

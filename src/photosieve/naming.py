@@ -372,9 +372,9 @@ def sidecar_names(photo_name: str, siblings: Iterable[str]) -> list[str]:
     """Names among ``siblings`` that must move together with ``photo_name``.
 
     XMP/AAE sidecars named "IMG_1.xmp" or "IMG_1.jpg.xmp"; a RAW of the same
-    stem when the photo is the camera's JPEG/HEIC; that RAW's own sidecars; and
-    the video half of a Live Photo ("IMG_1.MOV" with "IMG_1.HEIC", see
-    :func:`live_photo_still`). Stems are compared exactly, extensions
+    stem when the photo is the camera's JPEG/HEIC; the video half of a Live
+    Photo ("IMG_1.MOV" with "IMG_1.HEIC", see :func:`live_photo_still`); and the
+    RAW's and the video's own sidecars. Stems are compared exactly, extensions
     case-insensitively. Sorted.
     """
     stem, ext = _split_name(photo_name)
@@ -384,7 +384,9 @@ def sidecar_names(photo_name: str, siblings: Iterable[str]) -> list[str]:
     owners = [photo_name, *raws] if takes_raw else [photo_name]
     found = set(raws) if takes_raw else set()
     if f".{ext.lower()}" in _LIVE_STILLS:
-        found.update(n for n in names if _split_name(n)[0] == stem and _suffix(n) in _LIVE_VIDEOS)
+        live = [n for n in names if _split_name(n)[0] == stem and _suffix(n) in _LIVE_VIDEOS]
+        found.update(live)
+        owners += live
     for sibling in names:
         sib_stem = _split_name(sibling)[0]
         if _suffix(sibling) not in _SIDECAR_EXTENSIONS:
