@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from photosieve import naming
+from photosieve import naming, video
 
 
 def test_the_video_half_travels_with_its_still() -> None:
@@ -40,11 +40,11 @@ def test_the_video_half_follows_the_new_stem() -> None:
 
 
 def test_live_photo_still_pairs_by_exact_stem() -> None:
-    assert naming.live_photo_still("IMG_1.MOV", ["IMG_1.HEIC", "IMG_1.MOV"]) == "IMG_1.HEIC"
-    assert naming.live_photo_still("IMG_1.mov", ["IMG_1.jpg"]) == "IMG_1.jpg"
-    assert naming.live_photo_still("IMG_1.MOV", ["img_1.HEIC", "IMG_10.HEIC"]) is None
-    assert naming.live_photo_still("IMG_1.mkv", ["IMG_1.HEIC"]) is None  # not a Live Photo video
-    assert naming.live_photo_still("IMG_1.MOV", ["IMG_1.png", "IMG_1.xmp"]) is None
+    assert video.live_photo_still("IMG_1.MOV", ["IMG_1.HEIC", "IMG_1.MOV"]) == "IMG_1.HEIC"
+    assert video.live_photo_still("IMG_1.mov", ["IMG_1.jpg"]) == "IMG_1.jpg"
+    assert video.live_photo_still("IMG_1.MOV", ["img_1.HEIC", "IMG_10.HEIC"]) is None
+    assert video.live_photo_still("IMG_1.mkv", ["IMG_1.HEIC"]) is None  # not a Live Photo video
+    assert video.live_photo_still("IMG_1.MOV", ["IMG_1.png", "IMG_1.xmp"]) is None
 
 
 @pytest.mark.parametrize(
@@ -58,4 +58,4 @@ def test_videos_are_videos_not_photos(name: str) -> None:
 def test_photo_and_video_are_never_both(name: str) -> None:
     assert not (naming.is_video(name) and naming.is_supported(name))
     if naming.is_video(name):
-        assert naming.live_photo_still(name, [name]) is None  # a video is not its own still
+        assert video.live_photo_still(name, [name]) is None  # a video is not its own still

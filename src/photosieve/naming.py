@@ -373,7 +373,7 @@ def sidecar_names(photo_name: str, siblings: Iterable[str]) -> list[str]:
 
     XMP/AAE sidecars named "IMG_1.xmp" or "IMG_1.jpg.xmp"; a RAW of the same
     stem when the photo is the camera's JPEG/HEIC; the video half of a Live
-    Photo ("IMG_1.MOV" with "IMG_1.HEIC", see :func:`live_photo_still`); and the
+    Photo ("IMG_1.MOV" with "IMG_1.HEIC": same stem; see video.live_photo_still); and the
     RAW's and the video's own sidecars. Stems are compared exactly, extensions
     case-insensitively. Sorted.
     """
@@ -440,21 +440,6 @@ def is_hidden_or_temp(name: str) -> bool:
 def is_video(name: str) -> bool:
     """True if the extension (any case) is a video container photosieve files by date."""
     return _suffix(_basename(name)) in VIDEO_EXTENSIONS
-
-
-def live_photo_still(video_name: str, siblings: Iterable[str]) -> str | None:
-    """The still whose Live Photo video ``video_name`` is, among ``siblings``; None if alone.
-
-    The pairing is by name: same stem exactly, the video a MOV/MP4, the still a
-    HEIC/HEIF/JPEG. Apple's ContentIdentifier is not compared (reading it would
-    mean parsing both containers for every video); a phone never gives two
-    unrelated files one stem in one folder.
-    """
-    if _suffix(_basename(video_name)) not in _LIVE_VIDEOS:
-        return None
-    stem = _split_name(_basename(video_name))[0]
-    stills = sorted(s for s in siblings if _split_name(s)[0] == stem and _suffix(s) in _LIVE_STILLS)
-    return stills[0] if stills else None
 
 
 def is_supported(name: str) -> bool:

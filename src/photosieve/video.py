@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
-from photosieve import dating
+from photosieve import dating, naming
 from photosieve.errors import BadInput
 
 log = logging.getLogger("photosieve.video")
@@ -39,6 +39,26 @@ _MP4_LIKE = frozenset({".mp4", ".mov", ".qt", ".3gp", ".3g2", ".m4v"})
 _UTC_CONTAINERS = frozenset({".mkv", ".webm"})
 # No consumer digital video predates this; an earlier header time is an unset field.
 MIN_VIDEO_YEAR = 1985
+
+
+def live_photo_still(video_name: str, siblings: Iterable[str]) -> str | None:
+    """The photo whose Live Photo video `video_name` is, among `siblings`; None if alone (pure).
+
+    The pair is what `naming.sidecar_names` moves together: a MOV/MP4 with exactly the stem of a
+    HEIC/HEIF/JPEG. Apple's ContentIdentifier is not compared (reading it would mean parsing
+    both containers for every video); a phone never gives two unrelated files one stem in one
+    folder.
+    """
+    head = video_name.split(".", 1)[0] + "."
+    stills = sorted(
+        name
+        for name in siblings
+        if name != video_name
+        and name.startswith(head)
+        and naming.is_supported(name)
+        and video_name in naming.sidecar_names(name, [video_name])
+    )
+    return stills[0] if stills else None
 
 
 def read_times(path: Path) -> dict[str, str]:

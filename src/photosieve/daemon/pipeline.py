@@ -139,12 +139,12 @@ def identify(pipe: Pipeline, photo: Photo) -> None:
     known = pipe.state.get_file(photo.path)
     if known and (known.size, known.mtime_ns) == (photo.size, photo.mtime_ns):
         return photo.stop("unchanged")  # seen before and not modified: no re-hash
-    video = naming.is_video(photo.path.name)
-    if video and (
-        still := naming.live_photo_still(photo.path.name, pipe.listing(photo.path.parent) or [])
+    moving = naming.is_video(photo.path.name)
+    if moving and (
+        still := video.live_photo_still(photo.path.name, pipe.listing(photo.path.parent) or [])
     ):
         return photo.stop("companion", f"travels with {still}")  # the Live Photo's video half
-    if not naming.is_supported(photo.path.name) and not (video and pipe.config.videos == "file"):
+    if not naming.is_supported(photo.path.name) and not (moving and pipe.config.videos == "file"):
         return _record_stop(pipe, photo, "unsupported", "not a supported photo format")
     if photo.size == 0:
         return _skip(pipe, photo, "empty file")
