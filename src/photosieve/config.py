@@ -22,6 +22,8 @@ from photosieve.errors import ConfigError
 
 DEVICES = ("auto", "cpu", "gpu")
 LOG_LEVELS = ("debug", "info", "warning", "error")
+WRITE_XMP = (None, "sidecar")
+VIDEOS = ("file", "leave")
 
 
 def _xdg(var: str, fallback: str) -> Path:
@@ -78,6 +80,11 @@ class TrainingConfig:
 
 
 @dataclass(frozen=True)
+class MetadataConfig:
+    write_xmp: str | None = None  # None: write nothing; "sidecar": NAME.EXT.xmp decisions
+
+
+@dataclass(frozen=True)
 class Config:
     inboxes: tuple[Path, ...] = field(default_factory=lambda: (_pictures("Inbox"),))
     library: LibraryConfig = field(default_factory=LibraryConfig)
@@ -86,6 +93,8 @@ class Config:
     watch: WatchConfig = field(default_factory=WatchConfig)
     classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
+    metadata: MetadataConfig = field(default_factory=MetadataConfig)
+    videos: str = "file"
     state_dir: Path = field(
         default_factory=lambda: _xdg("XDG_DATA_HOME", ".local/share") / "photosieve"
     )
@@ -220,6 +229,14 @@ def _check(config: Config, lines: Mapping[str, int]) -> None:
         if not ok:
             fail(key, reason)
     _check_folders(config, fail)
+    _check_media(config, fail)
+
+
+def _check_media(config: Config, fail: typing.Callable[[str, str], typing.NoReturn]) -> None:
+    if config.metadata.write_xmp not in WRITE_XMP:
+        fail("metadata.write_xmp", "must be null (write nothing) or sidecar")
+    if config.videos not in VIDEOS:
+        fail("videos", f"must be one of {VIDEOS}")
 
 
 def _check_folders(config: Config, fail: typing.Callable[[str, str], typing.NoReturn]) -> None:

@@ -35,7 +35,13 @@ SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(
 RAW_EXTENSIONS: frozenset[str] = frozenset(
     {".dng", ".cr2", ".cr3", ".nef", ".arw", ".raf", ".orf", ".rw2", ".pef", ".srw"}
 )
+VIDEO_EXTENSIONS: frozenset[str] = frozenset(
+    {".mp4", ".mov", ".3gp", ".m4v", ".mkv", ".avi", ".qt", ".3g2"}
+)
 _SIDECAR_EXTENSIONS = frozenset({".xmp", ".aae"})
+# A Live Photo is a still and a short video of the same stem; the video travels with the still.
+_LIVE_STILLS = frozenset({".heic", ".heif", ".hif", ".jpg", ".jpeg"})
+_LIVE_VIDEOS = frozenset({".mov", ".mp4"})
 # A RAW travels only with the camera's own rendering of it.
 _RAW_COMPANIONS = frozenset({".jpg", ".jpeg", ".jpe", ".heic", ".heif", ".hif"})
 
@@ -366,8 +372,10 @@ def sidecar_names(photo_name: str, siblings: Iterable[str]) -> list[str]:
     """Names among ``siblings`` that must move together with ``photo_name``.
 
     XMP/AAE sidecars named "IMG_1.xmp" or "IMG_1.jpg.xmp"; a RAW of the same
-    stem when the photo is the camera's JPEG/HEIC; and that RAW's own sidecars.
-    Stems are compared exactly, extensions case-insensitively. Sorted.
+    stem when the photo is the camera's JPEG/HEIC; the video half of a Live
+    Photo ("IMG_1.MOV" with "IMG_1.HEIC": same stem; see video.live_photo_still); and the
+    RAW's and the video's own sidecars. Stems are compared exactly, extensions
+    case-insensitively. Sorted.
     """
     stem, ext = _split_name(photo_name)
     names = [s for s in siblings if s != photo_name]
@@ -375,6 +383,10 @@ def sidecar_names(photo_name: str, siblings: Iterable[str]) -> list[str]:
     raws = [n for n in names if _split_name(n)[0] == stem and _suffix(n) in RAW_EXTENSIONS]
     owners = [photo_name, *raws] if takes_raw else [photo_name]
     found = set(raws) if takes_raw else set()
+    if f".{ext.lower()}" in _LIVE_STILLS:
+        live = [n for n in names if _split_name(n)[0] == stem and _suffix(n) in _LIVE_VIDEOS]
+        found.update(live)
+        owners += live
     for sibling in names:
         sib_stem = _split_name(sibling)[0]
         if _suffix(sibling) not in _SIDECAR_EXTENSIONS:
@@ -423,6 +435,11 @@ def is_hidden_or_temp(name: str) -> bool:
         or lowered in _JUNK_NAMES
         or "@syno" in lowered  # Synology "IMG_1.jpg@SynoEAStream" streams
     )
+
+
+def is_video(name: str) -> bool:
+    """True if the extension (any case) is a video container photosieve files by date."""
+    return _suffix(_basename(name)) in VIDEO_EXTENSIONS
 
 
 def is_supported(name: str) -> bool:

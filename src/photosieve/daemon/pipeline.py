@@ -21,12 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
-from photosieve import dating, library, naming
+from photosieve import dating, library, naming, video
 from photosieve.config import Config
 from photosieve.daemon import burst_stage
 from photosieve.daemon.photo import Photo
 from photosieve.errors import BadInput, MoveError
 from photosieve.files.mover import MoverLike, sha256_file
+from photosieve.metadata import xmp_sidecar
 from photosieve.model.contract import Classifier, uses_quality
 from photosieve.state import LIVING, FileState, State
 from photosieve.vision import bursts, imaging, quality
@@ -74,14 +75,17 @@ class Pipeline:
         photos = [Photo(path, inbox) for path, inbox in items]
         for photo in photos:
             identify(self, photo)
-        decode(self, [p for p in photos if p.outcome is None])
-        live = [p for p in photos if p.outcome is None]
+        videos = [p for p in photos if p.outcome is None and naming.is_video(p.path.name)]
+        decode(self, [p for p in photos if p.outcome is None and not naming.is_video(p.path.name)])
+        live = [p for p in photos if p.outcome is None and not naming.is_video(p.path.name)]
         for photo in live:
             date(photo)
             stamp(self.config, photo)
         classify(self.classifier, live, cold_start=self.cold_start)
         burst(self, live)
-        for photo in live:
+        for photo in videos:
+            date_video(self, photo)
+        for photo in live + [v for v in videos if v.outcome is None]:
             route(self.config, photo)
             record(self, photo)
         for photo in photos:
@@ -107,7 +111,12 @@ def identify(pipe: Pipeline, photo: Photo) -> None:
     known = pipe.state.get_file(photo.path)
     if known and (known.size, known.mtime_ns) == (photo.size, photo.mtime_ns):
         return photo.stop("unchanged")  # seen before and not modified: no re-hash
-    if not naming.is_supported(photo.path.name):
+    moving = naming.is_video(photo.path.name)
+    if moving and (
+        still := video.live_photo_still(photo.path.name, pipe.listing(photo.path.parent) or [])
+    ):
+        return photo.stop("companion", f"travels with {still}")  # the Live Photo's video half
+    if not naming.is_supported(photo.path.name) and not (moving and pipe.config.videos == "file"):
         return _record_stop(pipe, photo, "unsupported", "not a supported photo format")
     if photo.size == 0:
         return _skip(pipe, photo, "empty file")
@@ -177,6 +186,16 @@ def decode(pipe: Pipeline, photos: list[Photo]) -> None:
 
 def date(photo: Photo) -> None:
     photo.taken = dating.resolve_capture_time(photo.metadata, photo.path.name, photo.mtime_ns / 1e9)
+
+
+def date_video(pipe: Pipeline, photo: Photo) -> None:
+    """A video is dated from its container and kept: never decoded, never scored."""
+    try:
+        photo.taken = video.capture_time(photo.path, photo.mtime_ns / 1e9)
+    except BadInput as exc:
+        return _skip(pipe, photo, exc.reason)
+    photo.decision, photo.reasons = "keep", ["video"]
+    return stamp(pipe.config, photo)
 
 
 def stamp(config: Config, photo: Photo) -> None:
@@ -249,10 +268,13 @@ def record(pipe: Pipeline, photo: Photo) -> None:
     kind = "quarantine" if photo.decision == "discard" else "file"
     if kind == "file" and (bare := pipe.library_refusal()) is not None:
         return photo.stop("pending", bare)
+    cars = xmp_sidecar.for_pipeline(
+        pipe, photo, library.sidecars_of(photo.path, pipe.listing(photo.path.parent))
+    )
     try:
         result = pipe.mover.move_group(
             photo.path,
-            library.sidecars_of(photo.path, pipe.listing(photo.path.parent)),
+            cars,
             photo.dest_dir,
             photo.name,
             kind=kind,

@@ -32,6 +32,7 @@ from photosieve.files import journal
 from photosieve.files.copy import hash_or_none
 from photosieve.files.mover import Mover
 from photosieve.files.plan import DryRunMover, MoveResult, MoverLike
+from photosieve.metadata import xmp_sidecar
 from photosieve.state import FileState, State
 
 log = logging.getLogger("photosieve.mover")
@@ -136,6 +137,7 @@ def _expect(state: State, plan: Pairs) -> None:
 def _record(config: Config, state: State, done: Pairs, plan: Pairs) -> None:
     """Rows follow the files moved back; expectations that did not come true are dropped."""
     quarantine = config.quarantine.path
+    xmp_sidecar.after_undo(config, [to for _, to in done])
     for frm, to in done:
         old = state.get_file(frm)
         state.forget_file(frm)

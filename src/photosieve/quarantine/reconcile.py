@@ -30,7 +30,8 @@ from pathlib import Path
 
 from photosieve.config import Config
 from photosieve.files.mover import sha256_file
-from photosieve.library import walk
+from photosieve.library import sidecars_of, walk
+from photosieve.metadata import xmp_sidecar
 from photosieve.quarantine.restore import record_kept
 from photosieve.quarantine.rows import MARKER, quarantined, rewrite
 from photosieve.state import LIVING, FileRecord, FileState, State
@@ -151,6 +152,7 @@ def _conclude(config: Config, state: State, record: FileRecord, found: Path | No
     # In an inbox the service files it as usual (knowing it was taken out by hand).
     follow = not in_inbox and state.get_file(found) is None
     record_kept(config, state, record, found, SOURCE, follow=follow)
+    xmp_sidecar.sync(config, found, sidecars_of(found), "keep")  # the rejection goes
     return Finding(record, "kept", found)
 
 

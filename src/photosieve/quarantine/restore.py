@@ -29,6 +29,7 @@ from photosieve import dating, library, naming
 from photosieve.config import Config
 from photosieve.errors import BadInput, MoveError, PhotosieveError
 from photosieve.files.mover import DryRunMover, Mover, MoverLike, sha256_file
+from photosieve.metadata import xmp_sidecar
 from photosieve.quarantine.rows import (
     in_quarantine,
     quarantined,
@@ -142,8 +143,11 @@ def _restore_one(
         sha = (found.sha256 if found is not None and same else None) or sha256_file(path)
         record = _row(state, path, found, sha)
         target = restore_target(config, state, path)
+        # The rejection leaves the photo's XMP sidecar before the move, so the rewritten
+        # sidecar moves (journaled) with its photo and undo can take it back.
+        cars = xmp_sidecar.sync(config, path, library.sidecars_of(path), "keep", dry_run=dry_run)
         result = mover.move_group(
-            path, library.sidecars_of(path), target.parent, target.name, kind="restore", sha256=sha
+            path, cars, target.parent, target.name, kind="restore", sha256=sha
         )
     except (MoveError, PhotosieveError, OSError) as exc:
         return Restored(path, "failed", reason=str(exc), sha256=None)

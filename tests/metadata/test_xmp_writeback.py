@@ -1,0 +1,188 @@
+"""The XMP write-back through the real pipeline, restore, review and undo: the sidecar is
+written before the move group is planned, travels with its photo, and the photo's bytes never
+change."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from photosieve.commands.restore import restore
+from photosieve.commands.undo import undo_since
+from photosieve.config import Config, MetadataConfig
+from photosieve.daemon import pipeline
+from photosieve.files.mover import DryRunMover, Mover
+from photosieve.labeler.review import Verdict, apply_review
+from photosieve.metadata import xmp_sidecar as xs
+from photosieve.state import State
+
+OWNER = (
+    b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-'
+    b'rdf-syntax-ns#"><rdf:Description rdf:about="" xmlns:xmp="http://ns.adobe.com/xap/1.0/" '
+    b'xmlns:dc="http://purl.org/dc/elements/1.1/" xmp:Rating="2"><dc:subject><rdf:Bag>'
+    b"<rdf:li>cats</rdf:li></rdf:Bag></dc:subject></rdf:Description></rdf:RDF></x:xmpmeta>"
+)
+
+
+@dataclasses.dataclass
+class Verdicts:
+    """A model that discards every photo, with score 0.9."""
+
+    version: str | None = "v7"
+    input_size: int = 75
+    fit: str = "crop"
+    threshold: float = 0.5
+
+    def score(self, pixels: np.ndarray) -> np.ndarray:
+        return np.full(len(pixels), 0.9)
+
+
+@pytest.fixture
+def on(config: Config) -> Config:
+    return dataclasses.replace(config, metadata=MetadataConfig(write_xmp="sidecar"))
+
+
+def run(config: Config, state: State, *, record: bool = True) -> list[pipeline.Photo]:
+    """The pipeline over the inbox (a dry run as `scan --dry-run` makes it); the photos only."""
+    mover = Mover(state, config.roots) if record else DryRunMover(state, config.roots)
+    model: object = Verdicts()
+    pipe = pipeline.Pipeline(config, state, mover, model, record_state=record)  # type: ignore[arg-type]
+    inbox = config.inboxes[0]
+    photos = pipe.run([(p, inbox) for p in sorted(inbox.rglob("*")) if p.is_file()])
+    return [p for p in photos if p.path.suffix == ".jpg"]
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def rating(car: Path) -> str | None:
+    return xs.value(car.read_bytes(), xs.RATING)
+
+
+def quarantine_one(on: Config, state: State, make_photo: Callable[..., Path]) -> tuple[Path, str]:
+    src = make_photo(on.inboxes[0] / "IMG_1.jpg", "2024:05:03 14:22:10", seed=2)
+    before = digest(src)
+    (photo,) = run(on, state)
+    assert photo.outcome == "quarantined" and photo.result is not None
+    return photo.result, before
+
+
+def test_quarantine_writes_a_rejection_beside_the_photo(
+    on: Config, state: State, make_photo: Callable[..., Path]
+) -> None:
+    result, before = quarantine_one(on, state, make_photo)
+    car = result.with_name(result.name + ".xmp")
+    assert digest(result) == before  # the photo's bytes never change
+    assert rating(car) == "-1"
+    assert xs.value(car.read_bytes(), xs.SCORE) == "0.900"
+    assert xs.value(car.read_bytes(), xs.MODEL) == "v7"
+    assert sorted(p.name for p in on.quarantine.path.iterdir()) == [result.name, car.name]
+    assert not [p for p in on.inboxes[0].iterdir()]  # no temp file left behind
+
+
+def test_off_by_default_and_in_dry_runs(
+    config: Config, on: Config, state: State, make_photo: Callable[..., Path]
+) -> None:
+    make_photo(config.inboxes[0] / "IMG_1.jpg", seed=2)
+    (photo,) = run(on, state, record=False)  # a dry run with write_xmp on: nothing written
+    assert not list(config.inboxes[0].glob("*.xmp"))
+    (photo,) = run(config, state)
+    assert photo.outcome == "quarantined"
+    assert not list(config.quarantine.path.glob("*.xmp"))
+
+
+def test_owner_sidecar_is_merged_and_restore_gives_the_rating_back(
+    on: Config, state: State, make_photo: Callable[..., Path]
+) -> None:
+    (on.inboxes[0] / "IMG_1.jpg.xmp").write_bytes(OWNER)
+    result, before = quarantine_one(on, state, make_photo)
+    car = result.with_name(result.name + ".xmp")
+    assert rating(car) == "-1" and b"cats" in car.read_bytes()
+    (done,) = restore(on, state, [result])
+    assert done.status == "restored" and done.target is not None
+    back = done.target.with_name(done.target.name + ".xmp")
+    assert digest(done.target) == before
+    assert (
+        rating(back) == "2"
+        and b"cats" in back.read_bytes()
+        and b"photosieve" not in back.read_bytes()
+    )
+    assert not list(on.quarantine.path.iterdir())
+
+
+def test_review_keep_clears_the_rejection(
+    on: Config, state: State, make_photo: Callable[..., Path]
+) -> None:
+    result, _ = quarantine_one(on, state, make_photo)
+    record = state.get_file(result)
+    assert record is not None and record.sha256 is not None
+    (outcome,) = apply_review(on, state, [Verdict(record.sha256, result, "keep")])
+    assert outcome.status == "restored" and outcome.target is not None
+    back = outcome.target.with_name(outcome.target.name + ".xmp")
+    assert rating(back) is None and b"photosieve" not in back.read_bytes()
+
+
+def test_undo_takes_the_sidecar_back_with_its_photo(
+    on: Config, state: State, make_photo: Callable[..., Path]
+) -> None:
+    (on.inboxes[0] / "IMG_1.jpg.xmp").write_bytes(OWNER)
+    quarantine_one(on, state, make_photo)
+    undo_since(on, state, 0.0, dry_run=False)
+    assert sorted(p.name for p in on.inboxes[0].iterdir()) == ["IMG_1.jpg", "IMG_1.jpg.xmp"]
+    assert not list(on.quarantine.path.iterdir())
+    back = (on.inboxes[0] / "IMG_1.jpg.xmp").read_bytes()  # undecided again: the owner's own
+    assert xs.value(back, xs.RATING) == "2" and b"cats" in back and b"photosieve" not in back
+
+
+def test_an_unreadable_sidecar_is_left_as_it_was_and_still_travels(
+    on: Config, state: State, make_photo: Callable[..., Path]
+) -> None:
+    (on.inboxes[0] / "IMG_1.jpg.xmp").write_bytes(b"<not xmp")
+    result, _ = quarantine_one(on, state, make_photo)
+    assert result.with_name(result.name + ".xmp").read_bytes() == b"<not xmp"
+
+
+def test_a_failed_write_leaves_the_old_sidecar_and_no_temp(
+    on: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    photo = folder / "IMG_2.jpg"
+    photo.write_bytes(b"photo")
+    car = folder / "IMG_2.jpg.xmp"
+    car.write_bytes(OWNER)
+
+    def crash(src: object, dst: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", crash)
+    assert xs.sync(on, photo, [car], "discard", score=0.9) == [car]
+    assert car.read_bytes() == OWNER
+    assert sorted(p.name for p in folder.iterdir()) == ["IMG_2.jpg", "IMG_2.jpg.xmp"]
+
+
+def test_a_photo_moved_out_of_the_quarantine_by_hand_loses_the_rejection(
+    on: Config, state: State, make_photo: Callable[..., Path]
+) -> None:
+    from photosieve.quarantine import reconcile
+
+    (on.inboxes[0] / "IMG_1.jpg.xmp").write_bytes(OWNER)
+    result, _ = quarantine_one(on, state, make_photo)
+    assert reconcile(on, state).findings == []  # seen in place: the quarantine is vouched for
+    assert on.library.path is not None
+    mine = on.library.path / "mine"
+    mine.mkdir()
+    for path in (result, result.with_name(result.name + ".xmp")):
+        shutil.move(path, mine / path.name)  # the owner, in a file manager, photo and sidecar
+    (finding,) = reconcile(on, state).findings
+    assert finding.verdict == "kept"
+    back = (mine / (result.name + ".xmp")).read_bytes()
+    assert xs.value(back, xs.RATING) == "2" and b"photosieve" not in back
