@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from photosieve.commands.restore import restore
-from photosieve.commands.undo import undo_since
+from photosieve.quarantine.restore import restore
+from photosieve.files.undo import undo_since
 from photosieve.config import Config
 from photosieve.daemon import pipeline
 from photosieve.files.mover import Mover
@@ -92,7 +92,7 @@ def test_live_photo_pair_is_quarantined_and_restored_together(
     config: Config, state: State, make_photo: Callable[..., Path]
 ) -> None:
     stem = quarantine_pair(config, state, make_photo)
-    (done,) = restore(config, state, [config.quarantine.path / f"{stem}.jpg"])
+    (done,) = restore(config, state, [config.quarantine.path / f"{stem}.jpg"], source="restore")
     assert done.status == "restored" and done.target is not None
     assert sorted(p.name for p in done.target.parent.iterdir()) == [f"{stem}.MOV", f"{stem}.jpg"]
     assert (done.target.parent / f"{stem}.MOV").read_bytes() == (FIXTURES / "live.mov").read_bytes()

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from photosieve.commands.restore import restore
-from photosieve.commands.undo import undo_since
+from photosieve.quarantine.restore import restore
+from photosieve.files.undo import undo_since
 from photosieve.config import Config, MetadataConfig
 from photosieve.daemon import pipeline
 from photosieve.files.mover import DryRunMover, Mover
@@ -106,7 +106,7 @@ def test_owner_sidecar_is_merged_and_restore_gives_the_rating_back(
     result, before = quarantine_one(on, state, make_photo)
     car = result.with_name(result.name + ".xmp")
     assert rating(car) == "-1" and b"cats" in car.read_bytes()
-    (done,) = restore(on, state, [result])
+    (done,) = restore(on, state, [result], source="restore")
     assert done.status == "restored" and done.target is not None
     back = done.target.with_name(done.target.name + ".xmp")
     assert digest(done.target) == before
@@ -172,7 +172,7 @@ def test_a_failed_write_leaves_the_old_sidecar_and_no_temp(
 def test_a_photo_moved_out_of_the_quarantine_by_hand_loses_the_rejection(
     on: Config, state: State, make_photo: Callable[..., Path]
 ) -> None:
-    from photosieve.quarantine import reconcile
+    from photosieve.quarantine.reconcile import reconcile
 
     (on.inboxes[0] / "IMG_1.jpg.xmp").write_bytes(OWNER)
     result, _ = quarantine_one(on, state, make_photo)
