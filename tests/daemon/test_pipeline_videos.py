@@ -11,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
-from photosieve.quarantine.restore import restore
-from photosieve.files.undo import undo_since
 from photosieve.config import Config
 from photosieve.daemon import pipeline
 from photosieve.files.mover import Mover
+from photosieve.files.undo import undo_since
+from photosieve.quarantine.restore import restore
 from photosieve.state import State
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "video"

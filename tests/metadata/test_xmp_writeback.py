@@ -14,13 +14,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from photosieve.quarantine.restore import restore
-from photosieve.files.undo import undo_since
 from photosieve.config import Config, MetadataConfig
 from photosieve.daemon import pipeline
 from photosieve.files.mover import DryRunMover, Mover
+from photosieve.files.undo import undo_since
 from photosieve.labeler.review import Verdict, apply_review
 from photosieve.metadata import xmp_sidecar as xs
+from photosieve.quarantine.restore import restore
 from photosieve.state import State
 
 OWNER = (
