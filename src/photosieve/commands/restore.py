@@ -23,6 +23,7 @@ from photosieve.commands.undo import SINCE
 from photosieve.config import Config
 from photosieve.errors import PhotosieveError
 from photosieve.files.mover import MoverLike, sha256_file
+from photosieve.folders import prepare_folders
 from photosieve.state import FileRecord, State
 
 
@@ -138,6 +139,7 @@ def command(
         raise click.UsageError("name photos to restore, or use --all or --since DATE")
     app = get_app(ctx)
     config, state = app.config, app.state()
+    prepare_folders(config)
     chosen = select(config, state, paths=paths, everything=everything, since=since)
     if not chosen:
         click.echo("Nothing to restore.")

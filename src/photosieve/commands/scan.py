@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from photosieve.cli import get_app
+from photosieve.folders import prepare_folders
 
 
 @click.command("scan")
@@ -27,6 +28,7 @@ def command(ctx: click.Context, paths: tuple[Path, ...], dry_run: bool) -> None:
     app = get_app(ctx)
     config, state = app.config, app.state()
     if not dry_run:
+        prepare_folders(config)
         for line in recover(state):
             click.echo(f"recovered an interrupted move: {line}", err=True)
     classifier = loader.load_classifier(config)

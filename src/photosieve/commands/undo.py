@@ -26,6 +26,7 @@ import click
 
 from photosieve.cli import get_app
 from photosieve.config import Config
+from photosieve.folders import prepare_folders
 from photosieve.state import State
 
 _SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d|w)\s*$", re.IGNORECASE)
@@ -157,6 +158,7 @@ def command(ctx: click.Context, since: float, dry_run: bool) -> None:
     app = get_app(ctx)
     config, state = app.config, app.state()
     if not dry_run:
+        prepare_folders(config)
         for line in recover(state):
             click.echo(f"recovered an interrupted move: {line}", err=True)
     pairs = undo_since(config, state, since, dry_run=dry_run)
