@@ -54,7 +54,9 @@ class _Handler(FileSystemEventHandler):
                 return
             if isinstance(event, FileMovedEvent):
                 self.gate.offer(Path(_text(event.dest_path)), self.inbox)
-            elif isinstance(event, FileClosedEvent | FileCreatedEvent):
+            elif isinstance(event, FileClosedEvent):  # close-write: a writer is done with it
+                self.gate.closed(Path(_text(event.src_path)), self.inbox)
+            elif isinstance(event, FileCreatedEvent):
                 self.gate.offer(Path(_text(event.src_path)), self.inbox)
         except Exception:  # never let an event kill watchdog's dispatcher thread
             log.exception("event handler failed for %s", event)
