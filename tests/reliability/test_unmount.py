@@ -53,3 +53,27 @@ def test_umount_succeeds_while_the_service_runs(
     mounts.umount(folders.inbox)
     mounts.umount(folders.library)
     assert daemon.stop() == 0
+
+
+@pytest.mark.parametrize("polling", [False, True], ids=["inotify", "polling"])
+def test_a_share_remounted_within_one_turn_is_watched_afresh(
+    folders: Any, daemon: Any, mounts: Any, kit: Any, polling: bool
+) -> None:
+    """umount and mount again at once, as autofs or a script does: the new tmpfs may get the
+    device number of the old one, so the folder's identity looks unchanged. The sentinel watch
+    reports the unmount, and the inbox is watched afresh with a catch-up scan; the rescan is
+    left at 15 minutes so only that can file the photo."""
+    kit.require_mounts(mounts)
+    mounts.tmpfs(folders.inbox, "4m")
+    folders.write_config(polling=polling, poll_seconds=0.5, rescan_minutes=15)
+    daemon.start()
+    one = kit.jpeg(50, (48, 32))
+    (folders.inbox / "one.jpg").write_bytes(one)
+    daemon.wait_idle(1)
+    mounts.umount(folders.inbox)
+    mounts.tmpfs(folders.inbox, "4m")  # no pause: within one turn of the service's loop
+    two = kit.jpeg(51, (48, 32))
+    (folders.inbox / "two.jpg").write_bytes(two)
+    daemon.wait_idle(2, timeout=60)
+    assert sorted(p.read_bytes() for p in kit.files_below(folders.library)) == sorted([one, two])
+    assert daemon.stop() == 0
