@@ -239,3 +239,29 @@ def test_relative_config_path_is_stored_absolute(
         assert app.config_path == tmp_path / "config.yaml"
         assert app.config.source == tmp_path / "config.yaml"
         assert app.config.log_level == "debug"
+
+
+def test_watch_keeps_its_own_config_option_absolute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from photosieve.cli import group
+    from photosieve.daemon import service
+
+    kept: list[Path | None] = []
+
+    class Recorder:
+        def __init__(self, config: Config, config_path: Path | None = None) -> None:
+            kept.append(config_path)
+
+        def run(self) -> int:
+            return 0
+
+    monkeypatch.setattr(service, "Service", Recorder)
+    monkeypatch.setattr("faulthandler.register", lambda *a, **k: None)  # CliRunner has no fd 2
+    write(tmp_path, "log_level: debug\n")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(group, ["watch", "--config", "config.yaml"])
+    assert result.exit_code == 0, result.output
+    assert kept == [tmp_path / "config.yaml"]  # what SIGHUP reloads, whatever the cwd becomes

@@ -2,7 +2,10 @@
 
 Every key has a default that works with no file at all. An unknown key, a wrong type or a bad
 value raises ConfigError naming the dotted key and its YAML line. Paths expand `~` and `$VARS`;
-relative paths are taken relative to the config file's folder.
+relative paths are taken relative to the config file's folder. The YAML is read strictly, since
+it is read again on every SIGHUP: duplicate keys, infinite or NaN numbers and aliases that
+expand beyond a small bound are refused before anything is built. Library, quarantine and
+state dir must be apart, as a review of one must not see the others.
 """
 
 from __future__ import annotations

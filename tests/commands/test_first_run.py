@@ -57,3 +57,10 @@ def test_first_restore_creates_the_library(
     assert result.exit_code == 0, result.output
     for name in ("Inbox", "Library", "Quarantine"):
         assert (_isolated_home / "Pictures" / name).is_dir(), name
+
+
+def test_first_undo_creates_the_default_folders(_isolated_home: Path) -> None:
+    result = CliRunner().invoke(group, ["undo", "--since", "1h"])
+    assert result.exit_code == 0, result.output
+    for name in ("Inbox", "Library", "Quarantine"):
+        assert (_isolated_home / "Pictures" / name).is_dir(), name
