@@ -117,3 +117,151 @@ def test_dump_round_trips(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, "watch:\n  settle_seconds: 2\n"), required=True)
     again = load_config(write(tmp_path, dump_config(config)), required=True)
     assert again == config
+
+
+@pytest.mark.parametrize(
+    ("outputs", "key", "other"),
+    [
+        ({"library": {"path": "{t}/p"}, "quarantine": {"path": "{t}/p"}}, "library.path", "q"),
+        ({"library": {"path": "{t}/p"}, "quarantine": {"path": "{t}/p/q"}}, "quarantine.path", "l"),
+        ({"library": {"path": "{t}/p/l"}, "quarantine": {"path": "{t}/p"}}, "library.path", "q"),
+        ({"library": {"path": "{t}/p"}, "state_dir": "{t}/p/.state"}, "state_dir", "l"),
+        ({"quarantine": {"path": "{t}/q"}, "state_dir": "{t}/q"}, "quarantine.path", "s"),
+    ],
+)
+def test_library_quarantine_and_state_dir_must_stay_apart(
+    tmp_path: Path, outputs: dict[str, object], key: str, other: str
+) -> None:
+    other_key = {"l": "library.path", "q": "quarantine.path", "s": "state_dir"}[other]
+    data = {"inboxes": [str(tmp_path / "in")]}
+
+    def fill(value: object) -> object:
+        if isinstance(value, dict):
+            return {k: fill(v) for k, v in value.items()}
+        return str(value).format(t=tmp_path)
+
+    data.update(fill(outputs))  # type: ignore[arg-type]
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, base=tmp_path)
+    assert info.value.key == key
+    assert key in str(info.value) and other_key in str(info.value)
+
+
+def test_separate_outputs_are_accepted(tmp_path: Path) -> None:
+    config = parse_config(
+        {
+            "inboxes": [str(tmp_path / "in")],
+            "library": {"path": str(tmp_path / "lib")},
+            "quarantine": {"path": str(tmp_path / "lib-q")},  # a shared prefix is not nesting
+            "state_dir": str(tmp_path / "state"),
+        },
+        base=tmp_path,
+    )
+    assert config.quarantine.path == tmp_path / "lib-q"
+
+
+def _alias_bomb(levels: int = 9) -> str:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, levels):
+        prev = f"*a{i - 1}"
+        lines.append(f"a{i}: &a{i} [{', '.join([prev] * 9)}]")
+    return "\n".join(lines) + f"\ninboxes: *a{levels - 1}\n"
+
+
+def test_alias_expansion_is_bounded(tmp_path: Path) -> None:
+    text = _alias_bomb()
+    assert len(text) < 700  # a few hundred bytes that would expand to 9**9 values
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text), required=True)
+    assert info.value.key == "(aliases)"
+
+
+def test_small_aliases_still_work(tmp_path: Path) -> None:
+    text = f"inboxes: [&in {tmp_path}/in]\nlibrary:\n  path: {tmp_path}/lib\n"
+    text += f"quarantine:\n  path: {tmp_path}/q\nwatch: &w\n  settle_seconds: 2\n"
+    config = load_config(write(tmp_path, text), required=True)
+    assert config.inboxes == (tmp_path / "in",)
+    assert config.watch.settle_seconds == 2
+
+
+def test_recursive_alias_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="alias"):
+        load_config(write(tmp_path, "inboxes: &a [*a]\n"), required=True)
+
+
+@pytest.mark.parametrize("value", [".inf", "-.inf", ".nan", ".NaN", "1.0e+999"])
+def test_infinite_and_nan_numbers_are_refused(tmp_path: Path, value: str) -> None:
+    with pytest.raises(ConfigError, match="finite") as info:
+        load_config(write(tmp_path, f"watch:\n  rescan_minutes: {value}\n"), required=True)
+    assert info.value.key == "watch.rescan_minutes"
+    assert info.value.line == 2
+
+
+def test_huge_whole_number_is_refused_not_overflowed(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, f"classifier:\n  batch_size: {10**400}\n"), required=True)
+    assert info.value.key == "classifier.batch_size"
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "line"),
+    [
+        ("log_level: info\nlog_level: debug\n", "log_level", 2),
+        ("watch:\n  polling: true\n  settle_seconds: 1\n  polling: false\n", "polling", 4),
+    ],
+)
+def test_duplicate_keys_are_refused(tmp_path: Path, text: str, key: str, line: int) -> None:
+    with pytest.raises(ConfigError, match="duplicate") as info:
+        load_config(write(tmp_path, text), required=True)
+    assert info.value.key == key
+    assert info.value.line == line
+
+
+def test_merge_keys_are_not_duplicates(tmp_path: Path) -> None:
+    text = "watch:\n  <<: {settle_seconds: 3, polling: false}\n  polling: true\n"
+    config = load_config(write(tmp_path, text), required=True)
+    assert config.watch.settle_seconds == 3 and config.watch.polling
+
+
+def test_relative_config_path_is_stored_absolute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from photosieve.cli import App, group
+
+    write(tmp_path, "log_level: debug\n")
+    monkeypatch.chdir(tmp_path)
+    with group.make_context("photosieve", ["--config", "config.yaml", "status"]) as ctx:
+        assert group.callback is not None
+        ctx.invoke(group.callback, **ctx.params)
+        app = ctx.find_object(App)
+        assert app is not None
+        monkeypatch.chdir(tmp_path.parent)  # the working directory changes; the path must not
+        assert app.config_path == tmp_path / "config.yaml"
+        assert app.config.source == tmp_path / "config.yaml"
+        assert app.config.log_level == "debug"
+
+
+def test_watch_keeps_its_own_config_option_absolute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from photosieve.cli import group
+    from photosieve.daemon import service
+
+    kept: list[Path | None] = []
+
+    class Recorder:
+        def __init__(self, config: Config, config_path: Path | None = None) -> None:
+            kept.append(config_path)
+
+        def run(self) -> int:
+            return 0
+
+    monkeypatch.setattr(service, "Service", Recorder)
+    monkeypatch.setattr("faulthandler.register", lambda *a, **k: None)  # CliRunner has no fd 2
+    write(tmp_path, "log_level: debug\n")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(group, ["watch", "--config", "config.yaml"])
+    assert result.exit_code == 0, result.output
+    assert kept == [tmp_path / "config.yaml"]  # what SIGHUP reloads, whatever the cwd becomes

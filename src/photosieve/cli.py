@@ -109,7 +109,8 @@ def group(ctx: click.Context, config_path: Path | None, verbose: bool) -> None:
     """photosieve keeps a photo library clean: it stamps new photos with their capture time,
     files them, and moves likely discards into a quarantine you review. It never deletes a photo.
     """
-    app = App(config_path, verbose)
+    # Absolute before it is stored: SIGHUP reloads this path whatever the working directory is.
+    app = App(None if config_path is None else config_path.absolute(), verbose)
     ctx.obj = app
     ctx.call_on_close(app.close)
     setup_logging(verbose)

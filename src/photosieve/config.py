@@ -2,12 +2,17 @@
 
 Every key has a default that works with no file at all. An unknown key, a wrong type or a bad
 value raises ConfigError naming the dotted key and its YAML line. Paths expand `~` and `$VARS`;
-relative paths are taken relative to the config file's folder.
+relative paths are taken relative to the config file's folder. The YAML is read strictly, since
+it is read again on every SIGHUP: duplicate keys, infinite or NaN numbers and aliases that
+expand beyond a small bound are refused before anything is built. Library, quarantine and
+state dir must be apart, as a review of one must not see the others.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
+import math
 import os
 import types
 import typing
@@ -24,6 +29,11 @@ DEVICES = ("auto", "cpu", "gpu")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 WRITE_XMP = (None, "sidecar")
 VIDEOS = ("file", "leave")
+
+# A config has a few dozen nodes; anchors and aliases may share some, never multiply them.
+MAX_EXPANDED_NODES = 10_000
+
+log = logging.getLogger("photosieve.config")
 
 
 def _xdg(var: str, fallback: str) -> Path:
@@ -176,6 +186,10 @@ class _Loader:
         if hint in (int, float):
             if isinstance(raw, bool) or not isinstance(raw, int | float):
                 self.fail(key, f"expected a number, got {raw!r}")
+            if isinstance(raw, float) and not math.isfinite(raw):
+                self.fail(key, f"expected a finite number, got {raw!r}")
+            if abs(raw) > 1e15:
+                self.fail(key, f"number out of range: {raw!r}")
             if hint is int and not float(raw).is_integer():
                 self.fail(key, f"expected a whole number, got {raw!r}")
             return hint(raw)
@@ -239,8 +253,25 @@ def _check_media(config: Config, fail: typing.Callable[[str, str], typing.NoRetu
         fail("videos", f"must be one of {VIDEOS}")
 
 
+def _check_outputs(config: Config, fail: typing.Callable[[str, str], typing.NoReturn]) -> None:
+    """Library, quarantine and state dir are apart: a review of one must not see the others."""
+    outputs = {
+        "library.path": config.library.path,
+        "quarantine.path": config.quarantine.path,
+        "state_dir": config.state_dir,
+    }
+    for key, folder in outputs.items():
+        for other_key, other in outputs.items():
+            if key == other_key or folder is None or other is None:
+                continue
+            if _within(folder, other):
+                how = "is the same folder as" if _within(other, folder) else "lies inside"
+                fail(key, f"{key} {folder} {how} {other_key} {other}")
+
+
 def _check_folders(config: Config, fail: typing.Callable[[str, str], typing.NoReturn]) -> None:
     """Inboxes are watched recursively: anything we write must not live inside one."""
+    _check_outputs(config, fail)
     for i, inbox in enumerate(config.inboxes):
         for j, other in enumerate(config.inboxes):
             if i != j and _within(inbox, other):
@@ -257,17 +288,70 @@ def _check_folders(config: Config, fail: typing.Callable[[str, str], typing.NoRe
                 fail(key, f"the inbox {inbox} lies inside the quarantine {folder}")
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """A SafeLoader that refuses duplicate keys (naming them) and is used on bounded nodes."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+                if key_node.value in seen:
+                    raise ConfigError(
+                        str(key_node.value), "duplicate key", key_node.start_mark.line + 1
+                    )
+                seen.add(key_node.value)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int], busy: set[int]) -> int:
+    """Nodes in the tree once every alias is expanded (memoised, so linear in the file)."""
+    if id(node) in sizes:
+        return sizes[id(node)]
+    if id(node) in busy:
+        raise ConfigError("(aliases)", "an alias refers to the node that contains it")
+    busy.add(id(node))
+    children: list[yaml.Node] = []
+    if isinstance(node, yaml.SequenceNode):
+        children = list(node.value)
+    elif isinstance(node, yaml.MappingNode):
+        children = [n for pair in node.value for n in pair]
+    total = 1
+    for child in children:
+        total += _expanded_size(child, sizes, busy)
+        if total > MAX_EXPANDED_NODES:
+            line = node.start_mark.line + 1
+            raise ConfigError("(aliases)", f"expands to over {MAX_EXPANDED_NODES} values", line)
+    busy.discard(id(node))
+    sizes[id(node)] = total
+    return total
+
+
+def _read_yaml(text: str) -> tuple[yaml.Node | None, Any]:
+    """Compose once, bound the alias expansion, then construct with the strict loader."""
+    loader = _StrictLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, None
+        _expanded_size(node, {}, set())
+        return node, loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
 def load_config(path: Path | None = None, *, required: bool = False) -> Config:
-    """Load and validate the config; with no file (and not required) return the defaults."""
-    path = path or Path(os.environ.get("PHOTOSIEVE_CONFIG") or default_config_path())
+    """Load and validate the config; with no file (and not required) return the defaults.
+
+    The path is made absolute first, so a reload (SIGHUP) reads the same file whatever the
+    working directory has become.
+    """
+    path = Path(path or os.environ.get("PHOTOSIEVE_CONFIG") or default_config_path()).absolute()
     if not path.exists():
         if required:
             raise ConfigError("(file)", f"config file not found: {path}")
         return Config()
     try:
-        text = path.read_text(encoding="utf-8")
-        node = yaml.compose(text)
-        data = yaml.safe_load(text)
+        node, data = _read_yaml(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError("(file)", f"cannot read {path}: {exc}") from exc
     except yaml.YAMLError as exc:

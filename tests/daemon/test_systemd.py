@@ -275,3 +275,66 @@ def test_system_unit_exposure_is_low() -> None:
     match = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", result.stdout)
     assert match, result.stdout + result.stderr
     assert float(match.group(1)) <= 1.5, result.stdout
+
+
+# Options that need a private mount namespace: with them, folders outside the listed paths turn
+# read-only and the service would hold private copies of mounted shares.
+MOUNT_NAMESPACE_KEYS = (
+    "ProtectSystem",
+    "ProtectHome",
+    "PrivateTmp",
+    "PrivateDevices",
+    "PrivateMounts",
+    "ReadOnlyPaths",
+    "InaccessiblePaths",
+    "TemporaryFileSystem",
+    "ProtectKernelTunables",
+    "ProtectKernelModules",
+    "ProtectKernelLogs",
+    "ProtectControlGroups",
+    "ProtectProc",
+    "ProcSubset",
+)
+
+
+def test_user_unit_is_sandboxed_without_a_mount_namespace() -> None:
+    name = "photosieve.service"
+    expected = {
+        "PrivateUsers": "yes",
+        "CapabilityBoundingSet": "",
+        "PrivateNetwork": "yes",
+        "NoNewPrivileges": "yes",
+        "RestrictNamespaces": "yes",
+        "RestrictAddressFamilies": "AF_UNIX",
+        "SystemCallArchitectures": "native",
+        "SystemCallErrorNumber": "EPERM",
+    }
+    for key, value in expected.items():
+        assert value in _all_values(name, key), key
+    assert _all_values(name, "SystemCallFilter") == ["@system-service", "~@privileged @resources"]
+    present = [key for key in MOUNT_NAMESPACE_KEYS if _all_values(name, key)]
+    assert present == [], "photo folders under $HOME (or a share) would turn read-only"
+
+
+def test_the_documented_user_namespace_drop_in_is_what_the_installer_writes() -> None:
+    readme = (UNITS / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```ini\n(\[Service\]\nPrivateUsers=no\n.*?)```", readme, re.DOTALL)
+    assert block, "the README shows the drop-in"
+    script = (UNITS.parent / "scripts" / "install-service").read_text(encoding="utf-8")
+    printed = re.search(r"printf '(\[Service\][^']*)'", script)
+    assert printed, "the installer writes the drop-in"
+    assert printed.group(1).replace("\\n", "\n") == block.group(1)
+
+
+@needs_analyze
+def test_user_unit_exposure_is_low(tmp_path: Path) -> None:
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    env = {**os.environ, "HOME": str(tmp_path), "XDG_RUNTIME_DIR": str(runtime)}
+    unit = str(UNITS / "photosieve.service")
+    result = _verify(["--user", "security", "--offline=true", "--no-pager", unit], env)
+    if "--offline" in result.stderr:
+        pytest.skip("this systemd-analyze has no --offline")
+    match = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", result.stdout)
+    assert match, result.stdout + result.stderr
+    assert float(match.group(1)) <= 5.0, result.stdout

@@ -114,6 +114,7 @@ def test_label_from_the_keyboard_undo_and_reload(
     ids = client.ids()
     page.goto(client.server.url)
     _label_and_undo(page, sync_api.expect)
+    assert page.url == f"http://127.0.0.1:{client.server.port}/"  # the token left the bar
     _check_after_reload(page, sync_api.expect, ids, tmp_path)
     _check_viewer_and_order(page, sync_api.expect, ids, tmp_path)
     assert page.errors == []
@@ -147,6 +148,11 @@ def test_review_flip_a_keeper_and_apply(
     client.ready()
     page.goto(client.server.url)
     counts = page.locator("#counts")
+    expect(counts).to_have_text("4 in quarantine · 0 to restore · 4 stay")
+    # The token is gone from the address bar and history; after a reload the page still
+    # sends it (from this tab's session storage) with its marks and Apply below.
+    assert "token" not in page.url
+    page.reload()
     expect(counts).to_have_text("4 in quarantine · 0 to restore · 4 stay")
     page.keyboard.press("ArrowRight")
     page.keyboard.press("k")

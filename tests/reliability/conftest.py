@@ -263,6 +263,15 @@ class Daemon:
             out.put(data)
 
     def wait_for(self, message: bytes, timeout: float = 120) -> None:
+        self._wait(lambda line: line == message, repr(message), timeout)
+
+    def wait_idle(self, filed: int, timeout: float = 120) -> None:
+        """Wait for the status sent at the end of a pass once `filed` photos are filed and none
+        waits: the pass is over, so the service holds nothing in an inbox or the library."""
+        prefix = f"STATUS={filed} photos filed; 0 waiting;".encode()
+        self._wait(lambda line: line.startswith(prefix), f"status {prefix!r}", timeout)
+
+    def _wait(self, match: Callable[[bytes], bool], what: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc is not None and self.proc.poll() is not None:
@@ -271,9 +280,9 @@ class Daemon:
                 data = self._messages.get(timeout=0.2)
             except queue.Empty:
                 continue
-            if message in data.split(b"\n"):
+            if any(match(line) for line in data.split(b"\n")):
                 return
-        raise AssertionError(f"no {message!r} from the service:\n{self.tail()}")
+        raise AssertionError(f"no {what} from the service:\n{self.tail()}")
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -418,13 +427,46 @@ class Mounts:
         self._run("-o", f"remount,size={size}", str(where))
 
     def umount(self, where: Path) -> None:
-        subprocess.run(["umount", str(where)], check=True, capture_output=True)
+        result = subprocess.run(["umount", str(where)], capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            holders = "; ".join(holders_of(where)) or "no process holds a path below it"
+            raise AssertionError(f"umount {where}: {result.stderr.strip()} ({holders})")
         self.active.remove(where)
 
     def close(self) -> None:
         for where in reversed(self.active):
             subprocess.run(["umount", "-l", str(where)], check=False, capture_output=True)
         self.active.clear()
+
+
+def holders_of(where: Path) -> list[str]:
+    """What keeps a mount busy: every process's cwd, root, open files and mapped files below
+    `where`, as "pid (command) kind -> path"."""
+    prefix = str(where)
+    found: list[str] = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            command = (proc / "comm").read_text().strip()
+            links = [(kind, proc / kind) for kind in ("cwd", "root", "exe")]
+            links += [("fd", fd) for fd in (proc / "fd").iterdir()]
+            maps = (proc / "maps").read_text()
+        except OSError:
+            continue  # gone, or not ours to read
+        for kind, link in links:
+            try:
+                target = os.readlink(link)
+            except OSError:
+                continue
+            if target == prefix or target.startswith(prefix + "/"):
+                found.append(f"{proc.name} ({command}) {kind} -> {target}")
+        found += [
+            f"{proc.name} ({command}) mmap -> {line.split(maxsplit=5)[-1]}"
+            for line in maps.splitlines()
+            if f" {prefix}/" in line
+        ]
+    return found
 
 
 @pytest.fixture
@@ -437,7 +479,12 @@ def mounts(tmp_path: Path) -> Iterator[Mounts]:
     try:
         m.tmpfs(probe, "64k")
         m.umount(probe)
-    except (PermissionError, FileNotFoundError, subprocess.CalledProcessError) as exc:
+    except (
+        PermissionError,
+        FileNotFoundError,
+        subprocess.CalledProcessError,
+        AssertionError,
+    ) as exc:
         m.refused = f"mount -t tmpfs is refused here ({exc})"
     probe.rmdir()
     yield m
@@ -476,6 +523,7 @@ def kit() -> Any:
         run_cli = staticmethod(run_cli)
         inotify_limited_prefix = staticmethod(inotify_limited_prefix)
         require_mounts = staticmethod(require_mounts)
+        holders_of = staticmethod(holders_of)
         TEMP_NAME = TEMP_NAME
         SETPRIV = SETPRIV
 

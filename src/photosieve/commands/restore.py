@@ -13,6 +13,7 @@ import click
 
 from photosieve.cli import get_app
 from photosieve.commands._options import dry_run_option, since_option
+from photosieve.folders import prepare_folders
 
 SOURCE = "restore"
 
@@ -37,6 +38,7 @@ def command(
         raise click.UsageError("name photos to restore, or use --all or --since DATE")
     app = get_app(ctx)
     config, state = app.config, app.state()
+    prepare_folders(config)
     chosen = restore.select(config, state, paths=paths, everything=everything, since=since)
     if not chosen:
         click.echo("Nothing to restore.")

@@ -12,6 +12,7 @@ import click
 from photosieve.cli import get_app
 from photosieve.commands._options import dry_run_option, no_browser_option, port_option
 from photosieve.errors import PhotosieveError
+from photosieve.folders import prepare_folders
 
 
 @click.command("review")
@@ -25,6 +26,7 @@ def command(ctx: click.Context, port: int, no_browser: bool, dry_run: bool) -> N
     from photosieve.labeler.server import serve
 
     app = get_app(ctx)
+    prepare_folders(app.config)
     quarantine = app.config.quarantine.path
     if not quarantine.is_dir():
         raise PhotosieveError(f"the quarantine {quarantine} does not exist yet: nothing to review")

@@ -10,6 +10,7 @@ import click
 
 from photosieve.cli import get_app
 from photosieve.commands._options import dry_run_option
+from photosieve.folders import prepare_folders
 
 
 @click.command("scan")
@@ -28,6 +29,7 @@ def command(ctx: click.Context, paths: tuple[Path, ...], dry_run: bool) -> None:
     app = get_app(ctx)
     config, state = app.config, app.state()
     if not dry_run:
+        prepare_folders(config)
         for line in recover(state):
             click.echo(f"recovered an interrupted move: {line}", err=True)
     classifier = loader.load_classifier(config)

@@ -23,6 +23,7 @@ import click
 
 from photosieve.cli import get_app
 from photosieve.commands._options import dry_run_option, since_option
+from photosieve.folders import prepare_folders
 
 
 @click.command("undo")
@@ -39,6 +40,7 @@ def command(ctx: click.Context, since: float, dry_run: bool) -> None:
     app = get_app(ctx)
     config, state = app.config, app.state()
     if not dry_run:
+        prepare_folders(config)
         for line in recover(state):
             click.echo(f"recovered an interrupted move: {line}", err=True)
     pairs = undo_since(config, state, since, dry_run=dry_run)

@@ -29,7 +29,7 @@ def command(ctx: click.Context, config_path: Path | None) -> None:
 
     app = get_app(ctx)
     if config_path is not None:
-        app.config_path = config_path
+        app.config_path = config_path.absolute()
     config = app.config
     setup_logging(app.verbose, config.log_level)
     service = Service(config, config_path=app.config_path)

@@ -13,7 +13,6 @@ import queue
 import signal
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -26,6 +25,7 @@ from photosieve.daemon.systemd import Notifier
 from photosieve.daemon.watcher import InboxWatcher
 from photosieve.errors import PhotosieveError
 from photosieve.files.mover import Mover, recover
+from photosieve.folders import prepare_folders
 from photosieve.model import contract, loader
 from photosieve.state import State, open_state
 
@@ -215,26 +215,3 @@ class Service:
             self.watcher.stop()
         self.state.close()
         log.info("stopped")
-
-
-def prepare_folders(config: Config, create: Callable[[Path], None] | None = None) -> None:
-    """Create the *default* folders on a first run; never a configured folder that is missing.
-
-    A configured folder that is missing may be an unmounted share: creating it would put the
-    library on the empty mount point. The service waits for it instead.
-    """
-    defaults = Config()
-    default_paths = {*defaults.inboxes, defaults.quarantine.path}
-    if defaults.library.path is not None:
-        default_paths.add(defaults.library.path)
-    wanted = [*config.inboxes, config.quarantine.path]
-    if config.library.path is not None:
-        wanted.append(config.library.path)
-    for folder in wanted:
-        if folder.is_dir():
-            continue
-        if folder in default_paths:
-            log.info("creating %s", folder)
-            (create or (lambda p: p.mkdir(parents=True, exist_ok=True)))(folder)
-        else:
-            log.warning("%s does not exist (unmounted?); waiting for it", folder)

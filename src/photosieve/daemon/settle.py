@@ -1,10 +1,13 @@
 """The settle gate and the folder walks (catch-up scan at start, periodic rescan).
 
-A file is handed to the pipeline only once it is finished: its size and mtime have not changed
-for `settle_seconds`, and no process has it open for writing (a stalled copy may pause for
-longer). Events only *offer* a path to the gate; the main loop asks the gate which paths are
-due. The gate is bounded: past `max_pending` paths it drops new offers and asks for a
-rescan instead, so an event storm cannot grow memory without limit and nothing is lost.
+A file is handed to the pipeline only once it is finished: its size and mtime have not changed for
+`settle_seconds`, and no process has it open for writing (a stalled copy may pause for longer).
+Where the kernel will not say (a lease on another user's file is refused), the gate takes the
+watcher's close-write event after the last change as the sign a writer is done, and without one
+waits `UNSEEN_WRITER_SECONDS` unchanged instead; it says so once in the log. Events only *offer* a
+path to the gate; the main loop asks the gate which paths are due. The gate is bounded: past
+`max_pending` paths it drops new offers and asks for a rescan instead, so an event storm cannot grow
+memory without limit and nothing is lost.
 """
 
 from __future__ import annotations
@@ -28,6 +31,14 @@ log = logging.getLogger("photosieve.settle")
 # A settled file still open for writing this long gets one log line: a program that never
 # closes what it wrote (a stuck sync client) would otherwise keep it out of sight silently.
 HELD_OPEN_WARN = 600.0
+# How long a file the lease probe cannot judge must stay unchanged, when no close-write event
+# has been seen since its last change (polling, or a writer that started before us).
+UNSEEN_WRITER_SECONDS = 120.0
+CANNOT_TELL = (
+    "cannot tell whether another user's program is still writing files such as %s (the "
+    "kernel refuses a lease probe on a file we do not own: %s); such files are filed once a "
+    "close-write event follows their last change, or after %.0f s unchanged"
+)
 
 
 @dataclass
@@ -55,8 +66,10 @@ class SettleGate:
         self.clock = clock
         self._pending: dict[Path, _Seen | None] = {}
         self._inbox_of: dict[Path, Path] = {}
+        self._closed: dict[Path, tuple[int, int]] = {}  # (size, mtime_ns) at a close-write
         self._lock = threading.Lock()
         self.overflowed = False
+        self.said_cannot_tell = False
 
     def __len__(self) -> int:
         with self._lock:
@@ -75,10 +88,22 @@ class SettleGate:
             self._pending[path] = None
             self._inbox_of[path] = inbox
 
+    def closed(self, path: Path, inbox: Path) -> None:
+        """A writer closed `path` (inotify close-write): offer it and note what it looked like."""
+        self.offer(path, inbox)
+        try:
+            st = os.stat(path, follow_symlinks=False)
+        except OSError:
+            return
+        with self._lock:
+            if path in self._pending:
+                self._closed[path] = (st.st_size, st.st_mtime_ns)
+
     def discard(self, path: Path) -> None:
         with self._lock:
             self._pending.pop(path, None)
             self._inbox_of.pop(path, None)
+            self._closed.pop(path, None)
 
     def due(self, limit: int | None = None) -> list[tuple[Path, Path]]:
         """Stat each pending path; return (path, inbox) for those that have settled."""
@@ -113,12 +138,23 @@ class SettleGate:
             return None
         if now - seen.stable_since < self.settle_seconds:
             return None
-        if being_written(path):  # a stalled upload or copy: wait until the writer closes it
+        writing = being_written(path)
+        if writing is None and self._closed.get(path) != (st.st_size, st.st_mtime_ns):
+            self._cannot_tell(path)
+            if now - seen.stable_since < UNSEEN_WRITER_SECONDS:
+                return None
+        elif writing:  # a stalled upload or copy: wait until the writer closes it
             seen.stable_since = now
             self._held_open(path, seen, now)
             return None
         self.discard(path)
         return inbox
+
+    def _cannot_tell(self, path: Path) -> None:
+        if not self.said_cannot_tell:
+            self.said_cannot_tell = True
+            reason = os.strerror(errno.EACCES)
+            log.warning(CANNOT_TELL, path, reason, UNSEEN_WRITER_SECONDS)
 
     @staticmethod
     def _held_open(path: Path, seen: _Seen, now: float) -> None:
@@ -134,14 +170,15 @@ class SettleGate:
             )
 
 
-def being_written(path: Path) -> bool:
+def being_written(path: Path) -> bool | None:
     """True while any process holds `path` open for writing, however long it has paused.
 
     Linux refuses a read lease (EAGAIN) on a file that is open for writing anywhere; the lease
     is dropped at once. Should a writer open the file in that instant, the kernel's break
-    notice is SIGURG, ignored by default (the default SIGIO would end the service). Where
-    leases do not work (network file systems, another user's file, not Linux) this cannot tell
-    and says False: the settle time and the decoder's truncation check still apply.
+    notice is SIGURG, ignored by default (the default SIGIO would end the service). A lease on
+    a file we do not own is refused (EACCES, or EPERM): then this cannot tell and says None,
+    for the gate to judge otherwise. Where leases do not work at all (network file systems, not
+    Linux) it says False: the settle time and the decoder's truncation check still apply.
     """
     if not hasattr(fcntl, "F_SETLEASE"):
         return False
@@ -153,6 +190,8 @@ def being_written(path: Path) -> bool:
         fcntl.fcntl(fd, fcntl.F_SETSIG, signal.SIGURG)
         fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_RDLCK)
     except OSError as exc:
+        if exc.errno in (errno.EACCES, errno.EPERM):
+            return None
         return exc.errno == errno.EAGAIN
     else:
         fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_UNLCK)

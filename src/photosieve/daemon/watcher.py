@@ -2,12 +2,14 @@
 
 The event handler does one thing — offer the path to the gate — so it cannot fail and take
 watchdog's dispatcher thread down with it. The main loop calls `supervise()` every turn: a dead
-observer is restarted, a missing inbox (an unmounted share) is paused and picked up again when
-it comes back, an inbox whose folder changed identity (a share mounted over it, or unmounted
-from under it) is watched afresh, and an inotify limit falls back to polling with a message
-naming the sysctl. watchdog skips sub-folders it cannot watch without a word, so the limit is
-found by probing for one spare watch; and it reports a kernel queue overflow (events lost) only
-in a log line, which is caught to ask the service for a catch-up scan.
+observer is restarted, a missing inbox (an unmounted share) is paused and picked up again when it
+comes back, an inbox whose folder changed identity (a share mounted over it, or unmounted from under
+it) is watched afresh, and so is one whose file system was unmounted even if it came back before the
+next turn (a remounted share may get the same device number; a sentinel inotify watch on the inbox
+itself reports the unmount), and an inotify limit falls back to polling with a message naming the
+sysctl. watchdog skips sub-folders it cannot watch without a word, so the limit is found by probing
+for one spare watch; and it reports a kernel queue overflow (events lost) only in a log line, which
+is caught to ask the service for a catch-up scan.
 """
 
 from __future__ import annotations
@@ -54,7 +56,9 @@ class _Handler(FileSystemEventHandler):
                 return
             if isinstance(event, FileMovedEvent):
                 self.gate.offer(Path(_text(event.dest_path)), self.inbox)
-            elif isinstance(event, FileClosedEvent | FileCreatedEvent):
+            elif isinstance(event, FileClosedEvent):  # close-write: a writer is done with it
+                self.gate.closed(Path(_text(event.src_path)), self.inbox)
+            elif isinstance(event, FileCreatedEvent):
                 self.gate.offer(Path(_text(event.src_path)), self.inbox)
         except Exception:  # never let an event kill watchdog's dispatcher thread
             log.exception("event handler failed for %s", event)
@@ -95,6 +99,40 @@ def _identity(folder: Path) -> tuple[int, int] | None:
 
 _LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
 _IN_DELETE_SELF = 0x400
+_IN_MOVE_SELF = 0x800
+_IN_UNMOUNT = 0x2000
+
+
+class _Sentinel:
+    """One inotify watch on an inbox folder itself, read without blocking: it fires when the
+    folder's file system is unmounted (or the folder is deleted or moved). A watch does not
+    keep a mount busy, so it never stops the owner's `umount`."""
+
+    def __init__(self, folder: Path) -> None:
+        self.fd = -1
+        if _LIBC is None or not hasattr(_LIBC, "inotify_init1"):
+            return
+        fd = _LIBC.inotify_init1(os.O_CLOEXEC | os.O_NONBLOCK)
+        if fd < 0:
+            return  # no instance left: the identity check still applies
+        mask = _IN_UNMOUNT | _IN_DELETE_SELF | _IN_MOVE_SELF
+        if _LIBC.inotify_add_watch(fd, os.fsencode(folder), mask) < 0:
+            os.close(fd)
+            return
+        self.fd = fd
+
+    def fired(self) -> bool:
+        if self.fd < 0:
+            return False
+        try:
+            return bool(os.read(self.fd, 4096))
+        except BlockingIOError:
+            return False
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
 
 
 def inotify_headroom(folder: Path) -> bool:
@@ -126,6 +164,7 @@ class InboxWatcher:
         self.paused: set[Path] = set()
         self.restarts = 0
         self._identity: dict[Path, tuple[int, int] | None] = {}
+        self._sentinels: dict[Path, _Sentinel] = {}
         self._overflow = _OverflowFilter(gate)
 
     def start(self) -> list[Path]:
@@ -156,7 +195,7 @@ class InboxWatcher:
             for inbox in list(self.watching):
                 if not inbox.is_dir():
                     self._pause(inbox)
-                elif _identity(inbox) != self._identity.get(inbox):
+                elif self._remounted(inbox):
                     log.warning("inbox %s was mounted or unmounted; watching it afresh", inbox)
                     self._unwatch(inbox)
             appeared = []
@@ -172,6 +211,11 @@ class InboxWatcher:
             return self.start()  # every inbox, so the caller catches up on all of them
         return appeared
 
+    def _remounted(self, inbox: Path) -> bool:
+        sentinel = self._sentinels.get(inbox)
+        fired = sentinel is not None and sentinel.fired()
+        return fired or _identity(inbox) != self._identity.get(inbox)
+
     def _pause(self, inbox: Path) -> None:
         log.warning("inbox %s is missing (unmounted?); paused until it returns", inbox)
         self.paused.add(inbox)
@@ -179,6 +223,7 @@ class InboxWatcher:
 
     def _unwatch(self, inbox: Path) -> None:
         self.watching.discard(inbox)
+        self._close_sentinel(inbox)
         # Drop stale watches so the folder is watched afresh when it comes back.
         assert self.observer is not None
         for watch in list(getattr(self.observer, "_watches", ())):
@@ -202,9 +247,18 @@ class InboxWatcher:
             log.info("inbox %s is back; watching it again", inbox)
         self.paused.discard(inbox)
         self.watching.add(inbox)
+        self._close_sentinel(inbox)
+        self._sentinels[inbox] = _Sentinel(inbox)
         return True
 
+    def _close_sentinel(self, inbox: Path) -> None:
+        sentinel = self._sentinels.pop(inbox, None)
+        if sentinel is not None:
+            sentinel.close()
+
     def stop(self) -> None:
+        for inbox in list(self._sentinels):
+            self._close_sentinel(inbox)
         for name in _WATCHDOG_LOGGERS:
             logging.getLogger(name).removeFilter(self._overflow)
         if self.observer is None:

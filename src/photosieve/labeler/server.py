@@ -3,8 +3,14 @@
 Every request must carry the session token (the `token` query parameter, the
 `X-Photosieve-Token` header, or the cookie set by the first page load); anything else gets 403.
 The Host header must name the loopback interface, which stops DNS-rebinding pages from talking
-to us. Pictures are asked for by content hash and looked up in the session's photo set: a client
-never supplies a path. Routes:
+to us. A request that changes state (POST) must also be exactly `application/json`, carry the
+token itself rather than only the cookie (a page on another port of 127.0.0.1 is same-site, so
+the browser would send the cookie for it), and, when the browser names an Origin, come from this
+page's own: such a request cannot be made cross-origin without a CORS preflight, which we never
+answer. Connections are served by a fixed pool of threads; more waiting connections than the
+pool holds are closed at once, so a flood cannot start threads without bound. Pictures are
+asked for by content hash and looked up in the session's photo set: a client never supplies a
+path. Routes:
 
     GET  /                 the page            GET  /api/photos    the listing (JSON)
     GET  /static/<file>    its JS and CSS      POST /api/label     {"id", "label"}
@@ -14,17 +20,20 @@ never supplies a path. Routes:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.resources
 import json
 import logging
 import secrets
+import socket
 import threading
 import webbrowser
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
 from http.cookies import CookieError, SimpleCookie
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -37,6 +46,10 @@ HOST = "127.0.0.1"
 TOKEN_HEADER = "X-Photosieve-Token"
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "[::1]"})
 MAX_BODY = 64 * 1024
+MAX_JSON_DEPTH = 16  # our bodies are flat objects; deeper nesting is refused
+POOL_THREADS = 24  # a browser opens up to six connections to one host, per tab
+POOL_WAITING = 32  # connections accepted beyond the pool's threads; more are closed at once
+JSON_TYPE = "application/json"
 STATIC = {
     "index.html": "text/html; charset=utf-8",
     "app.js": "text/javascript; charset=utf-8",
@@ -57,17 +70,48 @@ def _static(name: str) -> bytes:
     return importlib.resources.files("photosieve.labeler").joinpath("static", name).read_bytes()
 
 
-class LabelerServer(ThreadingHTTPServer):
-    """The HTTP server of one session; `app` does the work."""
-
-    daemon_threads = True
+class LabelerServer(HTTPServer):
+    """The HTTP server of one session; `app` does the work, a bounded pool serves connections."""
 
     def __init__(self, app: LabelerApp, port: int = 0, *, join_requests: bool = False) -> None:
         self.app = app
-        # Joining request threads at close suits tests; a browser's idle keep-alive connection
-        # must not hold up Ctrl+C, so the command leaves them as daemon threads.
-        self.daemon_threads = not join_requests
+        # Joining the pool at close suits tests; the command closes open keep-alive connections
+        # instead, so a browser's idle connection does not hold up Ctrl+C.
+        self.join_requests = join_requests
+        self.pool = ThreadPoolExecutor(POOL_THREADS, thread_name_prefix="labeler-conn")
+        self.slots = threading.BoundedSemaphore(POOL_THREADS + POOL_WAITING)
+        self.open: set[socket.socket] = set()
+        self.open_lock = threading.Lock()
         super().__init__((HOST, port), Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self.slots.acquire(blocking=False):
+            log.warning("labeler: too many connections; closing one from %s", client_address)
+            self.shutdown_request(request)
+            return
+        with self.open_lock:
+            self.open.add(request)
+        self.pool.submit(self._serve_connection, request, client_address)
+
+    def _serve_connection(self, request: Any, client_address: Any) -> None:
+        try:
+            self.finish_request(request, client_address)
+        except Exception:
+            self.handle_error(request, client_address)
+        finally:
+            with self.open_lock:
+                self.open.discard(request)
+            self.shutdown_request(request)
+            self.slots.release()
+
+    def server_close(self) -> None:
+        super().server_close()
+        if not self.join_requests:
+            with self.open_lock:
+                for conn in list(self.open):
+                    with contextlib.suppress(OSError):
+                        conn.shutdown(socket.SHUT_RDWR)  # an idle keep-alive read returns now
+        self.pool.shutdown(wait=True, cancel_futures=not self.join_requests)
 
     @property
     def port(self) -> int:
@@ -98,23 +142,39 @@ class Handler(BaseHTTPRequestHandler):
         name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
         return name in LOOPBACK_NAMES
 
-    def _token_ok(self, query: dict[str, list[str]]) -> bool:
+    def _token_ok(self, query: dict[str, list[str]], *, cookie: bool) -> bool:
         expected = self.server.app.token
         offered = [*query.get("token", []), self.headers.get(TOKEN_HEADER) or ""]
         try:
             morsel = SimpleCookie(self.headers.get("Cookie") or "").get(self.server.cookie_name)
         except CookieError:
             morsel = None
-        if morsel is not None:
+        if cookie and morsel is not None:
             offered.append(morsel.value)
         return any(secrets.compare_digest(o.encode(), expected.encode()) for o in offered if o)
+
+    def _same_origin(self) -> bool:
+        """A POST is plain JSON and, when the browser names its Origin, comes from our page."""
+        ctype = (self.headers.get("Content-Type") or "").strip().lower()
+        if ctype not in (JSON_TYPE, JSON_TYPE + "; charset=utf-8"):
+            return False
+        origin = self.headers.get("Origin")
+        if origin is None:
+            return True  # not a browser's cross-origin request: browsers always send it on POST
+        port = self.server.port
+        ours = {f"http://{name}:{port}" for name in LOOPBACK_NAMES}
+        return origin.strip().lower() in ours
 
     def _dispatch(self, method: str) -> None:
         url = urlsplit(self.path)
         query = parse_qs(url.query)
-        if not self._host_ok() or not self._token_ok(query):
+        changes = method == "POST"
+        if not self._host_ok() or not self._token_ok(query, cookie=not changes):
             self._drain()
             return self._error(HTTPStatus.FORBIDDEN, "forbidden: open the URL photosieve printed")
+        if changes and not self._same_origin():
+            self._drain()
+            return self._error(HTTPStatus.FORBIDDEN, "forbidden: send JSON from the labeler page")
         route = ROUTES.get((method, url.path))
         if route is None and method == "GET":
             route = _picture_route(url.path)
@@ -186,14 +246,8 @@ class Handler(BaseHTTPRequestHandler):
         if not 0 <= length <= MAX_BODY:
             self.close_connection = True
             raise ValueError("bad or too large request body")
-        if length and "json" not in (self.headers.get("Content-Type") or ""):
-            self.rfile.read(length)
-            raise ValueError("send JSON (Content-Type: application/json)")
         raw = self.rfile.read(length) if length else b"{}"
-        data = json.loads(raw or b"{}")
-        if not isinstance(data, dict):
-            raise ValueError("expected a JSON object")
-        return data
+        return _parse_body(raw or b"{}")
 
     # --- routes --------------------------------------------------------------------------
 
@@ -256,6 +310,31 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/api/apply"): Handler.apply,
     **{("GET", f"/static/{name}"): Handler.static for name in STATIC if name != "index.html"},
 }
+
+
+def _too_deep(value: Any, room: int = MAX_JSON_DEPTH) -> bool:
+    """Nested deeper than `room` containers (the walk stops there, so it is bounded)."""
+    if not isinstance(value, dict | list):
+        return False
+    if room == 0:
+        return True
+    items = value.values() if isinstance(value, dict) else value
+    return any(_too_deep(item, room - 1) for item in items)
+
+
+def _parse_body(raw: bytes) -> dict[str, Any]:
+    """A JSON object of bounded depth; what is wrong is said plainly, never as exception text."""
+    try:
+        data = json.loads(raw)
+    except RecursionError:
+        raise ValueError("the request body is nested too deeply") from None
+    except ValueError:
+        raise ValueError("the request body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ValueError("expected a JSON object")
+    if _too_deep(data):
+        raise ValueError("the request body is nested too deeply")
+    return data
 
 
 def _picture_route(path: str) -> Route | None:

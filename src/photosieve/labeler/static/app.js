@@ -3,7 +3,13 @@
 "use strict";
 (() => {
   const $ = (id) => document.getElementById(id);
-  const token = new URLSearchParams(location.search).get("token") || "";
+  // The token arrives in the address; keep it for this tab only and take it out of the address
+  // bar (and history) at once. Requests carry it in a header; a reload finds it here again.
+  const tokenKey = "photosieve-token-" + location.port;
+  const token =
+    new URLSearchParams(location.search).get("token") || sessionStorage.getItem(tokenKey) || "";
+  if (token) sessionStorage.setItem(tokenKey, token);
+  if (location.search) history.replaceState(null, "", location.pathname);
   const query = token ? "?token=" + encodeURIComponent(token) : "";
   const grid = $("grid");
   // id -> {id, name, taken, folder, label, score, reasons, burst, burst_size, kept, kept_name,
