@@ -6,11 +6,19 @@ rename never loses one), `decisions` (every score the classifier gave), `models`
 model versions), `quality` (cached quality signals), `shots` (camera, capture time and
 perceptual hash of filed photos, for bursts). Schema changes go through MIGRATIONS, each
 applied once, tracked by `PRAGMA user_version`.
+
+Paths are whatever bytes the file system allows, so a name that is not UTF-8 arrives as a str
+with lone surrogates (os.fsdecode), which SQLite cannot store as text. Every str parameter goes
+through `to_db` and every value read through `from_db`: a lone surrogate U+DCxx becomes the
+marker U+FFFF plus two hex digits, a literal U+FFFF is doubled, and everything else is stored
+as it is. Values stay TEXT, so lookups by path and range scans "below this folder" work on
+them unchanged (the escape never contains "/" and is decoded left to right).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 import time
@@ -98,7 +106,51 @@ MIGRATIONS: Sequence[str] = (
     CREATE INDEX shots_moment ON shots(camera, wall);
     CREATE INDEX shots_burst ON shots(burst);
     """,
+    # Paths as to_db stores them: a literal U+FFFF in an existing path becomes doubled.
+    """
+    UPDATE files SET path = replace(path, char(65535), char(65535, 65535)),
+        origin = replace(origin, char(65535), char(65535, 65535));
+    UPDATE moves SET src = replace(src, char(65535), char(65535, 65535)),
+        dst = replace(dst, char(65535), char(65535, 65535)),
+        tmp = replace(tmp, char(65535), char(65535, 65535));
+    UPDATE labels SET path = replace(path, char(65535), char(65535, 65535));
+    UPDATE decisions SET path = replace(path, char(65535), char(65535, 65535))
+    """,
 )
+
+# The escape for what SQLite text cannot hold: a noncharacter, never produced by a camera.
+_MARK = "\uffff"
+_NEEDS_ESCAPE = re.compile("[\udc80-\udcff\uffff]")
+_ESCAPED = re.compile("\uffff(\uffff|[0-9a-f]{2})")
+
+
+def to_db(value: Any) -> Any:
+    """A parameter as stored: str made storable and reversible (see the module doc)."""
+    if isinstance(value, str) and _NEEDS_ESCAPE.search(value):
+        return _NEEDS_ESCAPE.sub(_escape_char, value)
+    return value
+
+
+def from_db(value: Any) -> Any:
+    """A value as read: the exact str that to_db was given."""
+    if isinstance(value, str) and _MARK in value:
+        return _ESCAPED.sub(_unescape_char, value)
+    return value
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    char = match.group()
+    return _MARK * 2 if char == _MARK else f"{_MARK}{ord(char) - 0xDC00:02x}"
+
+
+def _unescape_char(match: re.Match[str]) -> str:
+    code = match.group(1)
+    return _MARK if code == _MARK else chr(0xDC00 + int(code, 16))
+
+
+def _row(cursor: sqlite3.Cursor, values: tuple[Any, ...]) -> sqlite3.Row:
+    return sqlite3.Row(cursor, tuple(from_db(v) for v in values))
+
 
 TERMINAL = ("filed", "quarantined", "kept", "duplicate", "skipped", "unsupported")
 
@@ -124,7 +176,7 @@ class State:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self.conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-        self.conn.row_factory = sqlite3.Row
+        self.conn.row_factory = _row
         self.lock = threading.RLock()
         self.conn.execute("PRAGMA journal_mode=WAL")
         # FULL: a move's journal entry must be on disk before the file system changes.
@@ -157,7 +209,7 @@ class State:
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
         with self.lock:
-            return self.conn.execute(sql, params)
+            return self.conn.execute(sql, [to_db(p) for p in params])
 
     # --- files ----------------------------------------------------------------------------------
 
