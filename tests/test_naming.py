@@ -286,7 +286,8 @@ def test_folder_with_unknown_metadata() -> None:
         ("...hidden", "hidden"),
         (" trailing. ", "trailing"),
         ("a\u202eb", "a_b"),
-        ("a\udcffb", "a_b"),  # undecodable byte from surrogateescape
+        ("a\udcffb", "a\u00ffb"),
+        ("a\udc81b", "a_b"),  # undecodable byte from surrogateescape
         ("CON", "CON_"),
         ("nul.txt", "nul_.txt"),
         ("Grüße 📷 東京", "Grüße 📷 東京"),

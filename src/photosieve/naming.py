@@ -7,6 +7,13 @@ format spec is a strftime pattern), ``stem``, ``ext``, ``make``, ``model`` and
 metadata can never smuggle a path separator or control character into a path.
 Stamping is idempotent: a name that already carries the template's stamp is
 returned as it is (only its extension lower-cased).
+
+New names are valid UTF-8. A byte of the original name that is not UTF-8 (a lone
+surrogate after os.fsdecode) is read as Windows-1252, the likeliest source of
+such names (old cameras, Windows shares), so "caf\xe9.jpg" becomes "café"; the
+five bytes 1252 leaves undefined become "_". A rendered name leaves room for a
+sidecar suffix (".xmp") and the largest collision counter ("-1000") within 255
+bytes: the stem is shortened, never the extension.
 """
 
 from __future__ import annotations
@@ -27,6 +34,9 @@ NAME_FIELDS = frozenset({"taken", "stem", "ext", "make", "model", "source"})
 FOLDER_FIELDS = NAME_FIELDS - {"stem", "ext"}
 
 MAX_NAME_BYTES = 255
+# Room kept in every rendered name for a sidecar's ".xmp" and candidate_names' "-1000".
+NAME_ROOM = len(".xmp") + len("-1000")
+MAX_RENDERED_BYTES = MAX_NAME_BYTES - NAME_ROOM
 UNKNOWN = "unknown"
 
 SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(
@@ -49,6 +59,7 @@ _WINDOWS_RESERVED = frozenset(
     {"CON", "PRN", "AUX", "NUL"} | {f"{p}{i}" for p in ("COM", "LPT") for i in range(1, 10)}
 )
 _PAD = " \t\r\n\x00"
+_UNDECODED = re.compile("[\udc80-\udcff]")
 
 _TEMP_SUFFIXES: tuple[str, ...] = (".part", ".crdownload", ".tmp", ".temp", ".download", ".partial")
 _TEMP_SUFFIXES += (".!sync", ".!qb")  # Resilio Sync, qBittorrent
@@ -95,9 +106,10 @@ def sanitize_component(text: str) -> str:
     Runs of forbidden characters become one "_"; leading/trailing dots and
     whitespace go; the result is capped at 255 UTF-8 bytes on a character
     boundary, is never empty, "." or "..", and is not a Windows device name.
-    Unicode letters and emoji are kept.
+    Unicode letters and emoji are kept; undecodable bytes are read as
+    Windows-1252 (see the module doc).
     """
-    cleaned = _EDGES.sub("", _BAD_CHARS.sub("_", text))
+    cleaned = _EDGES.sub("", _BAD_CHARS.sub("_", _UNDECODED.sub(_as_cp1252, text)))
     cleaned = _EDGES.sub("", _truncate_bytes(cleaned, MAX_NAME_BYTES))
     if not cleaned:
         return "_"
@@ -105,6 +117,14 @@ def sanitize_component(text: str) -> str:
     if head.upper() in _WINDOWS_RESERVED:
         cleaned = _truncate_bytes(f"{head}_{dot}{tail}", MAX_NAME_BYTES)
     return cleaned
+
+
+def _as_cp1252(match: re.Match[str]) -> str:
+    """One undecodable byte (os.fsdecode's U+DCxx) as its Windows-1252 character, else "_"."""
+    try:
+        return bytes([ord(match.group()) - 0xDC00]).decode("cp1252")
+    except UnicodeDecodeError:
+        return "_"
 
 
 def _truncate_bytes(text: str, limit: int) -> str:
@@ -209,11 +229,11 @@ def _values(stem: str, ext: str, metadata: Mapping[str, str] | None) -> dict[str
 
 
 def _join(base: str, ext: str) -> str:
-    """``base.ext`` within 255 bytes, shortening the base rather than the extension."""
+    """``base.ext`` within MAX_RENDERED_BYTES, shortening the base rather than the extension."""
     suffix = f".{ext}" if ext else ""
-    budget = MAX_NAME_BYTES - len(suffix.encode("utf-8"))
+    budget = MAX_RENDERED_BYTES - len(suffix.encode("utf-8"))
     if not suffix or budget < 1:
-        return sanitize_component(base + suffix)
+        return _truncate_bytes(sanitize_component(base + suffix), MAX_RENDERED_BYTES) or "_"
     return (_EDGES.sub("", _truncate_bytes(base, budget)) or "_") + suffix
 
 
