@@ -106,7 +106,8 @@ MIGRATIONS: Sequence[str] = (
     CREATE INDEX shots_moment ON shots(camera, wall);
     CREATE INDEX shots_burst ON shots(burst);
     """,
-    # Paths as to_db stores them: a literal U+FFFF in an existing path becomes doubled.
+    # Paths as to_db stores them: a literal U+FFFF in an existing path becomes doubled. The
+    # mover looks up earlier moves of the same content (a second identical photo).
     """
     UPDATE files SET path = replace(path, char(65535), char(65535, 65535)),
         origin = replace(origin, char(65535), char(65535, 65535));
@@ -114,7 +115,8 @@ MIGRATIONS: Sequence[str] = (
         dst = replace(dst, char(65535), char(65535, 65535)),
         tmp = replace(tmp, char(65535), char(65535, 65535));
     UPDATE labels SET path = replace(path, char(65535), char(65535, 65535));
-    UPDATE decisions SET path = replace(path, char(65535), char(65535, 65535))
+    UPDATE decisions SET path = replace(path, char(65535), char(65535, 65535));
+    CREATE INDEX moves_sha ON moves(sha256)
     """,
 )
 

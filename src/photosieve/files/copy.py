@@ -1,7 +1,9 @@
 """Low-level file helpers for mover.py: content hashes, directory fsync, the verified copy.
 
 Nothing here renames or deletes anything; every move of a user file stays in mover.py. The
-verified copy only reads its source and writes a new temp file of its own.
+verified copy only reads its source and writes a new temp file of its own. `is_same_file`
+is how the mover tells that a path still names the very file it hashed before it removes or
+keeps anything by that name.
 """
 
 from __future__ import annotations
@@ -33,6 +35,21 @@ def hash_or_none(path: Path) -> str | None:
         return sha256_file(path)
     except OSError:
         return None
+
+
+def is_same_file(path: Path | str, known: os.stat_result) -> bool:
+    """True if `path` (not followed) is still the file `known` was taken of: same device,
+    inode, size and mtime. False when it is gone, replaced, or written since."""
+    try:
+        now = os.lstat(path)
+    except OSError:
+        return False
+    return (now.st_dev, now.st_ino, now.st_size, now.st_mtime_ns) == (
+        known.st_dev,
+        known.st_ino,
+        known.st_size,
+        known.st_mtime_ns,
+    )
 
 
 def fsync_dir(path: Path) -> None:
