@@ -10,6 +10,7 @@ until retention. `restore_target` is shared with `photosieve restore`.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from photosieve.errors import BadInput, MoveError, PhotosieveError
 from photosieve.files.mover import DryRunMover, Mover, MoveResult, MoverLike
 from photosieve.state import FileRecord, State
 from photosieve.vision import imaging
+
+log = logging.getLogger(__name__)
 
 SOURCE = "review"
 
@@ -153,10 +156,17 @@ def apply_review(
     mover = _mover(config, state, dry_run)
     outcomes: list[Outcome] = []
     for verdict in verdicts:
-        if verdict.label == "keep":
-            outcomes.append(_restore(config, state, mover, verdict, dry_run))
-            continue
-        if not dry_run:
-            state.set_label(verdict.sha256, "discard", SOURCE, verdict.path)
-        outcomes.append(Outcome(verdict.sha256, verdict.path, "discard", "stays"))
+        try:
+            if verdict.label == "keep":
+                outcomes.append(_restore(config, state, mover, verdict, dry_run))
+                continue
+            if not dry_run:
+                state.set_label(verdict.sha256, "discard", SOURCE, verdict.path)
+            outcomes.append(Outcome(verdict.sha256, verdict.path, "discard", "stays"))
+        except Exception as exc:  # this photo's reason; the rest go on
+            log.exception("internal error applying the review of %r", str(verdict.path))
+            reason = f"internal error: {exc!r}"
+            outcomes.append(
+                Outcome(verdict.sha256, verdict.path, verdict.label, "failed", None, reason)
+            )
     return outcomes
