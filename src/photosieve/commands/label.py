@@ -14,7 +14,7 @@ import click
 
 from photosieve.cli import get_app
 from photosieve.commands.label_web import serve_command
-from photosieve.errors import PhotosieveError
+from photosieve.errors import PhotosieveError, shown
 
 _DIR = click.Path(exists=True, file_okay=False, path_type=Path)
 
@@ -104,10 +104,10 @@ def import_(
     if result.duplicates:
         click.echo(f"{result.duplicates} duplicate copies counted once")
     for path, reason in result.skipped:
-        click.echo(f"warning: skipped {path}: {reason}", err=True)
+        click.echo(f"warning: skipped {shown(path)}: {shown(reason)}", err=True)
     for _sha, paths in result.conflicts:
         click.echo(
-            "warning: in both keep and discard, not labelled: " + ", ".join(str(p) for p in paths),
+            "warning: in both keep and discard, not labelled: " + ", ".join(map(shown, paths)),
             err=True,
         )
     if result.skipped or result.conflicts:
