@@ -15,6 +15,7 @@ import pytest
 from photosieve import naming
 from photosieve.files import copy as copy_module
 from photosieve.files import mover
+from photosieve.files import recover as recover_module
 from photosieve.files.mover import DryRunMover, Mover, recover
 from photosieve.state import State
 
@@ -123,7 +124,7 @@ def test_recovery_never_removes_a_source_replaced_while_it_checked(
             src, library, "a.jpg", kind="file"
         )
     monkeypatch.setattr(mover, "_crash_hook", None)
-    real_hash = mover.hash_or_none
+    real_hash = recover_module.hash_or_none
 
     def hash_then_swap(path: Path) -> str | None:
         digest = real_hash(path)
@@ -131,7 +132,7 @@ def test_recovery_never_removes_a_source_replaced_while_it_checked(
             _replace(src)  # between recovery's check and its unlink
         return digest
 
-    monkeypatch.setattr(mover, "hash_or_none", hash_then_swap)
+    monkeypatch.setattr(recover_module, "hash_or_none", hash_then_swap)
     lines = recover(state)
     assert len(lines) == 1 and "kept both" in lines[0]
     assert src.read_bytes() == INTRUDER
