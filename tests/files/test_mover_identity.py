@@ -255,3 +255,18 @@ def test_names_of_any_bytes_are_moved_with_their_sidecars_and_journaled(
         (os.fsencode(car), "done"),
     ]
     assert all(len(os.fsencode(Path(r["dst"]).name)) <= 255 for r in rows)
+
+
+def test_a_sidecar_name_too_long_stays_with_a_reason_and_the_photo_moves(
+    state: State, roots: tuple[Path, Path]
+) -> None:
+    inbox, library = roots
+    src = inbox / ("q" * 247 + ".jpg")
+    src.write_bytes(PHOTO)
+    car = Path(f"{src}.xmp")  # 255 bytes: fine here, but 258 after the photo's longer name
+    car.write_bytes(b"<x/>")
+    name = "r" * 250 + ".jpg"  # a name not rendered by naming (which leaves room for .xmp)
+    result = Mover(state, [inbox, library]).move_group(src, [car], library, name, kind="file")
+    assert result.status == "moved" and result.dst == library / name
+    assert result.sidecars == [] and "File name too long" in (result.reason or "")
+    assert car.read_bytes() == b"<x/>"
