@@ -151,7 +151,11 @@ def _unescape_char(match: re.Match[str]) -> str:
 
 
 def _row(cursor: sqlite3.Cursor, values: tuple[Any, ...]) -> sqlite3.Row:
-    return sqlite3.Row(cursor, tuple(from_db(v) for v in values))
+    """sqlite3.Row with from_db applied; rows without an escape (nearly all) are not copied."""
+    for value in values:
+        if type(value) is str and _MARK in value:
+            return sqlite3.Row(cursor, tuple(map(from_db, values)))
+    return sqlite3.Row(cursor, values)
 
 
 TERMINAL = ("filed", "quarantined", "kept", "duplicate", "skipped", "unsupported")

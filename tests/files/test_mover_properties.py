@@ -67,7 +67,7 @@ def _world(mode: str) -> Iterator[Path]:
     try:
         # tmpfs where there is one: the journal's fsyncs cost nothing there, so examples are fast.
         shm = "/dev/shm" if os.path.isdir("/dev/shm") else None
-        with tempfile.TemporaryDirectory(dir=shm) as top:
+        with tempfile.TemporaryDirectory(prefix="photosieve-prop-", dir=shm) as top:
             yield Path(top)
     finally:
         mover._renameat2 = saved
