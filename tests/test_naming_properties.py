@@ -62,6 +62,8 @@ def test_rendering_is_idempotent(stem: bytes, ext: str) -> None:
         ("\U0001f4f7 x.jpg".encode(), "2024-05-03_14-22-10_\U0001f4f7 x.jpg"),
         (b"-rf.jpg", "2024-05-03_14-22-10_-rf.jpg"),
         (b"a\tb\nc.jpg", "2024-05-03_14-22-10_a_b_c.jpg"),
+        (b"a\\b.jpg", "2024-05-03_14-22-10_a_b.jpg"),  # a backslash is no separator on Linux
+        (b"\\.jpg", "2024-05-03_14-22-10__.jpg"),  # and never eats the extension
     ],
 )
 def test_odd_names_render_readably(raw: bytes, expected: str) -> None:

@@ -144,7 +144,8 @@ def _split_name(name: str) -> tuple[str, str]:
 
 
 def _basename(name: str) -> str:
-    return name.replace("\\", "/").rsplit("/", 1)[-1]
+    """The last "/" level; a backslash is a character of Linux names, not a separator."""
+    return name.rsplit("/", 1)[-1]
 
 
 def _parse(template: str, allowed: frozenset[str]) -> list[_Part]:
