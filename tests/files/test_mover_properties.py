@@ -18,6 +18,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from photosieve import naming
+from photosieve.config import Config, load_config
+from photosieve.daemon import recovery
 from photosieve.files import mover
 from photosieve.files.copy import TEMP_PREFIX, sha256_file
 from photosieve.files.mover import Mover, MoveResult, recover
@@ -108,7 +110,7 @@ def _file_all(
     top: Path, mode: str, made: list[tuple[Path, list[Path]]], crash_at: int | None
 ) -> dict[Path, str]:
     """Move every group as the service would, restarting (recover, rescan) after a crash;
-    returns each photo left in the inbox with its reason."""
+    returns every file left in the inbox with its reason."""
     inbox, library = top / "inbox", top / "library"
     library.mkdir()
     state = State(top / "state.db")
@@ -128,6 +130,7 @@ def _file_all(
             state = State(top / "state.db")
             recover(state)
             assert recover(state) == []
+            recovery.record_finished_moves(state, _config(top))  # what a restart does next
             if photo.exists():  # the rescan finds it again
                 results[photo] = Mover(state, roots=[inbox, library]).move_group(
                     photo, cars, library / "2024" / "05", name, kind="file"
@@ -135,8 +138,36 @@ def _file_all(
     rows = state.execute("SELECT state FROM moves").fetchall()
     assert all(r[0] in mover.FINAL for r in rows)
     state.close()
-    left = {p: results[p] for p, _ in made if p.exists()}
-    return {p: f"{r.status}: {r.reason}" for p, r in left.items() if r.status != "moved"}
+    return _reasons(made, results)
+
+
+def _config(top: Path) -> Config:
+    path = top / "photosieve.yaml"
+    if not path.exists():
+        (top / "quarantine").mkdir()
+        path.write_text(
+            f"state_dir: {top / 'state'}\ninboxes: [{top / 'inbox'}]\n"
+            f"library: {{path: {top / 'library'}}}\nquarantine: {{path: {top / 'quarantine'}}}\n"
+        )
+    return load_config(path, required=True)
+
+
+def _reasons(
+    made: list[tuple[Path, list[Path]]], results: dict[Path, MoveResult]
+) -> dict[Path, str]:
+    """Each file left in the inbox with the reason its group's result gives for it."""
+    reasons: dict[Path, str] = {}
+    for photo, cars in made:
+        result = results.get(photo)
+        if photo.exists():
+            assert result is not None and result.status in ("duplicate", "failed")
+            reasons[photo] = f"{result.status}: {result.reason}"
+        for car in filter(Path.exists, cars):
+            if photo.exists():
+                reasons[car] = f"stays with its photo ({reasons[photo]})"
+            elif result is not None and car.name in (result.reason or ""):
+                reasons[car] = result.reason or ""
+    return reasons
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -156,9 +187,8 @@ def test_every_file_exists_exactly_once_and_every_photo_left_has_a_reason(
         assert _contents(inbox, library) == before  # nothing lost, nothing doubled
         leftovers = [p for p in library.rglob("*") if p.name.startswith(TEMP_PREFIX)]
         assert leftovers == []
-        photos_left = [p for p in inbox.rglob("*.jpg") if p.is_file()]
-        for photo in photos_left:
-            assert photo in reasons and reasons[photo].split(":")[0] in ("duplicate", "failed")
+        left = [p for p in inbox.rglob("*") if p.is_file()]
+        assert sorted(left) == sorted(reasons)  # every file left in the inbox has a reason
         filed = [p.read_bytes() for p in library.rglob("*.jpg")]
         assert len(filed) == len(set(filed))  # the second identical photo stays a duplicate
         assert len(filed) == len({g.content for g in plan})

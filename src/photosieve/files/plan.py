@@ -177,20 +177,37 @@ class MoverBase:
         result = self.move(photo, dst_dir, name, kind=kind, sha256=sha256, root=root)
         if result.status not in ("moved", "planned") or result.dst is None:
             return result
+        moved, problems = self.move_sidecars(
+            Path(photo), sidecars, result.dst, kind=kind, root=root
+        )
+        return replace(result, sidecars=moved, reason="; ".join(problems) or result.reason)
+
+    def move_sidecars(
+        self,
+        photo: Path,
+        sidecars: Sequence[Path],
+        dst: Path,
+        *,
+        kind: str,
+        root: Path | None = None,
+    ) -> tuple[list[tuple[Path, Path]], list[str]]:
+        """Move the sidecars of `photo`, now at `dst`, renamed after it; returns the (from, to)
+        pairs moved and a line for each sidecar that stays. Also used after a restart for the
+        sidecars a stop left behind their photo."""
         moved: list[tuple[Path, Path]] = []
         problems: list[str] = []
         for car in map(Path, sidecars):
             try:
-                target = naming.sidecar_target(car.name, Path(photo).name, result.dst.name)
+                target = naming.sidecar_target(car.name, photo.name, dst.name)
             except ValueError as exc:
                 problems.append(str(exc))
                 continue
-            res = self.move(car, result.dst.parent, target, kind=kind, root=root)
+            res = self.move(car, dst.parent, target, kind=kind, root=root)
             if res.status in ("moved", "planned") and res.dst is not None:
                 moved.append((car, res.dst))
             else:
                 problems.append(f"{car.name} stays: {res.reason or res.status}")
-        return replace(result, sidecars=moved, reason="; ".join(problems) or result.reason)
+        return moved, problems
 
     def moved_before(self, photo: Path, sha256: str | None) -> Path | None:
         """Where a photo of this content was moved earlier and still is (Mover: the journal)."""
