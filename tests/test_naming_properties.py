@@ -17,7 +17,9 @@ WHEN = datetime(2024, 5, 3, 14, 22, 10)
 EXTS = sorted(naming.SUPPORTED_EXTENSIONS)
 
 # Any bytes but "/" and NUL, up to the file system's limit, plus a photo extension.
-raw_stem = st.binary(min_size=1, max_size=250).filter(lambda b: b"/" not in b and b"\0" not in b)
+raw_stem = st.binary(min_size=1, max_size=250).map(
+    lambda b: b.replace(b"/", b"_").replace(b"\0", b"_")
+)
 unicode_stem = st.text(
     st.characters(blacklist_categories=("Cs",), blacklist_characters="/\0"), min_size=1
 ).filter(lambda t: len(t.encode()) <= 250)

@@ -29,10 +29,14 @@ WHEN = datetime(2024, 5, 3, 14, 22, 10)
 SIDECARS = ("{stem}.xmp", "{name}.xmp", "{stem}.AAE")
 MODES = ("rename", "link", "copy")
 
+
 # One path component of any bytes a Linux file system allows (not hidden: a watcher skips those).
-component = st.binary(min_size=1, max_size=60).filter(
-    lambda b: b"/" not in b and b"\0" not in b and not b.startswith(b".")
-)
+def _allowed(raw: bytes) -> bytes:
+    clean = raw.replace(b"/", b"_").replace(b"\0", b"_")
+    return b"_" + clean[1:] if clean.startswith(b".") else clean
+
+
+component = st.binary(min_size=1, max_size=60).map(_allowed)
 
 
 class Crash(BaseException):
