@@ -270,3 +270,33 @@ def test_a_sidecar_name_too_long_stays_with_a_reason_and_the_photo_moves(
     assert result.status == "moved" and result.dst == library / name
     assert result.sidecars == [] and "File name too long" in (result.reason or "")
     assert car.read_bytes() == b"<x/>"
+
+
+@pytest.mark.parametrize("mode", ["copy", "rename"])
+def test_a_folder_swapped_for_a_symlink_mid_move_moves_nothing_from_outside(
+    state: State,
+    roots: tuple[Path, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    mode: str,
+) -> None:
+    inbox, library = roots
+    (inbox / "sub").mkdir()
+    src = inbox / "sub" / "x.jpg"
+    src.write_bytes(PHOTO)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "x.jpg").write_bytes(PHOTO)  # the same bytes, another file, outside the inbox
+
+    def swap() -> None:
+        os.rename(inbox / "sub", inbox / "sub.real")
+        (inbox / "sub").symlink_to(outside)
+
+    monkeypatch.setattr(mover, "_crash_hook", _hook_at("after_intent", swap))
+    moving = Mover(state, roots=[inbox, library], force_copy=mode == "copy")
+    result = moving.move(src, library, "x.jpg", kind="file", sha256=copy_module.sha256_file(src))
+    monkeypatch.setattr(mover, "_crash_hook", None)
+    assert result.status == "failed"
+    assert (outside / "x.jpg").read_bytes() == PHOTO
+    assert (inbox / "sub.real" / "x.jpg").read_bytes() == PHOTO
+    assert [p for p in library.rglob("*") if p.is_file()] == []

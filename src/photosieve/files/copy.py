@@ -44,6 +44,10 @@ def is_same_file(path: Path | str, known: os.stat_result) -> bool:
         now = os.lstat(path)
     except OSError:
         return False
+    return _same(now, known)
+
+
+def _same(now: os.stat_result, known: os.stat_result) -> bool:
     return (now.st_dev, now.st_ino, now.st_size, now.st_mtime_ns) == (
         known.st_dev,
         known.st_ino,
@@ -70,17 +74,26 @@ def temp_path(folder: Path) -> Path:
 
 
 def copy_verified(
-    src: Path, tmp: Path, digest: str, size: int, checkpoint: Callable[[str], None]
+    src: Path,
+    tmp: Path,
+    digest: str,
+    size: int,
+    checkpoint: Callable[[str], None],
+    known: os.stat_result | None = None,
 ) -> None:
     """Copy src to the new file tmp, fsync it, and prove by re-reading that it holds `digest`.
 
     Mode, xattrs, atime and mtime follow the source. Raises MoveError when the bytes read from
     src are not `digest` (the source changed) or the copy reads back differently; the caller
     removes tmp. `checkpoint` is called at "after_copy", "after_fsync" and "after_verify".
+    With `known`, the file opened must be that very file (a folder on the way swapped for a
+    symlink, or a file put in its place, opens another one): MoveError otherwise.
     """
     before = os.stat(src)
     hasher = hashlib.sha256()
     with open(src, "rb") as fin, open(tmp, "xb") as fout:
+        if known is not None and not _same(os.fstat(fin.fileno()), known):
+            raise MoveError(src, tmp, "the source is not the file that was hashed; left it")
         while chunk := fin.read(_CHUNK):
             hasher.update(chunk)
             fout.write(chunk)

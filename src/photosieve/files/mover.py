@@ -263,7 +263,7 @@ class Mover(MoverBase):
 
     def _copy_move(self, job: Job) -> MoveResult:
         assert job.tmp is not None
-        copy_verified(job.src, job.tmp, job.digest, job.size, _crash)
+        copy_verified(job.src, job.tmp, job.digest, job.size, _crash, job.source)
         job.base = "copied"
         _set(self.state, job.row, "copied")
         if not self._place(job, job.tmp):
