@@ -17,7 +17,7 @@ Agreement: exiftool's reference is `exiftool -j -DateTimeOriginal -CreateDate -d
 offset and sub-second dropped. photosieve agrees when its capture time, read as the wall
 clock it records (offset dropped, not converted; sub-seconds truncated), is the same second.
 Offsets and sub-seconds are thus compared by neither side; the unit tests check that they
-are carried. Only files photosieve ingests (naming.SUPPORTED_EXTENSIONS) are compared, and
+are carried. Only files photosieve ingests (filekinds.SUPPORTED_EXTENSIONS) are compared, and
 only where exiftool's value is a valid date-time (exiftool also prints zeroed dates).
 """
 
@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from photosieve import dating, naming
+from photosieve import dating, filekinds
 from photosieve.metadata import reader
 
 HERE = Path(__file__).resolve().parent
@@ -122,7 +122,7 @@ def photos(folder: Path) -> list[Path]:
     return sorted(
         path
         for path in folder.rglob("*")
-        if path.is_file() and path.suffix.lower() in naming.SUPPORTED_EXTENSIONS
+        if path.is_file() and path.suffix.lower() in filekinds.SUPPORTED_EXTENSIONS
     )
 
 

@@ -25,7 +25,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from photosieve import naming, video
+from photosieve import filekinds, video
 from photosieve.errors import BadInput
 
 FIXTURES = Path(__file__).parents[1] / "tests" / "fixtures" / "video"
@@ -81,7 +81,7 @@ def exiftool_times(folder: Path) -> dict[str, datetime]:
 def agreement(folder: Path) -> None:
     theirs = exiftool_times(folder)
     agree, rows = 0, []
-    for path in sorted(p for p in folder.iterdir() if naming.is_video(p.name)):
+    for path in sorted(p for p in folder.iterdir() if filekinds.is_video(p.name)):
         try:
             mine = video.capture_time(path, 0.0, tz=UTC)
         except BadInput as exc:

@@ -7,20 +7,22 @@ from pathlib import PurePosixPath
 
 import pytest
 
+from photosieve.filekinds import (
+    SUPPORTED_EXTENSIONS,
+    is_hidden_or_temp,
+    is_supported,
+    sidecar_names,
+    sidecar_target,
+)
 from photosieve.naming import (
     DEFAULT_FOLDER_TEMPLATE,
     DEFAULT_NAME_TEMPLATE,
-    SUPPORTED_EXTENSIONS,
     candidate_names,
     collision_name,
-    is_hidden_or_temp,
     is_stamped,
-    is_supported,
     render_folder,
     render_name,
     sanitize_component,
-    sidecar_names,
-    sidecar_target,
     validate_template,
 )
 
@@ -286,7 +288,8 @@ def test_folder_with_unknown_metadata() -> None:
         ("...hidden", "hidden"),
         (" trailing. ", "trailing"),
         ("a\u202eb", "a_b"),
-        ("a\udcffb", "a_b"),  # undecodable byte from surrogateescape
+        ("a\udcffb", "a\u00ffb"),
+        ("a\udc81b", "a_b"),  # undecodable byte from surrogateescape
         ("CON", "CON_"),
         ("nul.txt", "nul_.txt"),
         ("Grüße 📷 東京", "Grüße 📷 東京"),

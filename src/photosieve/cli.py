@@ -19,7 +19,7 @@ import click
 from photosieve import __version__
 from photosieve.commands._options import config_option
 from photosieve.config import Config, load_config
-from photosieve.errors import PhotosieveError
+from photosieve.errors import EscapingFormatter, PhotosieveError
 from photosieve.state import State, open_state
 
 # command name -> module in photosieve.commands exposing `command`
@@ -95,7 +95,7 @@ def setup_logging(verbose: bool, level: str = "info") -> None:
     for handler in list(root.handlers):
         root.removeHandler(handler)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(fmt, datefmt="%H:%M:%S"))
+    handler.setFormatter(EscapingFormatter(fmt, datefmt="%H:%M:%S"))  # names of any bytes
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose else getattr(logging, level.upper(), logging.INFO))
 

@@ -1,8 +1,40 @@
-"""The error family photosieve raises; each renders as one clear line for the user."""
+"""The error family photosieve raises; each renders as one clear line for the user.
+
+Names of any bytes appear in those lines, in logs and in `status`, so `shown` renders text for
+a terminal or the journal: control characters (a tab, a newline that would forge a log line),
+bidi overrides and undecodable bytes (os.fsdecode's U+DCxx) become backslash escapes; letters
+of any script and emoji stay as they are. `EscapingFormatter` applies it to every log message.
+"""
 
 from __future__ import annotations
 
+import logging
+import re
 from pathlib import Path
+
+_UNSHOWN = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\udc80-\udcff]")
+_NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def shown(text: object) -> str:
+    """`text` (a str, a Path, anything) as one printable, valid UTF-8 line."""
+    return _UNSHOWN.sub(_escape, str(text))
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:
+        return f"\\x{code - 0xDC00:02x}"  # the byte the file system holds
+    return _NAMED.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+class EscapingFormatter(logging.Formatter):
+    """A log formatter whose messages are `shown`; tracebacks stay as they are."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = shown(record.message)
+        return super().formatMessage(record)
 
 
 class PhotosieveError(Exception):

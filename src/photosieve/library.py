@@ -8,7 +8,7 @@ apart. The rules are pure functions of plain data where they can be (`destinatio
 `placed_status`, `sidecar_paths`, `skipped_name`); the few that must look at the disk
 (`sidecars_of`, `walk`, `photos`, `bare_library`) only read it.
 
-The walker's one rule: a name that `naming.is_hidden_or_temp` calls hidden, temporary or NAS
+The walker's one rule: a name that `filekinds.is_hidden_or_temp` calls hidden, temporary or NAS
 junk is skipped at every level (files and folders); folder symlinks are never entered (a
 symlink is listed like a file, so each caller decides whether to refuse or follow it). The
 ordered walk yields a folder's files by name, then descends into its subfolders by name.
@@ -21,7 +21,7 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
-from photosieve import naming
+from photosieve import filekinds, naming
 from photosieve.config import Config
 from photosieve.dating import CaptureTime
 from photosieve.state import FileState, State
@@ -56,7 +56,7 @@ def placed_status(library: Path | None, dst: Path) -> FileState:
 
 def sidecar_paths(path: Path, names: Iterable[str]) -> list[Path]:
     """The sidecars of `path` among `names` (its folder's regular files); pure."""
-    return [path.parent / name for name in naming.sidecar_names(path.name, list(names))]
+    return [path.parent / name for name in filekinds.sidecar_names(path.name, list(names))]
 
 
 def sidecars_of(path: Path, listing: Sequence[str] | None = None) -> list[Path]:
@@ -80,7 +80,7 @@ def sidecars_of(path: Path, listing: Sequence[str] | None = None) -> list[Path]:
 
 def skipped_name(name: str) -> bool:
     """The one rule for names no walker or watcher touches: hidden, temporary or NAS junk."""
-    return naming.is_hidden_or_temp(name)
+    return filekinds.is_hidden_or_temp(name)
 
 
 def hidden_below(path: Path, root: Path) -> bool:
@@ -124,7 +124,7 @@ def walk(
 def photos(root: Path, *, exclude: Sequence[Path] = ()) -> Iterator[Path]:
     """Supported photos below `root` in a stable order (a folder's files, then its folders)."""
     for entry in walk(root, ordered=True, exclude=exclude):
-        if naming.is_supported(entry.name):
+        if filekinds.is_supported(entry.name):
             yield Path(entry.path)
 
 

@@ -1,4 +1,5 @@
-"""File naming: target names and folders from templates, sanitising, collisions, sidecars.
+"""File naming: target names and folders from templates, sanitising, collisions. What a name
+says (photo format, hidden or temporary, sidecars) is filekinds.py.
 
 Pure string functions; nothing here touches the file system. Templates use
 ``str.format`` syntax with a closed set of fields: ``taken`` (a datetime; the
@@ -7,15 +8,25 @@ format spec is a strftime pattern), ``stem``, ``ext``, ``make``, ``model`` and
 metadata can never smuggle a path separator or control character into a path.
 Stamping is idempotent: a name that already carries the template's stamp is
 returned as it is (only its extension lower-cased).
+
+New names are valid UTF-8. A byte of the original name that is not UTF-8 (a lone
+surrogate after os.fsdecode) is read as Windows-1252, the likeliest source of
+such names (old cameras, Windows shares), so "caf\xe9.jpg" becomes "café"; the
+five bytes 1252 leaves undefined become "_". A rendered name leaves room for a
+sidecar suffix (".xmp") and the largest collision counter ("-1000") within 255
+bytes: the stem is shortened, never the extension.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import PurePosixPath
 from string import Formatter
+
+from photosieve.filekinds import basename as _basename
+from photosieve.filekinds import split_name as _split_name
 
 DEFAULT_NAME_TEMPLATE = "{taken:%Y-%m-%d_%H-%M-%S}_{stem}"
 DEFAULT_FOLDER_TEMPLATE = "{taken:%Y}/{taken:%m}"
@@ -27,23 +38,11 @@ NAME_FIELDS = frozenset({"taken", "stem", "ext", "make", "model", "source"})
 FOLDER_FIELDS = NAME_FIELDS - {"stem", "ext"}
 
 MAX_NAME_BYTES = 255
+# Room kept in every rendered name for a sidecar's ".xmp" and candidate_names' "-1000".
+NAME_ROOM = len(".xmp") + len("-1000")
+MAX_RENDERED_BYTES = MAX_NAME_BYTES - NAME_ROOM
 UNKNOWN = "unknown"
 
-SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(
-    {".jpg", ".jpeg", ".jpe", ".png", ".heic", ".heif", ".hif", ".webp", ".tif", ".tiff"}
-)
-RAW_EXTENSIONS: frozenset[str] = frozenset(
-    {".dng", ".cr2", ".cr3", ".nef", ".arw", ".raf", ".orf", ".rw2", ".pef", ".srw"}
-)
-VIDEO_EXTENSIONS: frozenset[str] = frozenset(
-    {".mp4", ".mov", ".3gp", ".m4v", ".mkv", ".avi", ".qt", ".3g2"}
-)
-_SIDECAR_EXTENSIONS = frozenset({".xmp", ".aae"})
-# A Live Photo is a still and a short video of the same stem; the video travels with the still.
-_LIVE_STILLS = frozenset({".heic", ".heif", ".hif", ".jpg", ".jpeg"})
-_LIVE_VIDEOS = frozenset({".mov", ".mp4"})
-# A RAW travels only with the camera's own rendering of it.
-_RAW_COMPANIONS = frozenset({".jpg", ".jpeg", ".jpe", ".heic", ".heif", ".hif"})
 
 # Separators, C0/C1 controls, lone surrogates (undecodable bytes), characters
 # exFAT/SMB reject, and bidi overrides that can disguise an extension.
@@ -55,11 +54,8 @@ _WINDOWS_RESERVED = frozenset(
     {"CON", "PRN", "AUX", "NUL"} | {f"{p}{i}" for p in ("COM", "LPT") for i in range(1, 10)}
 )
 _PAD = " \t\r\n\x00"
+_UNDECODED = re.compile("[\udc80-\udcff]")
 
-_TEMP_SUFFIXES: tuple[str, ...] = (".part", ".crdownload", ".tmp", ".temp", ".download", ".partial")
-_TEMP_SUFFIXES += (".!sync", ".!qb")  # Resilio Sync, qBittorrent
-_JUNK_NAMES = frozenset({"thumbs.db", "ehthumbs.db", "desktop.ini", ".ds_store"})
-_JUNK_DIRS = frozenset({"@eadir", "#recycle", "#snapshot", "$recycle.bin"})
 
 # strftime directive -> regex of what it renders (C locale), for is_stamped.
 _DIRECTIVE_RES = {
@@ -101,9 +97,10 @@ def sanitize_component(text: str) -> str:
     Runs of forbidden characters become one "_"; leading/trailing dots and
     whitespace go; the result is capped at 255 UTF-8 bytes on a character
     boundary, is never empty, "." or "..", and is not a Windows device name.
-    Unicode letters and emoji are kept.
+    Unicode letters and emoji are kept; undecodable bytes are read as
+    Windows-1252 (see the module doc).
     """
-    cleaned = _EDGES.sub("", _BAD_CHARS.sub("_", text))
+    cleaned = _EDGES.sub("", _BAD_CHARS.sub("_", _UNDECODED.sub(_as_cp1252, text)))
     cleaned = _EDGES.sub("", _truncate_bytes(cleaned, MAX_NAME_BYTES))
     if not cleaned:
         return "_"
@@ -113,24 +110,20 @@ def sanitize_component(text: str) -> str:
     return cleaned
 
 
+def _as_cp1252(match: re.Match[str]) -> str:
+    """One undecodable byte (os.fsdecode's U+DCxx) as its Windows-1252 character, else "_"."""
+    try:
+        return bytes([ord(match.group()) - 0xDC00]).decode("cp1252")
+    except UnicodeDecodeError:
+        return "_"
+
+
 def _truncate_bytes(text: str, limit: int) -> str:
     data = text.encode("utf-8", errors="surrogatepass")
     if len(data) <= limit:
         return text
     # "ignore" drops the partial multibyte character the cut may leave.
     return data[: max(limit, 0)].decode("utf-8", errors="ignore")
-
-
-def _split_name(name: str) -> tuple[str, str]:
-    """("IMG_1.MP", "jpg") for "IMG_1.MP.jpg"; a leading dot is not an extension."""
-    stem, dot, ext = name.rpartition(".")
-    if not dot or not stem.strip(".") or not ext:
-        return name, ""
-    return stem, ext
-
-
-def _basename(name: str) -> str:
-    return name.replace("\\", "/").rsplit("/", 1)[-1]
 
 
 def _parse(template: str, allowed: frozenset[str]) -> list[_Part]:
@@ -215,11 +208,11 @@ def _values(stem: str, ext: str, metadata: Mapping[str, str] | None) -> dict[str
 
 
 def _join(base: str, ext: str) -> str:
-    """``base.ext`` within 255 bytes, shortening the base rather than the extension."""
+    """``base.ext`` within MAX_RENDERED_BYTES, shortening the base rather than the extension."""
     suffix = f".{ext}" if ext else ""
-    budget = MAX_NAME_BYTES - len(suffix.encode("utf-8"))
+    budget = MAX_RENDERED_BYTES - len(suffix.encode("utf-8"))
     if not suffix or budget < 1:
-        return sanitize_component(base + suffix)
+        return _truncate_bytes(sanitize_component(base + suffix), MAX_RENDERED_BYTES) or "_"
     return (_EDGES.sub("", _truncate_bytes(base, budget)) or "_") + suffix
 
 
@@ -353,96 +346,3 @@ def candidate_names(name: str, limit: int = 1000) -> Iterator[str]:
         raise ValueError(f"limit must be >= 0, got {limit}")
     for n in range(limit + 1):
         yield collision_name(name, n)
-
-
-def _same_name(a: str, b: str) -> bool:
-    """Same stem exactly, extension compared case-insensitively."""
-    a_stem, a_ext = _split_name(a)
-    b_stem, b_ext = _split_name(b)
-    return a_stem == b_stem and a_ext.lower() == b_ext.lower()
-
-
-def _suffix(name: str) -> str:
-    """The lower-cased final extension with its dot, "" if none."""
-    ext = _split_name(name)[1]
-    return f".{ext.lower()}" if ext else ""
-
-
-def sidecar_names(photo_name: str, siblings: Iterable[str]) -> list[str]:
-    """Names among ``siblings`` that must move together with ``photo_name``.
-
-    XMP/AAE sidecars named "IMG_1.xmp" or "IMG_1.jpg.xmp"; a RAW of the same
-    stem when the photo is the camera's JPEG/HEIC; the video half of a Live
-    Photo ("IMG_1.MOV" with "IMG_1.HEIC": same stem; see video.live_photo_still); and the
-    RAW's and the video's own sidecars. Stems are compared exactly, extensions
-    case-insensitively. Sorted.
-    """
-    stem, ext = _split_name(photo_name)
-    names = [s for s in siblings if s != photo_name]
-    takes_raw = f".{ext.lower()}" in _RAW_COMPANIONS
-    raws = [n for n in names if _split_name(n)[0] == stem and _suffix(n) in RAW_EXTENSIONS]
-    owners = [photo_name, *raws] if takes_raw else [photo_name]
-    found = set(raws) if takes_raw else set()
-    if f".{ext.lower()}" in _LIVE_STILLS:
-        live = [n for n in names if _split_name(n)[0] == stem and _suffix(n) in _LIVE_VIDEOS]
-        found.update(live)
-        owners += live
-    for sibling in names:
-        sib_stem = _split_name(sibling)[0]
-        if _suffix(sibling) not in _SIDECAR_EXTENSIONS:
-            continue
-        if sib_stem == stem or any(_same_name(sib_stem, owner) for owner in owners):
-            found.add(sibling)
-    return sorted(found)
-
-
-def sidecar_target(sidecar_name: str, photo_name: str, new_photo_name: str) -> str:
-    """The sidecar's new name after ``photo_name`` became ``new_photo_name``.
-
-    "IMG_1.jpg.xmp" follows the full new name; "IMG_1.xmp", "IMG_1.CR2" and
-    "IMG_1.CR2.xmp" follow the new stem. The sidecar's own suffix keeps its case.
-    """
-    stem, _ = _split_name(photo_name)
-    new_stem, _ = _split_name(new_photo_name)
-    sidecar_stem, sidecar_ext = _split_name(sidecar_name)
-    if sidecar_ext and _same_name(sidecar_stem, photo_name):
-        return f"{new_photo_name}.{sidecar_ext}"
-    if sidecar_name.startswith(f"{stem}.") and sidecar_name != photo_name:
-        return new_stem + sidecar_name[len(stem) :]
-    raise ValueError(f"{sidecar_name!r} is not a sidecar of {photo_name!r}")
-
-
-def is_hidden_or_temp(name: str) -> bool:
-    """True for names a watcher must ignore: hidden, partial, temporary or NAS junk.
-
-    ``name`` may be a relative path; any hidden or NAS-metadata level counts.
-    Covers dot-files (incl. Syncthing ".syncthing.*.tmp", rsync ".name.XXXXXX",
-    ".goutputstream-*"), download/sync suffixes, "~" backups, Office "~$" locks,
-    Thumbs.db / .DS_Store / desktop.ini and Synology "@eaDir".
-    """
-    levels = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".", "..")]
-    if not levels:
-        return True
-    for level in levels:
-        if level.startswith(".") or level.lower() in _JUNK_DIRS:
-            return True
-    last = levels[-1]
-    lowered = last.lower()
-    return (
-        lowered.endswith(_TEMP_SUFFIXES)
-        or last.endswith("~")
-        or last.startswith("~$")
-        or lowered in _JUNK_NAMES
-        or "@syno" in lowered  # Synology "IMG_1.jpg@SynoEAStream" streams
-    )
-
-
-def is_video(name: str) -> bool:
-    """True if the extension (any case) is a video container photosieve files by date."""
-    return _suffix(_basename(name)) in VIDEO_EXTENSIONS
-
-
-def is_supported(name: str) -> bool:
-    """True if the extension (any case) is a photo format photosieve handles."""
-    _, ext = _split_name(_basename(name))
-    return bool(ext) and f".{ext.lower()}" in SUPPORTED_EXTENSIONS

@@ -27,7 +27,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from photosieve.state_schema import MIGRATIONS
+from photosieve.state_schema import MIGRATIONS, row_factory, to_db
 
 
 class FileState(enum.StrEnum):
@@ -77,7 +77,7 @@ class State:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self.conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-        self.conn.row_factory = sqlite3.Row
+        self.conn.row_factory = row_factory  # paths of any bytes (state_schema's codec)
         self.lock = threading.RLock()
         self.conn.execute("PRAGMA journal_mode=WAL")
         # FULL: a move's journal entry must be on disk before the file system changes.
@@ -110,7 +110,7 @@ class State:
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
         with self.lock:
-            return self.conn.execute(sql, params)
+            return self.conn.execute(sql, [to_db(p) for p in params])
 
     # --- files ----------------------------------------------------------------------------------
 

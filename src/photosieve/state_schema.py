@@ -1,5 +1,13 @@
-"""The state database's schema: MIGRATIONS, each applied once by state.py in order, tracked by
-`PRAGMA user_version`. A schema change is a new entry at the end; an applied one never changes.
+"""How the state database stores things: the schema's MIGRATIONS, each applied once by
+state.py in order, tracked by `PRAGMA user_version` (a schema change is a new entry at the end;
+an applied one never changes), and the path codec every parameter and value passes through.
+
+Paths are whatever bytes the file system allows, so a name that is not UTF-8 arrives as a str
+with lone surrogates (os.fsdecode), which SQLite cannot store as text. Every str parameter goes
+through `to_db` and every value read through `from_db`: a lone surrogate U+DCxx becomes the
+marker U+FFFF plus two hex digits, a literal U+FFFF is doubled, and everything else is stored
+as it is. Values stay TEXT, so lookups by path and range scans "below this folder" work on
+them unchanged (the escape never contains "/" and is decoded left to right).
 
 Kept apart from state.py so the module of named queries stays readable; nothing but state.py
 imports it.
@@ -7,7 +15,10 @@ imports it.
 
 from __future__ import annotations
 
+import re
+import sqlite3
 from collections.abc import Sequence
+from typing import Any
 
 MIGRATIONS: Sequence[str] = (
     """
@@ -86,4 +97,53 @@ MIGRATIONS: Sequence[str] = (
     CREATE INDEX shots_moment ON shots(camera, wall);
     CREATE INDEX shots_burst ON shots(burst);
     """,
+    # Paths as to_db stores them: a literal U+FFFF in an existing path becomes doubled. The
+    # mover looks up earlier moves of the same content (a second identical photo).
+    """
+    UPDATE files SET path = replace(path, char(65535), char(65535, 65535)),
+        origin = replace(origin, char(65535), char(65535, 65535));
+    UPDATE moves SET src = replace(src, char(65535), char(65535, 65535)),
+        dst = replace(dst, char(65535), char(65535, 65535)),
+        tmp = replace(tmp, char(65535), char(65535, 65535));
+    UPDATE labels SET path = replace(path, char(65535), char(65535, 65535));
+    UPDATE decisions SET path = replace(path, char(65535), char(65535, 65535));
+    CREATE INDEX moves_sha ON moves(sha256)
+    """,
 )
+
+# The escape for what SQLite text cannot hold: a noncharacter, never produced by a camera.
+_MARK = "\uffff"
+_NEEDS_ESCAPE = re.compile("[\udc80-\udcff\uffff]")
+_ESCAPED = re.compile("\uffff(\uffff|[0-9a-f]{2})")
+
+
+def to_db(value: Any) -> Any:
+    """A parameter as stored: str made storable and reversible (see the module doc)."""
+    if isinstance(value, str) and _NEEDS_ESCAPE.search(value):
+        return _NEEDS_ESCAPE.sub(_escape_char, value)
+    return value
+
+
+def from_db(value: Any) -> Any:
+    """A value as read: the exact str that to_db was given."""
+    if isinstance(value, str) and _MARK in value:
+        return _ESCAPED.sub(_unescape_char, value)
+    return value
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    char = match.group()
+    return _MARK * 2 if char == _MARK else f"{_MARK}{ord(char) - 0xDC00:02x}"
+
+
+def _unescape_char(match: re.Match[str]) -> str:
+    code = match.group(1)
+    return _MARK if code == _MARK else chr(0xDC00 + int(code, 16))
+
+
+def row_factory(cursor: sqlite3.Cursor, values: tuple[Any, ...]) -> sqlite3.Row:
+    """sqlite3.Row with from_db applied; rows without an escape (nearly all) are not copied."""
+    for value in values:
+        if type(value) is str and _MARK in value:
+            return sqlite3.Row(cursor, tuple(map(from_db, values)))
+    return sqlite3.Row(cursor, values)

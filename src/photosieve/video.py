@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
-from photosieve import dating, naming
+from photosieve import dating, filekinds
 from photosieve.errors import BadInput
 
 log = logging.getLogger("photosieve.video")
@@ -44,7 +44,7 @@ MIN_VIDEO_YEAR = 1985
 def live_photo_still(video_name: str, siblings: Iterable[str]) -> str | None:
     """The photo whose Live Photo video `video_name` is, among `siblings`; None if alone (pure).
 
-    The pair is what `naming.sidecar_names` moves together: a MOV/MP4 with exactly the stem of a
+    The pair is what `filekinds.sidecar_names` moves together: a MOV/MP4 with exactly the stem of a
     HEIC/HEIF/JPEG. Apple's ContentIdentifier is not compared (reading it would mean parsing
     both containers for every video); a phone never gives two unrelated files one stem in one
     folder.
@@ -55,8 +55,8 @@ def live_photo_still(video_name: str, siblings: Iterable[str]) -> str | None:
         for name in siblings
         if name != video_name
         and name.startswith(head)
-        and naming.is_supported(name)
-        and video_name in naming.sidecar_names(name, [video_name])
+        and filekinds.is_supported(name)
+        and video_name in filekinds.sidecar_names(name, [video_name])
     )
     return stills[0] if stills else None
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from photosieve import dating, naming
+from photosieve import dating, filekinds
 from photosieve.metadata import reader
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "metadata"
@@ -27,7 +27,7 @@ def _expected(answer: dict[str, str]) -> str | None:
 DATED = sorted(
     name
     for name, answer in ANSWERS.items()
-    if _expected(answer) and Path(name).suffix.lower() in naming.SUPPORTED_EXTENSIONS
+    if _expected(answer) and Path(name).suffix.lower() in filekinds.SUPPORTED_EXTENSIONS
 )
 
 

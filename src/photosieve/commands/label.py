@@ -18,7 +18,7 @@ import click
 from photosieve.cli import App, get_app
 from photosieve.commands._options import dry_run_option
 from photosieve.commands.label_web import serve_command
-from photosieve.errors import PhotosieveError
+from photosieve.errors import PhotosieveError, shown
 
 if TYPE_CHECKING:
     from photosieve.trainer.labels import ImportReport
@@ -138,10 +138,10 @@ def _report(result: ImportReport, dry_run: bool) -> None:
     if result.duplicates:
         click.echo(f"{result.duplicates} duplicate copies counted once")
     for path, reason in result.skipped:
-        click.echo(f"warning: skipped {path}: {reason}", err=True)
+        click.echo(f"warning: skipped {shown(path)}: {shown(reason)}", err=True)
     for _sha, paths in result.conflicts:
         click.echo(
-            "warning: in both keep and discard, not labelled: " + ", ".join(str(p) for p in paths),
+            "warning: in both keep and discard, not labelled: " + ", ".join(map(shown, paths)),
             err=True,
         )
     if result.skipped or result.conflicts:

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from photosieve import naming
+from photosieve import filekinds
 from photosieve.errors import BadInput
 from photosieve.metadata.ratings import DEFAULT_KEEP_FROM, verdict
 from photosieve.state import State
@@ -36,7 +36,7 @@ def photos_under(paths: Iterable[Path]) -> Iterator[Path]:
     """The photo files among `paths` and under the folders in it (sidecars are not photos)."""
     for path in paths:
         for candidate in walk_photos(path) if path.is_dir() else [path]:
-            if naming.is_supported(candidate.name):
+            if filekinds.is_supported(candidate.name):
                 yield candidate
 
 

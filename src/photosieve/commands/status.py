@@ -7,6 +7,7 @@ import time
 import click
 
 from photosieve.cli import get_app
+from photosieve.errors import shown
 from photosieve.model import store as modelstore
 from photosieve.state import FileState
 
@@ -32,15 +33,15 @@ def command(ctx: click.Context, recent: int) -> None:
     if left:
         click.echo("Left in place (retried when the file changes):")
         for rec in left:
-            shown = rec.path if rec.path.isprintable() else repr(rec.path)  # newlines in names
-            click.echo(f"  {shown}: {rec.reason} ({rec.status})")
+            click.echo(f"  {shown(rec.path)}: {shown(rec.reason)} ({rec.status})")
     moves = state.recent_moves(recent)
     click.echo("Recent moves:")
     if not moves:
         click.echo("  (none yet)")
     for row in moves:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(row["updated"]))
-        click.echo(f"  {when} {row['kind']:<10} {row['state']:<11} {row['src']} -> {row['dst']}")
+        moved = f"{shown(row['src'])} -> {shown(row['dst'])}"
+        click.echo(f"  {when} {row['kind']:<10} {row['state']:<11} {moved}")
     current = modelstore.current_model_dir(app.config.models_dir)
     if current is None:
         click.echo("Model: none installed (every photo is kept)")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from photosieve import dating, library, naming, video
+from photosieve import dating, filekinds, library, naming, video
 from photosieve.config import Config
 from photosieve.daemon import burst_stage
 from photosieve.daemon.photo import Photo
@@ -75,9 +75,11 @@ class Pipeline:
         photos = [Photo(path, inbox) for path, inbox in items]
         for photo in photos:
             identify(self, photo)
-        videos = [p for p in photos if p.outcome is None and naming.is_video(p.path.name)]
-        decode(self, [p for p in photos if p.outcome is None and not naming.is_video(p.path.name)])
-        live = [p for p in photos if p.outcome is None and not naming.is_video(p.path.name)]
+        videos = [p for p in photos if p.outcome is None and filekinds.is_video(p.path.name)]
+        decode(
+            self, [p for p in photos if p.outcome is None and not filekinds.is_video(p.path.name)]
+        )
+        live = [p for p in photos if p.outcome is None and not filekinds.is_video(p.path.name)]
         for photo in live:
             date(photo)
             stamp(self.config, photo)
@@ -111,12 +113,14 @@ def identify(pipe: Pipeline, photo: Photo) -> None:
     known = pipe.state.get_file(photo.path)
     if known and (known.size, known.mtime_ns) == (photo.size, photo.mtime_ns):
         return photo.stop("unchanged")  # seen before and not modified: no re-hash
-    moving = naming.is_video(photo.path.name)
+    moving = filekinds.is_video(photo.path.name)
     if moving and (
         still := video.live_photo_still(photo.path.name, pipe.listing(photo.path.parent) or [])
     ):
         return photo.stop("companion", f"travels with {still}")  # the Live Photo's video half
-    if not naming.is_supported(photo.path.name) and not (moving and pipe.config.videos == "file"):
+    if not filekinds.is_supported(photo.path.name) and not (
+        moving and pipe.config.videos == "file"
+    ):
         return _record_stop(pipe, photo, "unsupported", "not a supported photo format")
     if photo.size == 0:
         return _skip(pipe, photo, "empty file")

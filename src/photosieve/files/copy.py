@@ -1,7 +1,9 @@
 """Low-level file helpers for mover.py: content hashes, directory fsync, the verified copy.
 
 Nothing here renames or deletes anything; every move of a user file stays in mover.py. The
-verified copy only reads its source and writes a new temp file of its own.
+verified copy only reads its source and writes a new temp file of its own. `is_same_file`
+is how the mover tells that a path still names the very file it hashed before it removes or
+keeps anything by that name.
 """
 
 from __future__ import annotations
@@ -35,6 +37,25 @@ def hash_or_none(path: Path) -> str | None:
         return None
 
 
+def is_same_file(path: Path | str, known: os.stat_result) -> bool:
+    """True if `path` (not followed) is still the file `known` was taken of: same device,
+    inode, size and mtime. False when it is gone, replaced, or written since."""
+    try:
+        now = os.lstat(path)
+    except OSError:
+        return False
+    return _same(now, known)
+
+
+def _same(now: os.stat_result, known: os.stat_result) -> bool:
+    return (now.st_dev, now.st_ino, now.st_size, now.st_mtime_ns) == (
+        known.st_dev,
+        known.st_ino,
+        known.st_size,
+        known.st_mtime_ns,
+    )
+
+
 def fsync_dir(path: Path) -> None:
     """Make a rename or unlink in `path` durable."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
@@ -53,17 +74,26 @@ def temp_path(folder: Path) -> Path:
 
 
 def copy_verified(
-    src: Path, tmp: Path, digest: str, size: int, checkpoint: Callable[[str], None]
+    src: Path,
+    tmp: Path,
+    digest: str,
+    size: int,
+    checkpoint: Callable[[str], None],
+    known: os.stat_result | None = None,
 ) -> None:
     """Copy src to the new file tmp, fsync it, and prove by re-reading that it holds `digest`.
 
     Mode, xattrs, atime and mtime follow the source. Raises MoveError when the bytes read from
     src are not `digest` (the source changed) or the copy reads back differently; the caller
     removes tmp. `checkpoint` is called at "after_copy", "after_fsync" and "after_verify".
+    With `known`, the file opened must be that very file (a folder on the way swapped for a
+    symlink, or a file put in its place, opens another one): MoveError otherwise.
     """
     before = os.stat(src)
     hasher = hashlib.sha256()
     with open(src, "rb") as fin, open(tmp, "xb") as fout:
+        if known is not None and not _same(os.fstat(fin.fileno()), known):
+            raise MoveError(src, tmp, "the source is not the file that was hashed; left it")
         while chunk := fin.read(_CHUNK):
             hasher.update(chunk)
             fout.write(chunk)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +21,7 @@ __all__ = [
     "FINAL",
     "Job",
     "done_since",
+    "done_with_hash",
     "intent",
     "mark_undone_before",
     "row",
@@ -105,6 +106,18 @@ def done_since(state: State, since: float) -> list[sqlite3.Row]:
         (since,),
     ).fetchall()
     return rows
+
+
+def done_with_hash(state: State, sha256: str, kinds: Iterable[str]) -> list[Path]:
+    """Targets of finished moves of content `sha256` of these kinds, newest first."""
+    wanted = tuple(kinds)
+    marks = ",".join("?" * len(wanted))
+    rows = state.execute(
+        f"SELECT dst FROM moves WHERE sha256 = ? AND state = 'done' AND kind IN ({marks})"
+        " ORDER BY id DESC LIMIT 20",
+        (sha256, *wanted),
+    ).fetchall()
+    return [Path(r[0]) for r in rows]
 
 
 def mark_undone_before(state: State, undo_row: sqlite3.Row) -> None:

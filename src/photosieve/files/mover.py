@@ -12,10 +12,15 @@ that instant could lose its write. Across file systems (or on EXDEV) the photo i
 hidden temp file in the target folder and verified (copy.py), renamed into place the same way,
 and only then is the source unlinked.
 
+Names are not identities: before the source name is removed (after a copy or a link) and after
+a rename, the path must still be the file that was hashed (device, inode, size, mtime;
+copy.is_same_file). If it is not, both files are left where they are and the move is reported
+failed. Folders below a root that turned into symlinks are refused (plan.py), new folders are
+fsynced into their parent, and a photo whose content the journal shows already moved (and
+still there) is a duplicate.
+
 recover() settles unfinished rows from what exists so that each photo ends up exactly once,
-byte-identical. It never deletes a file whose hash differs from the journal (our own empty
-placeholder holds no data and is the one exception), and leaves a row whose source or target
-folder is missing (an unmounted share) for the next start.
+byte-identical (recover.py, which builds on the steps here and is imported when needed).
 
 The pieces that change no file live beside it: journal.py holds every SQL statement on `moves`
 and the Job record; plan.py holds MoveResult, MoverLike, the name-choosing MoverBase and
@@ -30,16 +35,29 @@ import errno
 import itertools
 import logging
 import os
-import sqlite3
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from photosieve.errors import MoveError
 from photosieve.files import journal
-from photosieve.files.copy import copy_verified, fsync_dir, hash_or_none, sha256_file, temp_path
+from photosieve.files.copy import (
+    copy_verified,
+    fsync_dir,
+    hash_or_none,
+    is_same_file,
+    sha256_file,
+    temp_path,
+)
 from photosieve.files.journal import FINAL, Job
-from photosieve.files.plan import MISSING, DryRunMover, MoverBase, MoveResult, MoverLike
+from photosieve.files.plan import (
+    DEDUP_KINDS,
+    MISSING,
+    DryRunMover,
+    MoverBase,
+    MoveResult,
+    MoverLike,
+)
 from photosieve.state import State
 
 # DryRunMover, MoveResult, MoverLike, FINAL and sha256_file are re-exported for callers.
@@ -103,8 +121,13 @@ class _NoAtomicRename(Exception):
     """The file system offers neither a no-replace rename nor hard links."""
 
 
-def _rename_noreplace(src: Path, dst: Path) -> None:
-    """Rename src to dst; FileExistsError rather than replacing whatever holds that name."""
+class _NotTheSame(Exception):
+    """A path no longer names the file that was hashed; both files were left as they are."""
+
+
+def _rename_noreplace(src: Path, dst: Path, known: os.stat_result | None = None) -> None:
+    """Rename src to dst; FileExistsError rather than replacing whatever holds that name.
+    With `known`, the link fallback removes src only while it is still that file."""
     if _renameat2 is not None:
         if (
             _renameat2(_AT_FDCWD, os.fsencode(src), _AT_FDCWD, os.fsencode(dst), _RENAME_NOREPLACE)
@@ -121,6 +144,11 @@ def _rename_noreplace(src: Path, dst: Path) -> None:
             raise _NoAtomicRename(str(exc)) from exc
         raise
     _crash("after_link")
+    if known is not None and not is_same_file(dst, known):
+        os.unlink(dst)  # a second name of whatever src holds now; that file stays at src
+        raise _NotTheSame(f"{src} was replaced before it was moved; left it")
+    if known is not None and not is_same_file(src, known):
+        raise _NotTheSame(f"{src} was replaced while it was moved; left both it and {dst}")
     try:
         os.unlink(src)
     except OSError:
@@ -175,8 +203,22 @@ class Mover(MoverBase):
         self._make_dir(src, dst_dir, top)
         try:
             return self._run(job)
+        except _NotTheSame as exc:
+            _set(self.state, job.row, "failed", reason=str(exc))
+            log.warning("not moving %r: %s", str(job.src), exc)
+            return MoveResult("failed", job.src, job.dst, reason=str(exc))
         except (OSError, MoveError) as exc:
             return self._abort(job, exc)
+
+    def moved_before(self, photo: Path, sha256: str | None) -> Path | None:
+        """Where the journal shows this content moved, if it is still there (not `photo`)."""
+        if sha256 is None:
+            return None
+        for dst in journal.done_with_hash(self.state, sha256, DEDUP_KINDS):
+            with contextlib.suppress(OSError):
+                if not os.path.samefile(dst, photo) and hash_or_none(dst) == sha256:
+                    return dst
+        return None
 
     def _make_dir(self, src: Path, dst_dir: Path, top: Path | None) -> None:
         # Level by level below the root, so a root that vanishes meanwhile is never re-made.
@@ -186,12 +228,15 @@ class Mover(MoverBase):
                 current = current / part
                 with contextlib.suppress(FileExistsError):
                     current.mkdir()
+                    fsync_dir(current.parent)  # the new folder's name is durable too
         except FileNotFoundError:
             raise MoveError(src, dst_dir, MISSING) from None
         except OSError as exc:  # not writable, disk full, read-only: the source stays put
             raise MoveError(src, dst_dir, f"cannot create {current}: {exc.strerror}") from None
         if not dst_dir.is_dir():
             raise MoveError(src, dst_dir, MISSING)
+        if (link := self.symlink_on_the_way(dst_dir)) is not None:
+            raise MoveError(src, dst_dir, f"refused: {link} is a symlink")
 
     def _run(self, job: Job) -> MoveResult:
         copy = self.force_copy or job.source.st_dev != os.stat(job.dst.parent).st_dev
@@ -203,6 +248,8 @@ class Mover(MoverBase):
         try:
             if not self._place(job, job.src):
                 return self._duplicate(job)
+            if not is_same_file(job.dst, job.source):
+                self._put_back(job)
         except OSError as exc:
             if exc.errno != errno.EXDEV:
                 raise
@@ -215,13 +262,15 @@ class Mover(MoverBase):
 
     def _copy_move(self, job: Job) -> MoveResult:
         assert job.tmp is not None
-        copy_verified(job.src, job.tmp, job.digest, job.size, _crash)
+        copy_verified(job.src, job.tmp, job.digest, job.size, _crash, job.source)
         job.base = "copied"
         _set(self.state, job.row, "copied")
         if not self._place(job, job.tmp):
             os.unlink(job.tmp)  # our own copy of a photo that is already there
             return self._duplicate(job)
         _crash("before_unlink_src")
+        if not is_same_file(job.src, job.source):
+            raise _NotTheSame(f"{job.src} changed since it was copied; left both it and {job.dst}")
         try:
             os.unlink(job.src)
         except OSError:
@@ -249,9 +298,18 @@ class Mover(MoverBase):
         _set(self.state, job.row, "placed")
         return True
 
+    def _put_back(self, job: Job) -> None:
+        """The rename took a file put at src since it was hashed: back to src if still free."""
+        try:
+            _rename_noreplace(job.dst, job.src)
+            where = f"put back at {job.src}"
+        except (OSError, _NoAtomicRename):
+            where = f"left at {job.dst}"
+        raise _NotTheSame(f"{job.src} was replaced before it was moved; the new file is {where}")
+
     def _rename(self, job: Job, what: Path) -> None:
         try:
-            _rename_noreplace(what, job.dst)
+            _rename_noreplace(what, job.dst, job.source if what == job.src else None)
             return
         except _NoAtomicRename:
             pass
@@ -272,7 +330,9 @@ class Mover(MoverBase):
         """Settle a move that raised exactly as recovery would; it may turn out finished."""
         reason = exc.reason if isinstance(exc, MoveError) else str(exc)
         if job.row:
-            outcome = _settle_safely(self.state, journal.row(self.state, job.row), failure=reason)
+            from photosieve.files.recover import settle_safely  # builds on this module
+
+            outcome = settle_safely(self.state, journal.row(self.state, job.row), failure=reason)
             row = journal.row(self.state, job.row)
             if row["state"] == "done":
                 return MoveResult("moved", job.src, Path(row["dst"]), reason=outcome)
@@ -307,87 +367,11 @@ def _send_to_trash(path: Path) -> None:
     send2trash(str(path))
 
 
-# --- recovery (undo is in undo.py) ----------------------------------------------------------
+# --- recovery (recover.py) ----------------------------------------------------------------
 
 
 def recover(state: State) -> list[str]:
     """Settle every unfinished move; returns one line per move saying what was done."""
-    return [_settle_safely(state, row) for row in journal.unfinished(state)]
+    from photosieve.files import recover as recovery  # it builds on this module's steps
 
-
-def _settle_safely(state: State, row: sqlite3.Row, failure: str | None = None) -> str:
-    try:
-        return _settle(state, row, failure)
-    except OSError as exc:
-        # Left unfinished on purpose: the next start looks again.
-        log.error("cannot settle move %s -> %s: %s", row["src"], row["dst"], exc)
-        return f"could not settle {row['src']} -> {row['dst']} yet: {exc}"
-
-
-def _close(state: State, row: sqlite3.Row, new: str, line: str) -> str:
-    _set(state, row["id"], new, reason=line)
-    if new == "done" and row["kind"] == "undo":  # in case undo() stopped before saying so
-        journal.mark_undone_before(state, row)
-    return line
-
-
-def _finish(state: State, row: sqlite3.Row) -> str:
-    src = Path(row["src"])
-    os.unlink(src)
-    fsync_dir(src.parent)
-    return _close(state, row, "done", f"finished moving {src} to {row['dst']}")
-
-
-def _settle(state: State, row: sqlite3.Row, failure: str | None) -> str:
-    src, dst = Path(row["src"]), Path(row["dst"])
-    if not (src.parent.is_dir() and dst.parent.is_dir()):
-        return f"left {src} -> {dst} for later: a folder is missing (unmounted?)"
-    tmp = Path(row["tmp"]) if row["tmp"] and os.path.lexists(row["tmp"]) else None
-    if row["state"] == "claimed" and row["size"] and (tmp or os.path.lexists(src)):
-        with contextlib.suppress(FileNotFoundError):
-            if os.lstat(dst).st_size == 0:
-                os.unlink(dst)  # our placeholder: empty, so no photo is in it
-    if tmp is not None and os.path.lexists(dst) and os.path.samefile(tmp, dst):
-        os.unlink(tmp)  # a second name of the placed file (link fallback)
-        tmp = None
-    if os.path.lexists(src) and os.path.lexists(dst) and os.path.samefile(src, dst):
-        return _finish(state, row)
-    if os.path.lexists(src):
-        return _settle_kept(state, row, tmp, failure)
-    return _settle_gone(state, row, tmp)
-
-
-def _settle_kept(state: State, row: sqlite3.Row, tmp: Path | None, failure: str | None) -> str:
-    """The source is there: finish if our verified copy is in place, else roll back."""
-    src, dst, sha = Path(row["src"]), Path(row["dst"]), row["sha256"]
-    # A temp still there never reached dst; in 'planned' nothing of ours did.
-    ours = os.path.lexists(dst) and row["state"] != "planned" and tmp is None
-    if tmp is not None:
-        os.unlink(tmp)
-    if ours and hash_or_none(dst) == sha and hash_or_none(src) == sha:
-        return _finish(state, row)
-    if ours:
-        return _close(state, row, "failed", f"kept both {src} and {dst}: content differs")
-    if failure is not None:
-        return _close(state, row, "failed", failure)
-    return _close(state, row, "rolled_back", f"rolled back {src} -> {dst}: source kept")
-
-
-def _settle_gone(state: State, row: sqlite3.Row, tmp: Path | None) -> str:
-    """The source is gone: the photo must be at dst, or in our verified temp copy."""
-    src, dst, sha = Path(row["src"]), Path(row["dst"]), row["sha256"]
-    if os.path.lexists(dst):
-        if hash_or_none(dst) != sha:
-            return _close(state, row, "failed", f"{dst} differs from the journal; left as is")
-        if tmp is not None and hash_or_none(tmp) == sha:
-            os.unlink(tmp)
-        return _close(state, row, "done", f"{src} is at {dst}")
-    if tmp is not None and hash_or_none(tmp) == sha:
-        try:
-            _rename_noreplace(tmp, dst)
-        except _NoAtomicRename:
-            os.rename(tmp, dst)  # dst was just seen absent; no other way on this mount
-        fsync_dir(dst.parent)
-        return _close(state, row, "done", f"placed {dst} from its verified copy")
-    kept = f"; unverified copy kept at {tmp}" if tmp is not None else ""
-    return _close(state, row, "failed", f"{src} is gone and {dst} is missing{kept}")
+    return recovery.recover(state)

@@ -4,6 +4,10 @@ MoverBase holds what Mover (mover.py) and DryRunMover share: which root a target
 under, choosing a free name for a photo (name, name-1, ...), and moving a photo together with
 its sidecars. Everything here only reads the file system (lstat, hashes); the one module that
 changes user files is mover.py.
+
+A folder between a root (inbox, library, quarantine) and the file is trusted only if it is a
+real folder when the move is made: a level swapped for a symlink since discovery would pull a
+file from elsewhere, or put one elsewhere, so such a move is refused (`symlink_on_the_way`).
 """
 
 from __future__ import annotations
@@ -15,13 +19,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, Protocol
 
-from photosieve import naming
+from photosieve import filekinds, naming
 from photosieve.errors import MoveError
 from photosieve.files.copy import hash_or_none, sha256_file
 from photosieve.files.journal import Job
 from photosieve.state import State
 
 __all__ = ["MISSING", "DryRunMover", "MoveResult", "MoverBase", "MoverLike", "Status"]
+
+# Kinds of move whose photo is a duplicate when the same content was already moved (journal).
+DEDUP_KINDS = frozenset({"file", "quarantine"})
 
 Status = Literal["moved", "duplicate", "failed", "planned"]
 MISSING = "target folder is missing (unmounted?)"
@@ -90,9 +97,31 @@ class MoverBase:
             raise MoveError(src, dst_dir, MISSING)
         return None if top is None else Path(top)
 
+    def symlink_on_the_way(self, path: Path) -> Path | None:
+        """The first level of `path` below its root (any of self.roots) that is a symlink."""
+        top = max(
+            (r for r in self.roots if path.is_relative_to(r)),
+            key=lambda r: len(r.parts),
+            default=None,
+        )
+        if top is None:
+            return None
+        level = top
+        for part in path.relative_to(top).parts:
+            level = level / part
+            try:
+                if stat.S_ISLNK(os.lstat(level).st_mode):
+                    return level
+            except (FileNotFoundError, NotADirectoryError):
+                return None
+        return None
+
     def _plan(
         self, src: Path, dst_dir: Path, name: str, kind: str, sha256: str | None
     ) -> Job | MoveResult:
+        for folder in (src.parent, dst_dir):
+            if (link := self.symlink_on_the_way(folder)) is not None:
+                return MoveResult("failed", src, reason=f"refused: {link} is a symlink")
         try:
             source = os.lstat(src)
             regular = stat.S_ISREG(source.st_mode)
@@ -107,6 +136,8 @@ class MoverBase:
             verdict = self._advance(job)
         except MoveError as exc:
             return MoveResult("failed", src, reason=exc.reason)
+        except OSError as exc:  # e.g. a name too long for this file system
+            return MoveResult("failed", src, reason=f"cannot use {job.dst}: {exc.strerror}")
         if verdict == "same":
             return MoveResult("duplicate", src, job.dst, reason="identical file already there")
         if verdict == "self":
@@ -136,24 +167,51 @@ class MoverBase:
         sha256: str | None = None,
         root: Path | None = None,
     ) -> MoveResult:
-        """Move a photo, then its sidecars renamed after the photo's final name."""
+        """Move a photo, then its sidecars renamed after the photo's final name; a photo whose
+        content this mover's journal shows already moved stays, a duplicate of it."""
+        earlier = self.moved_before(Path(photo), sha256) if kind in DEDUP_KINDS else None
+        if earlier is not None:
+            return MoveResult(
+                "duplicate", Path(photo), earlier, reason="identical file already there"
+            )
         result = self.move(photo, dst_dir, name, kind=kind, sha256=sha256, root=root)
         if result.status not in ("moved", "planned") or result.dst is None:
             return result
+        moved, problems = self.move_sidecars(
+            Path(photo), sidecars, result.dst, kind=kind, root=root
+        )
+        return replace(result, sidecars=moved, reason="; ".join(problems) or result.reason)
+
+    def move_sidecars(
+        self,
+        photo: Path,
+        sidecars: Sequence[Path],
+        dst: Path,
+        *,
+        kind: str,
+        root: Path | None = None,
+    ) -> tuple[list[tuple[Path, Path]], list[str]]:
+        """Move the sidecars of `photo`, now at `dst`, renamed after it; returns the (from, to)
+        pairs moved and a line for each sidecar that stays. Also used after a restart for the
+        sidecars a stop left behind their photo."""
         moved: list[tuple[Path, Path]] = []
         problems: list[str] = []
         for car in map(Path, sidecars):
             try:
-                target = naming.sidecar_target(car.name, Path(photo).name, result.dst.name)
+                target = filekinds.sidecar_target(car.name, photo.name, dst.name)
             except ValueError as exc:
                 problems.append(str(exc))
                 continue
-            res = self.move(car, result.dst.parent, target, kind=kind, root=root)
+            res = self.move(car, dst.parent, target, kind=kind, root=root)
             if res.status in ("moved", "planned") and res.dst is not None:
                 moved.append((car, res.dst))
             else:
                 problems.append(f"{car.name} stays: {res.reason or res.status}")
-        return replace(result, sidecars=moved, reason="; ".join(problems) or result.reason)
+        return moved, problems
+
+    def moved_before(self, photo: Path, sha256: str | None) -> Path | None:
+        """Where a photo of this content was moved earlier and still is (Mover: the journal)."""
+        return None
 
 
 def _occupant(job: Job, dst: Path) -> str:
@@ -173,6 +231,10 @@ class DryRunMover(MoverBase):
 
     def __init__(self, state: State | None = None, roots: Iterable[Path] = ()) -> None:
         super().__init__(roots)  # `state` is accepted so the two construct alike
+        self._planned_hashes: dict[str, Path] = {}
+
+    def moved_before(self, photo: Path, sha256: str | None) -> Path | None:
+        return None if sha256 is None else self._planned_hashes.get(sha256)
 
     def move(
         self,
@@ -190,4 +252,6 @@ class DryRunMover(MoverBase):
         if isinstance(job, MoveResult):
             return job
         self._planned.add(job.dst)  # so two plans never pick the same name
+        if sha256 is not None:
+            self._planned_hashes.setdefault(sha256, job.dst)
         return MoveResult("planned", src, job.dst)

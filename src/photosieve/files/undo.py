@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from photosieve import naming
+from photosieve import filekinds
 from photosieve.config import Config
 from photosieve.errors import MoveError
 from photosieve.files import journal
@@ -54,7 +54,7 @@ class Group:
         return (
             row["kind"] == self.lead["kind"]
             and same_folders
-            and bool(naming.sidecar_names(lead_dst.name, [dst.name]))
+            and bool(filekinds.sidecar_names(lead_dst.name, [dst.name]))
         )
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from photosieve.config import Config
-from photosieve.errors import PhotosieveError
+from photosieve.errors import PhotosieveError, shown
 from photosieve.labeler.catalog import Catalog, Photo
 from photosieve.labeler.marks import LABELS, Marks, Mode
 from photosieve.labeler.review import Verdict, apply_review
@@ -78,13 +78,13 @@ class LabelerApp:
         marks = self.marks.all([p.id for p in photos])
         scores = self.scorer.view()
         bursts = self.state.bursts_of([p.id for p in photos])
-        names = {p.id: p.name for p in photos}
+        names = {p.id: shown(p.name) for p in photos}  # names of any bytes, shown escaped
         items = [
             {
                 "id": p.id,
-                "name": p.name,
+                "name": names[p.id],
                 "taken": p.taken,
-                "folder": p.path.parent.name,
+                "folder": shown(p.path.parent.name),
                 "label": marks.get(p.id),
                 "score": scores.scores.get(p.id),
                 "reasons": self.reasons(p.id),
@@ -176,11 +176,11 @@ def burst_together(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _outcome_json(outcome: Any) -> dict[str, Any]:
     return {
         "id": outcome.sha256,
-        "name": outcome.path.name,
+        "name": shown(outcome.path.name),
         "label": outcome.label,
         "status": outcome.status,
-        "reason": outcome.reason,
-        "target": None if outcome.target is None else str(outcome.target),
+        "reason": None if outcome.reason is None else shown(outcome.reason),
+        "target": None if outcome.target is None else shown(outcome.target),
     }
 
 

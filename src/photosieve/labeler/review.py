@@ -7,6 +7,7 @@ marked discard are labelled discard and stay in the quarantine until retention.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,8 @@ from pathlib import Path
 from photosieve.config import Config
 from photosieve.quarantine import restore
 from photosieve.state import State
+
+log = logging.getLogger(__name__)
 
 SOURCE = "review"
 
@@ -54,7 +57,14 @@ def apply_review(
                 Outcome(verdict.sha256, verdict.path, "keep", r.status, r.target, r.reason)
             )
             continue
-        if not dry_run:
-            state.set_label(verdict.sha256, "discard", SOURCE, verdict.path)
-        outcomes.append(Outcome(verdict.sha256, verdict.path, "discard", "stays"))
+        try:
+            if not dry_run:
+                state.set_label(verdict.sha256, "discard", SOURCE, verdict.path)
+            outcomes.append(Outcome(verdict.sha256, verdict.path, "discard", "stays"))
+        except Exception as exc:  # this photo's reason; the rest go on
+            log.exception("internal error applying the review of %r", str(verdict.path))
+            reason = f"internal error: {exc!r}"
+            outcomes.append(
+                Outcome(verdict.sha256, verdict.path, "discard", "failed", None, reason)
+            )
     return outcomes

@@ -18,6 +18,7 @@ it alone). A dry run plans the moves and writes nothing.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Iterable, Sequence
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from photosieve import dating, library, naming
+from photosieve import dating, filekinds, library
 from photosieve.config import Config
 from photosieve.errors import BadInput, MoveError, PhotosieveError
 from photosieve.files.mover import DryRunMover, Mover, MoverLike, sha256_file
@@ -39,6 +40,8 @@ from photosieve.quarantine.rows import (
 )
 from photosieve.state import FileRecord, FileState, State
 from photosieve.vision import imaging
+
+log = logging.getLogger("photosieve.restore")
 
 
 @dataclass(frozen=True)
@@ -129,7 +132,7 @@ def _restore_one(
         path = in_quarantine(config, path)
     except PhotosieveError as exc:
         return Restored(path, "failed", reason=str(exc))
-    if not naming.is_supported(path.name):
+    if not filekinds.is_supported(path.name):
         return Restored(path, "failed", reason="not a photo (sidecars move with their photo)")
     try:
         st = os.stat(path)
@@ -175,7 +178,19 @@ def restore(
     """Move quarantined photos back where they belong and label them keep (`source`)."""
     roots = config.roots
     mover: MoverLike = DryRunMover(state, roots) if dry_run else Mover(state, roots)
-    return [_restore_one(config, state, mover, Path(p), source, dry_run) for p in paths]
+    return [_restore_guarded(config, state, mover, Path(p), source, dry_run) for p in paths]
+
+
+def _restore_guarded(
+    config: Config, state: State, mover: MoverLike, path: Path, source: str, dry_run: bool
+) -> Restored:
+    """One photo's unexpected error is that photo's reason (logged once, with its traceback);
+    the others are restored all the same."""
+    try:
+        return _restore_one(config, state, mover, path, source, dry_run)
+    except Exception as exc:
+        log.exception("internal error restoring %r", str(path))
+        return Restored(path, "failed", reason=f"internal error: {exc!r}")
 
 
 def select(

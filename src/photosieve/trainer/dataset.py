@@ -5,7 +5,9 @@ A label is keyed by content hash; the photo may since have been filed, renamed o
 candidates are the label's last path and every path the service recorded for that hash, and
 a candidate counts only if its content hash still matches (an edited photo is a different
 photo). Pixel batches for fine-tuning come from a disk-backed array, so a large label set
-does not have to fit in memory.
+does not have to fit in memory. One photo never holds the others back: an unexpected error
+while decoding it becomes that photo's reason ("internal error: ..."), logged with its
+traceback, and the rest decode as usual.
 """
 
 from __future__ import annotations
@@ -79,7 +81,7 @@ def decode_located(
         batch = list(photos[start : start + chunk])
         located = [(p, locate(p)) for p in batch]
         paths = [path for _, path in located if path is not None]
-        results = iter(imaging.load_many(paths, size, fit=fit, want_gray=want_gray, workers=2))
+        results = iter(_load_all(paths, size, fit, want_gray))
         for photo, path in located:
             if path is None:
                 yield photo, None, "not found (moved or edited since it was labelled)"
@@ -89,6 +91,29 @@ def decode_located(
                 yield photo, None, result.reason
             else:
                 yield photo, result, None
+
+
+def _load_all(
+    paths: Sequence[Path], size: int, fit: imaging.Fit, want_gray: bool
+) -> list[imaging.Decoded | BadInput]:
+    """imaging.load_many; if one photo raises something unexpected, each is decoded alone so
+    only that photo fails."""
+    try:
+        return imaging.load_many(paths, size, fit=fit, want_gray=want_gray, workers=2)
+    except Exception:  # reported per photo just below
+        return [_load_one(path, size, fit, want_gray) for path in paths]
+
+
+def _load_one(
+    path: Path, size: int, fit: imaging.Fit, want_gray: bool
+) -> imaging.Decoded | BadInput:
+    try:
+        return imaging.load(path, size, fit=fit, want_gray=want_gray)
+    except BadInput as exc:
+        return exc
+    except Exception as exc:  # this photo's reason; the rest go on
+        log.exception("internal error decoding %r", str(path))
+        return BadInput(path, f"internal error: {exc!r}")
 
 
 class _Quiet:

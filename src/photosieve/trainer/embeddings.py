@@ -193,6 +193,24 @@ def _missing(
     return todo, have_vec
 
 
+def _describe(
+    sha: str,
+    decoded: imaging.Decoded,
+    signals: dict[str, np.ndarray],
+    facts: dict[str, PhotoFacts],
+    where: object,
+) -> str | None:
+    """Add one photo's quality signals and facts; an unexpected error is its reason (None: ok)."""
+    try:
+        signals[sha] = quality.signal_vector(contract.decoded_signals(decoded))
+        facts[sha] = facts_from(decoded.pixels, decoded.metadata)
+    except Exception as exc:  # this photo's reason; the rest go on
+        log.exception("internal error reading the quality of %r", str(where))
+        signals.pop(sha, None)
+        return f"internal error: {exc!r}"
+    return None
+
+
 def fill(
     cache: EmbeddingCache,
     photos: Sequence[LabeledPhoto],
@@ -216,20 +234,23 @@ def fill(
         for start in range(0, len(todo), _DECODE_CHUNK):
             chunk = todo[start : start + _DECODE_CHUNK]
             good: list[tuple[str, imaging.Decoded]] = []
+            signals: dict[str, np.ndarray] = {}
+            facts: dict[str, PhotoFacts] = {}
             for photo, decoded, reason in decode_located(chunk, size, fit, want_gray=True):
-                if decoded is None:
-                    failed[photo.sha256] = reason or "unusable"
-                    where = photo.candidates[0] if photo.candidates else photo.sha256
-                    log.warning("skipped labelled photo %s: %s", where, reason)
+                where = photo.candidates[0] if photo.candidates else photo.sha256
+                if decoded is not None:
+                    reason = _describe(photo.sha256, decoded, signals, facts, where)
+                if reason is not None:
+                    failed[photo.sha256] = reason
+                    log.warning("skipped labelled photo %r: %s", str(where), reason)
                 else:
+                    assert decoded is not None
                     good.append((photo.sha256, decoded))
             vectors: dict[str, np.ndarray] = {}
             to_embed = [(sha, d) for sha, d in good if sha not in have_vec]
             if to_embed and embed is not None:
                 embedded = embed(np.stack([d.pixels for _, d in to_embed]))
                 vectors = {sha: embedded[i] for i, (sha, _) in enumerate(to_embed)}
-            signals = {sha: quality.signal_vector(contract.decoded_signals(d)) for sha, d in good}
-            facts = {sha: facts_from(d.pixels, d.metadata) for sha, d in good}
             pixels = {sha: d.pixels for sha, d in good if sha in wanted}
             cache.put(key, vectors, facts, pixels, size, fit, signals)
             bar.update(len(chunk))

@@ -103,6 +103,10 @@ def scan(
                     report.skipped.append((path, f"unreadable: {exc.strerror or exc}"))
                     log.warning("skipped %s: unreadable", path)
                     continue
+                except Exception as exc:  # this photo's reason; the rest go on
+                    report.skipped.append((path, f"internal error: {exc!r}"))
+                    log.exception("skipped %r: internal error", str(path))
+                    continue
                 by_label = seen.setdefault(sha, {})
                 if label in by_label:
                     report.duplicates += 1
