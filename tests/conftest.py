@@ -15,7 +15,8 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from photosieve.cli import group
 from photosieve.config import Config, load_config
-from photosieve.files.mover import Mover, sha256_file
+from photosieve.files.copy import sha256_file
+from photosieve.files.mover import Mover
 from photosieve.state import State
 
 os.environ["TZ"] = "UTC"

@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 from photosieve.cli import group
 from photosieve.commands._options import parse_since
 from photosieve.config import Config
-from photosieve.files.mover import sha256_file
+from photosieve.files.copy import sha256_file
 from photosieve.quarantine.reconcile import reconcile
 from photosieve.state import State
 

@@ -20,7 +20,8 @@ from PIL import ExifTags, Image, ImageDraw, ImageFilter
 
 from photosieve.config import Config, parse_config
 from photosieve.daemon import burst_stage, pipeline
-from photosieve.files.mover import Mover, sha256_file
+from photosieve.files.copy import sha256_file
+from photosieve.files.mover import Mover
 from photosieve.model.contract import KeepAll
 from photosieve.state import State
 from photosieve.vision.bursts import Shot

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from photosieve.config import Config
 from photosieve.daemon.recovery import record_finished_moves
-from photosieve.files.mover import Mover, sha256_file
+from photosieve.files.copy import sha256_file
+from photosieve.files.mover import Mover
 from photosieve.state import State
 
 

@@ -20,8 +20,11 @@ from typing import Any
 import pytest
 
 from photosieve.errors import MoveError
-from photosieve.files import mover
-from photosieve.files.mover import DryRunMover, Mover, MoveResult, recover, sha256_file
+from photosieve.files import journal, mover, plan, rename
+from photosieve.files.copy import sha256_file
+from photosieve.files.mover import Mover
+from photosieve.files.plan import DryRunMover, MoveResult
+from photosieve.files.recover import recover
 from photosieve.files.undo import undo
 from photosieve.state import State
 
@@ -79,7 +82,7 @@ def scene_for(
 ) -> Callable[[str], Scene]:
     def build(mode: str) -> Scene:
         if mode in ("link", "claim", "copylink", "copyclaim"):
-            monkeypatch.setattr(mover, "_renameat2", None)
+            monkeypatch.setattr(rename, "_renameat2", None)
         if mode in ("claim", "copyclaim"):
             monkeypatch.setattr(os, "link", _no_link)
         base = request.getfixturevalue("shm_dir") if mode == "xdev" else tmp_path
@@ -112,7 +115,7 @@ def assert_exactly_once(scene: Scene) -> Path:
     assert found[0] in (scene.src, scene.dst)
     assert found[0].read_bytes() == scene.data
     assert found[0].stat().st_mtime_ns == MTIME_NS
-    assert all(row["state"] in mover.FINAL for row in _journal(scene.db))
+    assert all(row["state"] in journal.FINAL for row in _journal(scene.db))
     return found[0]
 
 
@@ -126,7 +129,7 @@ def _raise_at(point: str, fired: list[str]) -> Callable[[str], None]:
 
 
 @pytest.mark.parametrize("twice", [False, True], ids=["recover", "crash-in-recovery"])
-@pytest.mark.parametrize("point", mover.CRASH_POINTS)
+@pytest.mark.parametrize("point", rename.CRASH_POINTS)
 @pytest.mark.parametrize("mode", MODES)
 def test_crash_at_every_point_is_recovered(
     scene_for: Callable[[str], Scene],
@@ -137,7 +140,7 @@ def test_crash_at_every_point_is_recovered(
 ) -> None:
     scene = scene_for(mode)
     fired: list[str] = []
-    monkeypatch.setattr(mover, "_crash_hook", _raise_at(point, fired))
+    monkeypatch.setattr(rename, "_crash_hook", _raise_at(point, fired))
     state = State(scene.db)
     try:
         result = scene.move(state)
@@ -148,11 +151,11 @@ def test_crash_at_every_point_is_recovered(
     if result is not None:  # this mode never reaches the point: the move simply completes
         assert result.status == "moved" and result.dst == scene.dst
     if twice:  # the recovery itself dies just before its first journal update
-        monkeypatch.setattr(mover, "_crash_hook", _crash_on_journal)
+        monkeypatch.setattr(rename, "_crash_hook", _crash_on_journal)
         with contextlib.suppress(Crash):
             recover(fresh := State(scene.db))
         fresh.close()
-    monkeypatch.setattr(mover, "_crash_hook", None)
+    monkeypatch.setattr(rename, "_crash_hook", None)
     state = State(scene.db)
     lines = recover(state)
     assert bool(lines) == (result is None)
@@ -171,15 +174,15 @@ def _crash_on_journal(point: str) -> None:
 _CHILD = """
 import os, sys
 from pathlib import Path
-from photosieve.files import mover
+from photosieve.files import mover, rename
 from photosieve.state import State
 point, mode, db, src, dst_dir = sys.argv[1:]
 def hook(name):
     if name == point:
         os._exit(137)
-mover._crash_hook = hook
+rename._crash_hook = hook
 if mode == "link":
-    mover._renameat2 = None
+    rename._renameat2 = None
 m = mover.Mover(State(Path(db)), force_copy=mode == "copy")
 print(m.move(Path(src), Path(dst_dir), "photo.jpg", kind="file").status)
 """
@@ -204,7 +207,7 @@ def test_real_crash_in_a_child_process_is_recovered(
     scene = scene_for(mode)
     State(scene.db).close()
     scene.dst_dir.mkdir(parents=True)
-    env = {**os.environ, "PYTHONPATH": str(Path(mover.__file__).parents[1])}
+    env = {**os.environ, "PYTHONPATH": str(Path(mover.__file__).parents[2])}
     args = [point, mode, str(scene.db), str(scene.src), str(scene.dst_dir)]
     child = subprocess.run(
         [sys.executable, "-c", _CHILD, *args], env=env, capture_output=True, text=True, timeout=120
@@ -260,7 +263,7 @@ def test_a_name_taken_at_rename_time(
         if point == "after_intent":
             scene.dst.write_bytes(intruder)
 
-    monkeypatch.setattr(mover, "_crash_hook", take_the_name)
+    monkeypatch.setattr(rename, "_crash_hook", take_the_name)
     result = scene.move(State(scene.db))
     assert scene.dst.read_bytes() == intruder
     if same:
@@ -347,7 +350,7 @@ def test_a_missing_root_is_never_created(
     gone = tmp_path / "unmounted"
     target = gone / "2024" / "05"
     state = State(scene.db)
-    movers: list[mover.MoverLike] = [
+    movers: list[plan.MoverLike] = [
         Mover(state, roots=[gone] if how == "roots" else []),
         DryRunMover(roots=[gone] if how == "roots" else []),
     ]
@@ -431,7 +434,7 @@ def test_a_corrupted_copy_is_caught_and_removed(
             with open(tmp, "r+b") as f:
                 f.write(b"\x00")  # a JPEG starts with 0xff
 
-    monkeypatch.setattr(mover, "_crash_hook", corrupt)
+    monkeypatch.setattr(rename, "_crash_hook", corrupt)
     result = scene.move(State(scene.db))
     assert result.status == "failed" and "does not match" in (result.reason or "")
     assert _files(scene.src.parent, scene.root) == [scene.src]
@@ -461,7 +464,7 @@ def test_exdev_at_rename_falls_back_to_the_verified_copy(
     scene_for: Callable[[str], Scene], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     scene = scene_for("rename")
-    real = mover._renameat2
+    real = rename._renameat2
     assert real is not None
 
     def exdev_for_the_photo(olddir: int, old: bytes, newdir: int, new: bytes, flags: int) -> int:
@@ -470,7 +473,7 @@ def test_exdev_at_rename_falls_back_to_the_verified_copy(
             return -1
         return real(olddir, old, newdir, new, flags)
 
-    monkeypatch.setattr(mover, "_renameat2", exdev_for_the_photo)
+    monkeypatch.setattr(rename, "_renameat2", exdev_for_the_photo)
     result = scene.move(State(scene.db))
     assert result.status == "moved"
     assert_exactly_once(scene)
@@ -496,10 +499,10 @@ def test_recovery_keeps_both_when_the_copy_differs(
     scene_for: Callable[[str], Scene], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     scene = scene_for("xdev")
-    monkeypatch.setattr(mover, "_crash_hook", _raise_at("before_unlink_src", []))
+    monkeypatch.setattr(rename, "_crash_hook", _raise_at("before_unlink_src", []))
     with pytest.raises(Crash):
         scene.move(State(scene.db))
-    monkeypatch.setattr(mover, "_crash_hook", None)
+    monkeypatch.setattr(rename, "_crash_hook", None)
     scene.dst.write_bytes(b"changed after placing")
     (line,) = recover(State(scene.db))
     assert "kept both" in line
@@ -512,10 +515,10 @@ def test_recovery_waits_while_the_target_is_unmounted(
     scene_for: Callable[[str], Scene], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     scene = scene_for("xdev")
-    monkeypatch.setattr(mover, "_crash_hook", _raise_at("before_unlink_src", []))
+    monkeypatch.setattr(rename, "_crash_hook", _raise_at("before_unlink_src", []))
     with pytest.raises(Crash):
         scene.move(State(scene.db))
-    monkeypatch.setattr(mover, "_crash_hook", None)
+    monkeypatch.setattr(rename, "_crash_hook", None)
     away = scene.root.with_name("library-away")
     scene.root.rename(away)
     (line,) = recover(State(scene.db))
@@ -555,10 +558,10 @@ def test_recovery_places_the_verified_copy_when_source_and_target_are_gone(
     scene_for: Callable[[str], Scene], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     scene = scene_for("xdev")
-    monkeypatch.setattr(mover, "_crash_hook", _raise_at("before_journal_copied", []))
+    monkeypatch.setattr(rename, "_crash_hook", _raise_at("before_journal_copied", []))
     with pytest.raises(Crash):
         scene.move(State(scene.db))
-    monkeypatch.setattr(mover, "_crash_hook", None)
+    monkeypatch.setattr(rename, "_crash_hook", None)
     (tmp,) = scene.dst_dir.glob(".photosieve-*.tmp")
     os.unlink(scene.src)  # lost outside our control; the verified temp is the last copy
     (line,) = recover(State(scene.db))
@@ -576,10 +579,10 @@ def test_recovery_never_moves_onto_a_file_that_is_not_ours(
             scene.dst.write_bytes(scene.data)
             raise Crash(point)
 
-    monkeypatch.setattr(mover, "_crash_hook", identical_arrives_then_crash)
+    monkeypatch.setattr(rename, "_crash_hook", identical_arrives_then_crash)
     with pytest.raises(Crash):
         scene.move(State(scene.db))
-    monkeypatch.setattr(mover, "_crash_hook", None)
+    monkeypatch.setattr(rename, "_crash_hook", None)
     (line,) = recover(State(scene.db))
     assert "rolled back" in line
     assert scene.src.read_bytes() == scene.data == scene.dst.read_bytes()

@@ -14,9 +14,11 @@ import pytest
 
 from photosieve import naming
 from photosieve.files import copy as copy_module
-from photosieve.files import mover
+from photosieve.files import mover, rename
 from photosieve.files import recover as recover_module
-from photosieve.files.mover import DryRunMover, Mover, recover
+from photosieve.files.mover import Mover
+from photosieve.files.plan import DryRunMover
+from photosieve.files.recover import recover
 from photosieve.state import State
 
 PHOTO = b"\xff\xd8 the photo that was hashed " * 50
@@ -82,7 +84,7 @@ def test_a_source_replaced_mid_move_is_left_and_reported(
     src = inbox / "IMG_1.jpg"
     src.write_bytes(PHOTO)
     if mode == "link":
-        monkeypatch.setattr(mover, "_renameat2", None)
+        monkeypatch.setattr(rename, "_renameat2", None)
     swapped_out = inbox / "moved-away.jpg"
 
     def swap() -> None:
@@ -90,7 +92,7 @@ def test_a_source_replaced_mid_move_is_left_and_reported(
             os.rename(src, swapped_out)
         _replace(src)
 
-    monkeypatch.setattr(mover, "_crash_hook", _hook_at(point, swap))
+    monkeypatch.setattr(rename, "_crash_hook", _hook_at(point, swap))
     sha = copy_module.sha256_file(src)
     moving = Mover(state, roots=[inbox, library], force_copy=mode == "copy")
     result = moving.move(src, library / "2024", "a.jpg", kind="file", sha256=sha)
@@ -100,7 +102,7 @@ def test_a_source_replaced_mid_move_is_left_and_reported(
     photos = [p for p in (*inbox.rglob("*"), *library.rglob("*")) if p.is_file()]
     assert [p.read_bytes() for p in photos].count(PHOTO) == 1  # the hashed photo, once
     assert [r["state"] for r in state.execute("SELECT state FROM moves")] == ["failed"]
-    monkeypatch.setattr(mover, "_crash_hook", None)
+    monkeypatch.setattr(rename, "_crash_hook", None)
     assert recover(state) == []
 
 
@@ -118,12 +120,12 @@ def test_recovery_never_removes_a_source_replaced_while_it_checked(
         if name == "before_unlink_src":
             raise Stop
 
-    monkeypatch.setattr(mover, "_crash_hook", stop)
+    monkeypatch.setattr(rename, "_crash_hook", stop)
     with pytest.raises(Stop):
         Mover(state, roots=[inbox, library], force_copy=True).move(
             src, library, "a.jpg", kind="file"
         )
-    monkeypatch.setattr(mover, "_crash_hook", None)
+    monkeypatch.setattr(rename, "_crash_hook", None)
     real_hash = recover_module.hash_or_none
 
     def hash_then_swap(path: Path) -> str | None:
@@ -292,10 +294,10 @@ def test_a_folder_swapped_for_a_symlink_mid_move_moves_nothing_from_outside(
         os.rename(inbox / "sub", inbox / "sub.real")
         (inbox / "sub").symlink_to(outside)
 
-    monkeypatch.setattr(mover, "_crash_hook", _hook_at("after_intent", swap))
+    monkeypatch.setattr(rename, "_crash_hook", _hook_at("after_intent", swap))
     moving = Mover(state, roots=[inbox, library], force_copy=mode == "copy")
     result = moving.move(src, library, "x.jpg", kind="file", sha256=copy_module.sha256_file(src))
-    monkeypatch.setattr(mover, "_crash_hook", None)
+    monkeypatch.setattr(rename, "_crash_hook", None)
     assert result.status == "failed"
     assert (outside / "x.jpg").read_bytes() == PHOTO
     assert (inbox / "sub.real" / "x.jpg").read_bytes() == PHOTO

@@ -20,9 +20,11 @@ from hypothesis import strategies as st
 from photosieve import naming
 from photosieve.config import Config, load_config
 from photosieve.daemon import recovery
-from photosieve.files import mover
+from photosieve.files import journal, rename
 from photosieve.files.copy import TEMP_PREFIX, sha256_file
-from photosieve.files.mover import Mover, MoveResult, recover
+from photosieve.files.mover import Mover
+from photosieve.files.plan import MoveResult
+from photosieve.files.recover import recover
 from photosieve.state import State
 
 WHEN = datetime(2024, 5, 3, 14, 22, 10)
@@ -67,17 +69,17 @@ groups = st.lists(
 
 @contextmanager
 def _world(mode: str) -> Iterator[Path]:
-    saved = mover._renameat2
+    saved = rename._renameat2
     if mode == "link":
-        mover._renameat2 = None
+        rename._renameat2 = None
     try:
         # tmpfs where there is one: the journal's fsyncs cost nothing there, so examples are fast.
         shm = "/dev/shm" if os.path.isdir("/dev/shm") else None
         with tempfile.TemporaryDirectory(prefix="photosieve-prop-", dir=shm) as top:
             yield Path(top)
     finally:
-        mover._renameat2 = saved
-        mover._crash_hook = None
+        rename._renameat2 = saved
+        rename._crash_hook = None
 
 
 def _make(inbox: Path, group: Group) -> tuple[Path, list[Path]]:
@@ -118,7 +120,7 @@ def _file_all(
     inbox, library = top / "inbox", top / "library"
     library.mkdir()
     state = State(top / "state.db")
-    mover._crash_hook = _crasher(crash_at)
+    rename._crash_hook = _crasher(crash_at)
     results: dict[Path, MoveResult] = {}
     for photo, cars in made:
         moving = Mover(state, roots=[inbox, library], force_copy=mode == "copy")
@@ -129,7 +131,7 @@ def _file_all(
             )
         except Crash as crash:
             event(f"crashed at {crash}")
-            mover._crash_hook = None
+            rename._crash_hook = None
             state.close()
             state = State(top / "state.db")
             recover(state)
@@ -140,7 +142,7 @@ def _file_all(
                     photo, cars, library / "2024" / "05", name, kind="file"
                 )
     rows = state.execute("SELECT state FROM moves").fetchall()
-    assert all(r[0] in mover.FINAL for r in rows)
+    assert all(r[0] in journal.FINAL for r in rows)
     state.close()
     return _reasons(made, results)
 

@@ -20,7 +20,7 @@ import pytest
 from PIL import Image
 
 from photosieve.config import Config
-from photosieve.files.mover import sha256_file
+from photosieve.files.copy import sha256_file
 from photosieve.labeler.app import LabelerApp, build_app
 from photosieve.labeler.marks import Mode
 from photosieve.labeler.server import LabelerServer, start_server, stop_server

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from photosieve.config import Config
-from photosieve.files.mover import sha256_file
+from photosieve.files.copy import sha256_file
 from photosieve.labeler.app import burst_together
 from photosieve.state import State
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from photosieve.config import Config
-from photosieve.files.mover import sha256_file
+from photosieve.files.copy import sha256_file
 from photosieve.state import State
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -11,7 +11,7 @@ import pytest
 
 from photosieve.config import Config, LibraryConfig
 from photosieve.errors import PhotosieveError
-from photosieve.files.mover import sha256_file
+from photosieve.files.copy import sha256_file
 from photosieve.labeler.review import Verdict, apply_review
 from photosieve.quarantine.restore import restore_target
 from photosieve.state import State

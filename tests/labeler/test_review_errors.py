@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from photosieve.config import Config
-from photosieve.files.mover import sha256_file
+from photosieve.files.copy import sha256_file
 from photosieve.labeler.review import Verdict, apply_review
 from photosieve.quarantine import restore as quarantine_restore
 from photosieve.state import State

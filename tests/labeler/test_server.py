@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from photosieve.config import Config
-from photosieve.files.mover import sha256_file
+from photosieve.files.copy import sha256_file
 from photosieve.state import State
 
 Serve = Callable[..., Any]

@@ -16,7 +16,8 @@ import pytest
 
 from photosieve.config import Config, MetadataConfig
 from photosieve.daemon import pipeline
-from photosieve.files.mover import DryRunMover, Mover
+from photosieve.files.mover import Mover
+from photosieve.files.plan import DryRunMover
 from photosieve.files.undo import undo_since
 from photosieve.labeler.review import Verdict, apply_review
 from photosieve.metadata import xmp_sidecar as xs

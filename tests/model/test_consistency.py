@@ -36,7 +36,8 @@ from click.testing import Result
 
 from photosieve.config import load_config
 from photosieve.daemon import pipeline
-from photosieve.files.mover import Mover, sha256_file
+from photosieve.files.copy import sha256_file
+from photosieve.files.mover import Mover
 from photosieve.model import litert, loader
 from photosieve.state import open_state
 from photosieve.trainer import embeddings

@@ -418,7 +418,7 @@ print("scored", len(results))
 @pytest.mark.tf
 def test_cpu_only_scoring_never_imports_tensorflow(tiny_state: Path, tmp_path: Path) -> None:
     photos = write_photos(tmp_path / "photos", 3)
-    src = Path(loader.__file__).resolve().parents[1]
+    src = Path(loader.__file__).resolve().parents[2]
     env = {
         "PYTHONPATH": str(src),
         "CUDA_VISIBLE_DEVICES": "",

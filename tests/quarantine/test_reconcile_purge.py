@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from photosieve.config import Config
-from photosieve.files.mover import Mover, sha256_file
+from photosieve.files.copy import sha256_file
+from photosieve.files.mover import Mover
 from photosieve.quarantine.purge import due, purge
 from photosieve.quarantine.reconcile import reconcile
 from photosieve.quarantine.rows import MARKER, quarantined_at

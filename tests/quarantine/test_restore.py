@@ -13,7 +13,8 @@ from click.testing import CliRunner, Result
 from photosieve.cli import group
 from photosieve.config import Config
 from photosieve.errors import PhotosieveError
-from photosieve.files.mover import Mover, sha256_file
+from photosieve.files.copy import sha256_file
+from photosieve.files.mover import Mover
 from photosieve.labeler.review import Verdict, apply_review
 from photosieve.quarantine import restore
 from photosieve.quarantine.purge import purge

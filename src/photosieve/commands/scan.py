@@ -23,7 +23,9 @@ def command(ctx: click.Context, paths: tuple[Path, ...], dry_run: bool) -> None:
     """File every photo below PATH... exactly as the service would (same stages, same rules)."""
     from photosieve.daemon import pipeline
     from photosieve.daemon.settle import SettleGate, scan_into
-    from photosieve.files.mover import DryRunMover, Mover, recover
+    from photosieve.files.mover import Mover
+    from photosieve.files.plan import DryRunMover
+    from photosieve.files.recover import recover
     from photosieve.model import loader
 
     app = get_app(ctx)

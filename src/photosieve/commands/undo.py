@@ -34,7 +34,7 @@ from photosieve.folders import prepare_folders
 @click.pass_context
 def command(ctx: click.Context, since: float, dry_run: bool) -> None:
     """Reverse photosieve's moves since a time (each file goes back where it was)."""
-    from photosieve.files.mover import recover
+    from photosieve.files.recover import recover
     from photosieve.files.undo import undo_since
 
     app = get_app(ctx)

@@ -26,7 +26,8 @@ from photosieve.config import Config
 from photosieve.daemon import burst_stage
 from photosieve.daemon.photo import Photo
 from photosieve.errors import BadInput, MoveError
-from photosieve.files.mover import MoverLike, sha256_file
+from photosieve.files.copy import sha256_file
+from photosieve.files.plan import MoverLike
 from photosieve.metadata import xmp_sidecar
 from photosieve.model.contract import Classifier, uses_quality
 from photosieve.state import LIVING, FileState, State

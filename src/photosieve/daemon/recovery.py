@@ -1,6 +1,6 @@
 """Repairs after an unclean stop: photos the journal shows moved but the database does not know.
 
-The mover's own recovery (mover.recover) finishes or undoes half-done moves; this gives each
+The mover's own recovery (files/recover.py) finishes or undoes half-done moves; this gives each
 photo that a finished move left without a `files` row (a kill between the move and its record)
 its row, so the database agrees with the folders again. A kill between a photo's move and its
 sidecars' leaves those sidecars behind; they follow the photo here, as the move would have
@@ -14,7 +14,8 @@ from pathlib import Path
 
 from photosieve import filekinds, library
 from photosieve.config import Config
-from photosieve.files.mover import Mover, sha256_file
+from photosieve.files.copy import sha256_file
+from photosieve.files.mover import Mover
 from photosieve.state import FileState, State
 
 

@@ -24,7 +24,8 @@ from photosieve.daemon.settle import SettleGate, scan_into
 from photosieve.daemon.systemd import Notifier
 from photosieve.daemon.watcher import InboxWatcher
 from photosieve.errors import PhotosieveError
-from photosieve.files.mover import Mover, recover
+from photosieve.files.mover import Mover
+from photosieve.files.recover import recover
 from photosieve.folders import prepare_folders
 from photosieve.model import contract, loader
 from photosieve.state import State, open_state

@@ -19,28 +19,26 @@ failed. Folders below a root that turned into symlinks are refused (plan.py), ne
 fsynced into their parent, and a photo whose content the journal shows already moved (and
 still there) is a duplicate.
 
-recover() settles unfinished rows from what exists so that each photo ends up exactly once,
-byte-identical (recover.py, which builds on the steps here and is imported when needed).
+recover.py settles unfinished rows from what exists so that each photo ends up exactly once,
+byte-identical; both build on the steps in rename.py.
 
 The pieces that change no file live beside it: journal.py holds every SQL statement on `moves`
 and the Job record; plan.py holds MoveResult, MoverLike, the name-choosing MoverBase and
-DryRunMover. This module re-exports their public names.
+DryRunMover.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import itertools
 import logging
 import os
-import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
 from photosieve.errors import MoveError
-from photosieve.files import journal
+from photosieve.files import journal, recover, rename
 from photosieve.files.copy import (
     copy_verified,
     fsync_dir,
@@ -49,128 +47,16 @@ from photosieve.files.copy import (
     sha256_file,
     temp_path,
 )
-from photosieve.files.journal import FINAL, Job
+from photosieve.files.journal import Job
 from photosieve.files.plan import (
     DEDUP_KINDS,
     MISSING,
-    DryRunMover,
     MoverBase,
     MoveResult,
-    MoverLike,
 )
 from photosieve.state import State
 
-# DryRunMover, MoveResult, MoverLike, FINAL and sha256_file are re-exported for callers.
-__all__ = [
-    "CRASH_POINTS",
-    "FINAL",
-    "DryRunMover",
-    "MoveResult",
-    "Mover",
-    "MoverLike",
-    "recover",
-    "sha256_file",
-]
 log = logging.getLogger(__name__)
-
-CRASH_POINTS = (
-    "after_intent",
-    "after_link",
-    "before_journal_claimed",
-    "after_claim",
-    "after_copy",
-    "after_fsync",
-    "after_verify",
-    "before_journal_copied",
-    "after_place",
-    "before_journal_placed",
-    "before_unlink_src",
-    "after_unlink_src",
-    "before_journal_done",
-)
-# Tests set this to simulate a crash: it is called with each point's name as it is reached.
-_crash_hook: Callable[[str], None] | None = None
-
-_AT_FDCWD = -100
-_RENAME_NOREPLACE = 1
-_FLAG_UNSUPPORTED = frozenset({errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP})
-_LINKS_UNSUPPORTED = frozenset({errno.EPERM, errno.EOPNOTSUPP, errno.ENOSYS})
-
-
-def _crash(point: str) -> None:
-    if _crash_hook is not None:
-        _crash_hook(point)
-
-
-def _load_renameat2() -> Callable[..., int] | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        func = ctypes.CDLL(None, use_errno=True).renameat2
-    except (OSError, AttributeError):  # glibc < 2.28 or a libc without it
-        return None
-    func.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-    func.restype = ctypes.c_int
-    return func
-
-
-_renameat2 = _load_renameat2()
-
-
-class _NoAtomicRename(Exception):
-    """The file system offers neither a no-replace rename nor hard links."""
-
-
-class _NotTheSame(Exception):
-    """A path no longer names the file that was hashed; both files were left as they are."""
-
-
-def _rename_noreplace(src: Path, dst: Path, known: os.stat_result | None = None) -> None:
-    """Rename src to dst; FileExistsError rather than replacing whatever holds that name.
-    With `known`, the link fallback removes src only while it is still that file."""
-    if _renameat2 is not None:
-        if (
-            _renameat2(_AT_FDCWD, os.fsencode(src), _AT_FDCWD, os.fsencode(dst), _RENAME_NOREPLACE)
-            == 0
-        ):
-            return
-        err = ctypes.get_errno()
-        if err not in _FLAG_UNSUPPORTED:
-            raise OSError(err, os.strerror(err), str(src), None, str(dst))
-    try:
-        os.link(src, dst, follow_symlinks=False)
-    except OSError as exc:
-        if exc.errno in _LINKS_UNSUPPORTED:
-            raise _NoAtomicRename(str(exc)) from exc
-        raise
-    _crash("after_link")
-    if known is not None and not is_same_file(dst, known):
-        os.unlink(dst)  # a second name of whatever src holds now; that file stays at src
-        raise _NotTheSame(f"{src} was replaced before it was moved; left it")
-    if known is not None and not is_same_file(src, known):
-        raise _NotTheSame(f"{src} was replaced while it was moved; left both it and {dst}")
-    try:
-        os.unlink(src)
-    except OSError:
-        os.unlink(dst)  # only the second name we just made; the file stays at src
-        raise
-
-
-# --- the journal (journal.py), each change preceded by its crash point -----------------------
-
-
-def _set(
-    state: State,
-    move_id: int,
-    new: str,
-    *,
-    reason: str | None = None,
-    dst: Path | None = None,
-    tmp: Path | None = None,
-) -> None:
-    _crash(f"before_journal_{new}")
-    journal.set_state(state, move_id, new, reason=reason, dst=dst, tmp=tmp)
-
 
 # --- moving --------------------------------------------------------------------------------
 
@@ -203,8 +89,8 @@ class Mover(MoverBase):
         self._make_dir(src, dst_dir, top)
         try:
             return self._run(job)
-        except _NotTheSame as exc:
-            _set(self.state, job.row, "failed", reason=str(exc))
+        except rename.NotTheSame as exc:
+            rename.set_state(self.state, job.row, "failed", reason=str(exc))
             log.warning("not moving %r: %s", str(job.src), exc)
             return MoveResult("failed", job.src, job.dst, reason=str(exc))
         except (OSError, MoveError) as exc:
@@ -242,7 +128,7 @@ class Mover(MoverBase):
         copy = self.force_copy or job.source.st_dev != os.stat(job.dst.parent).st_dev
         job.tmp = temp_path(job.dst.parent) if copy else None
         job.row = journal.intent(self.state, job)
-        _crash("after_intent")
+        rename.crash("after_intent")
         if copy:
             return self._copy_move(job)
         try:
@@ -254,31 +140,33 @@ class Mover(MoverBase):
             if exc.errno != errno.EXDEV:
                 raise
             job.tmp = temp_path(job.dst.parent)
-            _set(self.state, job.row, "planned", tmp=job.tmp)
+            rename.set_state(self.state, job.row, "planned", tmp=job.tmp)
             return self._copy_move(job)
         fsync_dir(job.src.parent)
-        _set(self.state, job.row, "done")
+        rename.set_state(self.state, job.row, "done")
         return MoveResult("moved", job.src, job.dst)
 
     def _copy_move(self, job: Job) -> MoveResult:
         assert job.tmp is not None
-        copy_verified(job.src, job.tmp, job.digest, job.size, _crash, job.source)
+        copy_verified(job.src, job.tmp, job.digest, job.size, rename.crash, job.source)
         job.base = "copied"
-        _set(self.state, job.row, "copied")
+        rename.set_state(self.state, job.row, "copied")
         if not self._place(job, job.tmp):
             os.unlink(job.tmp)  # our own copy of a photo that is already there
             return self._duplicate(job)
-        _crash("before_unlink_src")
+        rename.crash("before_unlink_src")
         if not is_same_file(job.src, job.source):
-            raise _NotTheSame(f"{job.src} changed since it was copied; left both it and {job.dst}")
+            raise rename.NotTheSame(
+                f"{job.src} changed since it was copied; left both it and {job.dst}"
+            )
         try:
             os.unlink(job.src)
         except OSError:
             os.unlink(job.dst)  # our verified copy; the source stays the one original
             raise
-        _crash("after_unlink_src")
+        rename.crash("after_unlink_src")
         fsync_dir(job.src.parent)
-        _set(self.state, job.row, "done")
+        rename.set_state(self.state, job.row, "done")
         return MoveResult("moved", job.src, job.dst)
 
     def _place(self, job: Job, what: Path) -> bool:
@@ -292,30 +180,32 @@ class Mover(MoverBase):
                 job.names = itertools.chain([job.dst.name], job.names)
                 if self._advance(job) != "free":
                     return False
-                _set(self.state, job.row, job.base, dst=job.dst)
+                rename.set_state(self.state, job.row, job.base, dst=job.dst)
         fsync_dir(job.dst.parent)
-        _crash("after_place")
-        _set(self.state, job.row, "placed")
+        rename.crash("after_place")
+        rename.set_state(self.state, job.row, "placed")
         return True
 
     def _put_back(self, job: Job) -> None:
         """The rename took a file put at src since it was hashed: back to src if still free."""
         try:
-            _rename_noreplace(job.dst, job.src)
+            rename.rename_noreplace(job.dst, job.src)
             where = f"put back at {job.src}"
-        except (OSError, _NoAtomicRename):
+        except (OSError, rename.NoAtomicRename):
             where = f"left at {job.dst}"
-        raise _NotTheSame(f"{job.src} was replaced before it was moved; the new file is {where}")
+        raise rename.NotTheSame(
+            f"{job.src} was replaced before it was moved; the new file is {where}"
+        )
 
     def _rename(self, job: Job, what: Path) -> None:
         try:
-            _rename_noreplace(what, job.dst, job.source if what == job.src else None)
+            rename.rename_noreplace(what, job.dst, job.source if what == job.src else None)
             return
-        except _NoAtomicRename:
+        except rename.NoAtomicRename:
             pass
-        _set(self.state, job.row, "claimed", dst=job.dst)
+        rename.set_state(self.state, job.row, "claimed", dst=job.dst)
         os.close(os.open(job.dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        _crash("after_claim")
+        rename.crash("after_claim")
         try:
             os.rename(what, job.dst)  # replaces only the empty placeholder we just made
         except OSError:
@@ -323,16 +213,18 @@ class Mover(MoverBase):
             raise
 
     def _duplicate(self, job: Job) -> MoveResult:
-        _set(self.state, job.row, "rolled_back", reason=f"identical file appeared at {job.dst}")
+        rename.set_state(
+            self.state, job.row, "rolled_back", reason=f"identical file appeared at {job.dst}"
+        )
         return MoveResult("duplicate", job.src, job.dst, reason="identical file already there")
 
     def _abort(self, job: Job, exc: OSError | MoveError) -> MoveResult:
         """Settle a move that raised exactly as recovery would; it may turn out finished."""
         reason = exc.reason if isinstance(exc, MoveError) else str(exc)
         if job.row:
-            from photosieve.files.recover import settle_safely  # builds on this module
-
-            outcome = settle_safely(self.state, journal.row(self.state, job.row), failure=reason)
+            outcome = recover.settle_safely(
+                self.state, journal.row(self.state, job.row), failure=reason
+            )
             row = journal.row(self.state, job.row)
             if row["state"] == "done":
                 return MoveResult("moved", job.src, Path(row["dst"]), reason=outcome)
@@ -353,9 +245,9 @@ class Mover(MoverBase):
         try:
             _send_to_trash(path)
         except OSError as exc:
-            _set(self.state, job.row, "failed", reason=str(exc))
+            rename.set_state(self.state, job.row, "failed", reason=str(exc))
             raise
-        _set(self.state, job.row, "done")
+        rename.set_state(self.state, job.row, "done")
 
 
 # --- retention: the OS trash ------------------------------------------------------------------
@@ -365,13 +257,3 @@ def _send_to_trash(path: Path) -> None:
     from send2trash import send2trash  # only retention needs it
 
     send2trash(str(path))
-
-
-# --- recovery (recover.py) ----------------------------------------------------------------
-
-
-def recover(state: State) -> list[str]:
-    """Settle every unfinished move; returns one line per move saying what was done."""
-    from photosieve.files import recover as recovery  # it builds on this module's steps
-
-    return recovery.recover(state)

@@ -1,4 +1,4 @@
-"""Recovery for mover.py: settle the moves that an unclean stop left unfinished.
+"""Recovery for the mover: settle the moves that an unclean stop left unfinished.
 
 Each unfinished journal row is settled from what exists so that each photo ends up exactly
 once, byte-identical: finished when our verified copy is in place, rolled back when it is not.
@@ -6,7 +6,7 @@ It never deletes a file whose hash differs from the journal (our own empty place
 no data and is the one exception), never removes a source name that is no longer the file it
 hashed (copy.is_same_file), and leaves a row whose source or target folder is missing (an
 unmounted share) for the next start. The steps it shares with a live move (journal updates
-with their crash points, the no-replace rename) are mover.py's.
+with their crash points, the no-replace rename) are rename.py's.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from photosieve.files import journal
 from photosieve.files.copy import fsync_dir, hash_or_none, is_same_file
-from photosieve.files.mover import _NoAtomicRename, _rename_noreplace, _set
+from photosieve.files.rename import NoAtomicRename, rename_noreplace, set_state
 from photosieve.state import State
 
 __all__ = ["recover", "settle_safely"]
@@ -41,7 +41,7 @@ def settle_safely(state: State, row: sqlite3.Row, failure: str | None = None) ->
 
 
 def _close(state: State, row: sqlite3.Row, new: str, line: str) -> str:
-    _set(state, row["id"], new, reason=line)
+    set_state(state, row["id"], new, reason=line)
     if new == "done" and row["kind"] == "undo":  # in case undo() stopped before saying so
         journal.mark_undone_before(state, row)
     return line
@@ -104,8 +104,8 @@ def _settle_gone(state: State, row: sqlite3.Row, tmp: Path | None) -> str:
         return _close(state, row, "done", f"{src} is at {dst}")
     if tmp is not None and hash_or_none(tmp) == sha:
         try:
-            _rename_noreplace(tmp, dst)
-        except _NoAtomicRename:
+            rename_noreplace(tmp, dst)
+        except NoAtomicRename:
             os.rename(tmp, dst)  # dst was just seen absent; no other way on this mount
         fsync_dir(dst.parent)
         return _close(state, row, "done", f"placed {dst} from its verified copy")

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from photosieve import dating, library
 from photosieve.errors import BadInput
-from photosieve.files.mover import sha256_file
+from photosieve.files.copy import sha256_file
 from photosieve.state import State
 from photosieve.vision import imaging
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from photosieve.config import Config
-from photosieve.files.mover import sha256_file
+from photosieve.files.copy import sha256_file
 from photosieve.library import sidecars_of, walk
 from photosieve.metadata import xmp_sidecar
 from photosieve.quarantine.restore import record_kept

@@ -29,7 +29,9 @@ from pathlib import Path
 from photosieve import dating, filekinds, library
 from photosieve.config import Config
 from photosieve.errors import BadInput, MoveError, PhotosieveError
-from photosieve.files.mover import DryRunMover, Mover, MoverLike, sha256_file
+from photosieve.files.copy import sha256_file
+from photosieve.files.mover import Mover
+from photosieve.files.plan import DryRunMover, MoverLike
 from photosieve.metadata import xmp_sidecar
 from photosieve.quarantine.rows import (
     in_quarantine,
