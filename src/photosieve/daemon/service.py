@@ -130,7 +130,7 @@ class Service:
         if rescan_due or (self.gate.overflowed and len(self.gate) == 0):
             self.catch_up(list(self.watcher.watching))
             self.look_after_quarantine()
-        batch = self.gate.due(limit=self.config.classifier.batch_size)
+        batch = self.gate.due(limit=pipeline.run_limit(self.config))
         if not batch:
             return False
         self.process(batch)
@@ -138,7 +138,11 @@ class Service:
 
     def process(self, batch: list[tuple[Path, Path]]) -> None:
         pipe = pipeline.Pipeline(
-            self.config, self.state, Mover(self.state, roots=self.config.roots), self.classifier
+            self.config,
+            self.state,
+            Mover(self.state, roots=self.config.roots),
+            self.classifier,
+            progress=self.notifier.watchdog,
         )
         try:
             photos = pipe.run(batch)
