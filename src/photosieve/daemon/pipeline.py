@@ -146,14 +146,18 @@ def guarded(pipe: Pipeline, photo: Photo, stage: Callable[..., None], *args: obj
 
 
 def internal(pipe: Pipeline, photo: Photo, exc: BaseException, *, stage: str) -> None:
-    log.error("%s: %s in %s", shown(photo.path), scorer.internal_error(exc), stage, exc_info=exc)
-    if photo.result is not None or not os.path.lexists(photo.path):
-        # Moved before the error: the journal knows; recovery gives it its row.
-        photo.stop("skipped", f"{scorer.internal_error(exc)}; moved, recorded from the journal")
-        recovery.record_finished_moves(pipe.state, pipe.config)
-        return
+    reason = scorer.internal_error(exc)
+    log.error("%s: %s in %s", shown(photo.path), reason, stage, exc_info=exc)
+    here = os.path.lexists(photo.path)
     try:
-        _record_stop(pipe, photo, "skipped", scorer.internal_error(exc))
+        if photo.result is not None or (stage == "record" and not here):
+            # Moved before the error: the journal knows; recovery gives it its row.
+            photo.stop("skipped", f"{reason}; moved, recorded from the journal")
+            recovery.record_finished_moves(pipe.state, pipe.config)
+        elif not here:
+            photo.stop("gone", "disappeared before processing")
+        else:
+            _record_stop(pipe, photo, "skipped", reason)
     except Exception as again:  # the database itself refuses: the log must do
         log.error("%s: not recorded: %s", shown(photo.path), scorer.internal_error(again))
 
