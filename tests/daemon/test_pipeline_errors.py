@@ -40,7 +40,8 @@ def _run(config: Config, state: State, paths: list[Path]) -> list[pipeline.Photo
 
 def _fail_for_victim(exc: Exception, real: Callable[..., object]) -> Callable[..., object]:
     def wrapped(*args: object, **kwargs: object) -> object:
-        if any(isinstance(a, (Path, str)) and VICTIM in str(a) for a in args):
+        names = [getattr(a, "path", a) for a in args]  # a path, a name or a pipeline.Photo
+        if any(isinstance(a, (Path, str)) and VICTIM in str(a) for a in names):
             raise exc
         return real(*args, **kwargs)
 
@@ -91,6 +92,7 @@ def test_a_decoder_exception_skips_one_photo_and_files_the_rest(
     [
         (dating, "resolve_capture_time", "date"),
         (pipeline.naming, "render_name", "stamp"),
+        (pipeline.burst_stage, "shot_of", "burst"),
         (pipeline.burst_stage, "remember", "record"),
     ],
 )
