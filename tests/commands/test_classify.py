@@ -11,7 +11,6 @@ import pytest
 from PIL import Image
 
 from photosieve.cli import main
-from photosieve.commands.classify import reasons
 from photosieve.model import contract
 from photosieve.model import store as modelstore
 from photosieve.vision import imaging, quality
@@ -106,14 +105,6 @@ def test_table_output_and_exit_1_when_nothing_could_be_scored(
     assert _run(["--config", str(config), "classify", str(bad)]) == 1
     captured = capsys.readouterr()
     assert "empty" in captured.out and "nothing could be scored" in captured.err
-
-
-def test_reasons_name_signals_only_for_a_discard() -> None:
-    dark = {name: 0.0 for name in quality.SIGNAL_NAMES} | {"dark_fraction": 1.0}
-    assert quality.explain(dark) == ["near-black"]
-    assert reasons(0.934, "discard", dark) == ["near-black", "model 0.93"]
-    assert reasons(0.1, "keep", dark) == ["model 0.10"]  # as the service records a keep
-    assert reasons(0.9, "discard", None) == ["model 0.90"]
 
 
 @pytest.fixture(scope="module")

@@ -56,3 +56,20 @@ def test_no_model_folder_means_keep_all(config: Config) -> None:
         assert service.classifier.version is None
     finally:
         service.shutdown()
+
+
+def test_settling_files_are_looked_at_often_only_while_few(config: Config) -> None:
+    from photosieve.daemon import pipeline
+    from photosieve.daemon import service as service_module
+
+    service = Service(config)
+    try:
+        inbox = config.inboxes[0]
+        assert service.tick() == service_module.TICK_SECONDS  # idle: the slow tick
+        service.gate.offer(inbox / "a.jpg", inbox)
+        assert service.tick() == service_module.SETTLING_TICK
+        for i in range(pipeline.run_limit(config)):
+            service.gate.offer(inbox / f"{i}.jpg", inbox)
+        assert service.tick() == service_module.TICK_SECONDS  # many: each look stats them all
+    finally:
+        service.shutdown()

@@ -2,7 +2,9 @@
 
 Folders are searched recursively for supported photos (hidden, temporary and NAS-junk names
 skipped, as the watcher does); a file named explicitly is always tried. Bad files are reported
-with their reason. Exit status 0 when at least one photo was scored, else 1.
+with their reason, and a photo that meets an unexpected error with "internal error: ..." (its
+traceback logged once); the others are scored all the same. Exit status 0 when at least one
+photo was scored, else 1. Scoring is `model/score.py`'s, the service's own scorer.
 
 `--explain` adds the reasons the service would record for the decision: for a discard the
 quality signals that stand out ("blurred", "dark", "screenshot", ...), then the model's score.
@@ -12,17 +14,13 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from photosieve.cli import get_app
 from photosieve.errors import ModelError, PhotosieveError
-
-if TYPE_CHECKING:
-    from photosieve.model.score import ScoredPath
 
 
 def collect(paths: Iterable[Path]) -> Iterator[Path]:
@@ -36,32 +34,17 @@ def collect(paths: Iterable[Path]) -> Iterator[Path]:
             yield path
 
 
-def reasons(score: float, decision: str, signals: Mapping[str, float] | None) -> list[str]:
-    """The reasons the service records for this decision (owner overrides aside): the signals
-    that stand out when the model says discard, then the model's score."""
-    from photosieve.model import contract
-    from photosieve.vision import quality
-
-    found = quality.explain(signals) if decision == contract.DISCARD and signals else []
-    return [*found, f"model {score:.2f}"]
-
-
-def _reasons_of(result: ScoredPath) -> list[str]:
-    if result.score is None or result.decision is None:
-        return []  # unreadable: the error says why
-    return reasons(result.score, result.decision, result.signals)
-
-
 def _table_row(
     path: Path,
     score: float | None,
     decision: str | None,
     error: str | None,
     why: list[str] | None = None,
+    internal: bool = False,
 ) -> str:
     column = "" if why is None else f"{', '.join(why):<24}  "
     if error is not None:
-        return f"{'-':>6}  {'bad':<8}  {column}{path}: {error}"
+        return f"{'-':>6}  {'error' if internal else 'bad':<8}  {column}{path}: {error}"
     return f"{score:6.3f}  {decision:<8}  {column}{path}"
 
 
@@ -109,14 +92,14 @@ def command(
         with_signals=explain,
     )
     for r in results:
-        why = _reasons_of(r) if explain else None
+        why = r.reasons if explain else None
         if as_json:
             score = None if r.score is None else round(r.score, 6)
             record = {"path": str(r.path), "score": score, "decision": r.decision, **meta}
             extra = {} if why is None else {"reasons": why}
             click.echo(json.dumps(record | extra | {"error": r.error}))
         else:
-            click.echo(_table_row(r.path, r.score, r.decision, r.error, why))
+            click.echo(_table_row(r.path, r.score, r.decision, r.error, why, r.internal))
         scored += r.error is None
         bad += r.error is not None
         discards += r.decision == contract.DISCARD

@@ -45,7 +45,7 @@ def command(ctx: click.Context, paths: tuple[Path, ...], dry_run: bool) -> None:
         length=len(gate), label="Scanning", file=click.get_text_stream("stderr")
     ) as bar:
         while len(gate):
-            batch = gate.due(limit=config.classifier.batch_size)
+            batch = gate.due(limit=pipeline.run_limit(config))
             if not batch:
                 time.sleep(0.2)  # a file still being written: wait for it to settle
                 continue

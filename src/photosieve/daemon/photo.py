@@ -9,8 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from photosieve import dating
 
 
@@ -23,7 +21,6 @@ class Photo:
     size: int = 0
     mtime_ns: int = 0
     sha256: str | None = None
-    pixels: np.ndarray | None = None
     metadata: dict[str, str] = field(default_factory=dict)
     signals: dict[str, float] | None = None
     phash: int | None = None  # bursts.dhash of the gray work image

@@ -1,40 +1,50 @@
-"""The data path, read top to bottom: discover -> settle -> identify -> date -> stamp -> classify
--> burst -> route -> record.
+"""The data path, read top to bottom: discover -> settle -> identify -> (score) -> recognize ->
+date -> stamp -> classify -> burst -> route -> record.
 
 `discover` and `settle` happen before a batch exists (watcher.py, settle.py); this module takes a
 batch of settled paths and runs the remaining stages. Each stage is a small function that takes
-a Photo and fills in its part, or sets `outcome` to say why the photo stops there. `photosieve
-watch` and `photosieve scan` run exactly these stages; a dry run swaps in a mover that only plans
-and a pipeline that records nothing.
+a Photo and fills in its part, or sets `outcome` to say why the photo stops there. `identify`
+makes only the cheap checks (lstat, unchanged, supported, size) on this thread; the hash, decode,
+quality signals, dhash and model score come from the batch scorer (model/score.py), whose
+workers prepare the next batches while this thread dates, classifies and moves the current one.
+`recognize` is the duplicate check, made once the hash is known. `photosieve watch` and
+`photosieve scan` run exactly these stages; a dry run swaps in a mover that only plans and a
+pipeline that records nothing. Every stage runs `guarded`: an unexpected exception stops the one
+photo it happened to ("internal error: ..."), never its batch.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import re
 import stat
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from photosieve import dating, filekinds, library, naming, video
 from photosieve.config import Config
-from photosieve.daemon import burst_stage
+from photosieve.daemon import burst_stage, recovery
 from photosieve.daemon.photo import Photo
-from photosieve.errors import BadInput, MoveError
+from photosieve.errors import BadInput, MoveError, shown
 from photosieve.files.copy import sha256_file
 from photosieve.files.plan import MoverLike
 from photosieve.metadata import xmp_sidecar
-from photosieve.model.contract import Classifier, uses_quality
+from photosieve.model import score as scorer
+from photosieve.model.contract import Classifier
 from photosieve.state import LIVING, FileState, State
-from photosieve.vision import bursts, imaging, quality
 
 log = logging.getLogger("photosieve.pipeline")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+RUN_BATCHES = 8  # model batches per run: enough for the scorer to work two batches ahead
+
+
+def run_limit(config: Config) -> int:
+    """How many settled files one `Pipeline.run` takes: several model batches, so decoding
+    overlaps inference across them, yet a run stays short enough to notice a stop soon."""
+    return config.classifier.batch_size * RUN_BATCHES
 
 
 @dataclass
@@ -45,6 +55,7 @@ class Pipeline:
     classifier: Classifier
     record_state: bool = True  # False for dry runs: the database is left as it was
     workers: int = 2
+    progress: Callable[[], object] | None = None  # called after each scored batch (watchdog)
     _listings: dict[Path, list[str]] = field(default_factory=dict, repr=False)
     _bare: tuple[str | None] | None = field(default=None, repr=False)
 
@@ -70,36 +81,69 @@ class Pipeline:
         return self._listings[folder]
 
     def run(self, items: Sequence[tuple[Path, Path]]) -> list[Photo]:
-        """Run a batch of (path, inbox) pairs through every stage; return their outcomes."""
+        """Run a batch of (path, inbox) pairs through every stage; return their outcomes.
+
+        The scorer's workers hash and decode batch k+1.. while batch k is dated, classified
+        and moved here; an unexpected error stops only the photo it happened to (`guarded`)."""
         self._listings.clear()
         self._bare = None
         photos = [Photo(path, inbox) for path, inbox in items]
         for photo in photos:
-            identify(self, photo)
+            guarded(self, photo, identify, self, photo)
         videos = [p for p in photos if p.outcome is None and filekinds.is_video(p.path.name)]
-        decode(
-            self, [p for p in photos if p.outcome is None and not filekinds.is_video(p.path.name)]
-        )
-        live = [p for p in photos if p.outcome is None and not filekinds.is_video(p.path.name)]
-        for photo in live:
-            date(photo)
-            stamp(self.config, photo)
-        classify(self.classifier, live, cold_start=self.cold_start)
-        burst(self, live)
+        for chunk in scored(self, [p for p in photos if p.outcome is None and p not in videos]):
+            for photo in chunk:
+                guarded(self, photo, recognize, self, photo)
+                guarded(self, photo, date, photo)
+                guarded(self, photo, stamp, self.config, photo)
+                guarded(self, photo, classify, self, photo)
+            burst(self, [p for p in chunk if p.outcome is None])
+            for photo in chunk:
+                guarded(self, photo, route, self.config, photo)
+                guarded(self, photo, record, self, photo)
+            if self.progress is not None:
+                self.progress()
         for photo in videos:
-            date_video(self, photo)
-        for photo in live + [v for v in videos if v.outcome is None]:
-            route(self.config, photo)
-            record(self, photo)
+            for stage in (hash_video, date_video, recognize, route_here, record):
+                guarded(self, photo, stage, self, photo)
         for photo in photos:
             report(photo)
         return photos
+
+
+def guarded(pipe: Pipeline, photo: Photo, stage: Callable[..., None], *args: object) -> None:
+    """Run one stage for one photo, unless it has stopped; an unexpected exception stops only
+    this photo: skipped ("internal error: ..."), recorded, its traceback logged once."""
+    if photo.outcome is not None:
+        return
+    try:
+        stage(*args)
+    except Exception as exc:
+        internal(pipe, photo, exc, stage=getattr(stage, "__name__", "?"))
+
+
+def internal(pipe: Pipeline, photo: Photo, exc: BaseException, *, stage: str) -> None:
+    reason = scorer.internal_error(exc)
+    log.error("%s: %s in %s", shown(photo.path), reason, stage, exc_info=exc)
+    here = os.path.lexists(photo.path)
+    try:
+        if photo.result is not None or (stage == "record" and not here):
+            # Moved before the error: the journal knows; recovery gives it its row.
+            photo.stop("skipped", f"{reason}; moved, recorded from the journal")
+            recovery.record_finished_moves(pipe.state, pipe.config)
+        elif not here:
+            photo.stop("gone", "disappeared before processing")
+        else:
+            _record_stop(pipe, photo, "skipped", reason)
+    except Exception as again:  # the database itself refuses: the log must do
+        log.error("%s: not recorded: %s", shown(photo.path), scorer.internal_error(again))
 
 
 # --- identify: is this a new, regular, supported, non-duplicate photo? ------------------------
 
 
 def identify(pipe: Pipeline, photo: Photo) -> None:
+    """The cheap checks, on this thread: the hash is taken by the scorer's workers."""
     try:
         st = os.lstat(photo.path)
     except FileNotFoundError:
@@ -119,16 +163,17 @@ def identify(pipe: Pipeline, photo: Photo) -> None:
         still := video.live_photo_still(photo.path.name, pipe.listing(photo.path.parent) or [])
     ):
         return photo.stop("companion", f"travels with {still}")  # the Live Photo's video half
-    if not filekinds.is_supported(photo.path.name) and not (
-        moving and pipe.config.videos == "file"
-    ):
+    filed_video = moving and pipe.config.videos == "file"
+    if not filekinds.is_supported(photo.path.name) and not filed_video:
         return _record_stop(pipe, photo, "unsupported", "not a supported photo format")
     if photo.size == 0:
         return _skip(pipe, photo, "empty file")
-    try:
-        photo.sha256 = sha256_file(photo.path)
-    except OSError as exc:
-        return _skip(pipe, photo, f"unreadable: {exc.strerror}")
+    return None
+
+
+def recognize(pipe: Pipeline, photo: Photo) -> None:
+    """Once the hash is known: a duplicate stops here; the owner's own choice is noted."""
+    assert photo.sha256 is not None
     for other in pipe.state.find_by_hash(photo.sha256, LIVING):
         if other.path != str(photo.path) and Path(other.path).exists():
             return _record_stop(pipe, photo, "duplicate", f"same content as {other.path}")
@@ -138,6 +183,8 @@ def identify(pipe: Pipeline, photo: Photo) -> None:
             photo.owner_kept = "taken out of the quarantine by hand"
     if pipe.state.label_of(photo.sha256) == "keep":
         photo.owner_kept = "labelled keep"
+    if photo.decision is None:  # the decode failed: `take` kept its reason
+        return _skip(pipe, photo, photo.reason or "not decoded")
     return None
 
 
@@ -160,30 +207,49 @@ def _record_stop(pipe: Pipeline, photo: Photo, outcome: str, reason: str) -> Non
         )
 
 
-# --- decode (once, for dating, checking and classifying) ---------------------------------------
+# --- hash, decode, signals and score: the batch scorer, working ahead (model/score.py) --------
 
 
-def decode(pipe: Pipeline, photos: list[Photo]) -> None:
-    """Decode each file once: the model's input, the metadata, and the quality signals."""
-    size, fit = pipe.classifier.input_size, pipe.classifier.fit
-    results = imaging.load_many(
-        [p.path for p in photos], size, fit=fit, want_gray=True, workers=pipe.workers
+def scored(pipe: Pipeline, photos: list[Photo]) -> Iterator[list[Photo]]:
+    """The photos again, batch by batch, each with its hash, metadata, signals, dhash and model
+    score filled in by the scorer's workers (or stopped with the reason it could not be)."""
+    todo = iter(photos)
+    batches = scorer.score_batches(
+        pipe.classifier,
+        [p.path for p in photos],
+        pipe.config.classifier.batch_size,
+        workers=pipe.workers,
+        wants=scorer.Wants.everything(),
     )
-    for photo, result in zip(photos, results, strict=True):
-        if isinstance(result, BadInput):
-            _skip(pipe, photo, result.reason)
-            continue
-        photo.pixels, photo.metadata = result.pixels, result.metadata
-        assert result.gray is not None
-        photo.signals = quality.compute_signals(
-            result.gray,
-            result.pixels,
-            width=result.width,
-            height=result.height,
-            fmt=result.format,
-            metadata=result.metadata,
-        )
-        photo.phash = bursts.dhash(result.gray)
+    for batch in batches:
+        chunk = [next(todo) for _ in batch]
+        for photo, result in zip(chunk, batch, strict=True):
+            take(pipe, photo, result)
+        yield chunk
+
+
+def take(pipe: Pipeline, photo: Photo, result: scorer.ScoredPath) -> None:
+    """Copy a scorer result into the photo. An unreadable file stops now; a bad decode stops
+    in `recognize`, after the duplicate check, as it did when hashing came first."""
+    photo.sha256 = result.sha256
+    if result.unreadable is not None:
+        return _skip(pipe, photo, result.unreadable)
+    if result.internal:
+        return internal_stop(pipe, photo, result.error or "internal error")
+    photo.metadata, photo.signals, photo.phash = result.metadata, result.signals, result.phash
+    if result.error is not None:
+        photo.reason = result.error  # `recognize` skips it unless it is a duplicate
+        return None
+    photo.score, photo.decision = result.score, result.decision
+    return None
+
+
+def internal_stop(pipe: Pipeline, photo: Photo, reason: str) -> None:
+    """A photo the scorer's worker met an exception on (it logged the traceback)."""
+    try:
+        _record_stop(pipe, photo, "skipped", reason)
+    except Exception as again:
+        log.error("%s: not recorded: %s", shown(photo.path), scorer.internal_error(again))
 
 
 # --- date and stamp (pure functions do the work) -----------------------------------------------
@@ -191,6 +257,24 @@ def decode(pipe: Pipeline, photos: list[Photo]) -> None:
 
 def date(photo: Photo) -> None:
     photo.taken = dating.resolve_capture_time(photo.metadata, photo.path.name, photo.mtime_ns / 1e9)
+
+
+def stamp(config: Config, photo: Photo) -> None:
+    assert photo.taken is not None
+    photo.name = naming.render_name(
+        config.naming.template, photo.taken.taken, photo.path.name, photo.metadata
+    )
+
+
+# --- videos: hashed and dated here, never decoded or scored -----------------------------------
+
+
+def hash_video(pipe: Pipeline, photo: Photo) -> None:
+    try:
+        photo.sha256 = sha256_file(photo.path)
+    except OSError as exc:
+        return _skip(pipe, photo, f"unreadable: {exc.strerror}")
+    return None
 
 
 def date_video(pipe: Pipeline, photo: Photo) -> None:
@@ -203,51 +287,41 @@ def date_video(pipe: Pipeline, photo: Photo) -> None:
     return stamp(pipe.config, photo)
 
 
-def stamp(config: Config, photo: Photo) -> None:
-    assert photo.taken is not None
-    photo.name = naming.render_name(
-        config.naming.template, photo.taken.taken, photo.path.name, photo.metadata
+def route_here(pipe: Pipeline, photo: Photo) -> None:
+    route(pipe.config, photo)
+
+
+# --- classify: the scorer's score, judged with what only the pipeline knows (score.verdict) ---
+
+
+def classify(pipe: Pipeline, photo: Photo) -> None:
+    """The decision and reasons: the owner's choice and the cold-start rule, then the model."""
+    assert photo.score is not None
+    v = scorer.verdict(
+        photo.score,
+        pipe.classifier.threshold,
+        photo.signals,
+        has_model=pipe.classifier.version is not None,
+        owner_kept=photo.owner_kept,
+        cold_start=pipe.cold_start,
     )
-
-
-# --- classify (one batch call) -----------------------------------------------------------------
-
-
-def classify(classifier: Classifier, photos: list[Photo], *, cold_start: bool = False) -> None:
-    """One batch call to the model; the reasons name the quality signals that stand out."""
-    if not photos:
-        return
-    pixels = np.stack([p.pixels for p in photos if p.pixels is not None])
-    if uses_quality(classifier):  # the signals `decode` computed from this very decode
-        rows = np.stack([quality.signal_vector(p.signals or {}) for p in photos])
-        scores = classifier.score(pixels, rows)
-    else:
-        scores = classifier.score(pixels)
-    for photo, score in zip(photos, scores, strict=True):
-        photo.score = float(score)
-        photo.decision = "discard" if photo.score >= classifier.threshold else "keep"
-        signals = photo.signals or {}
-        defect = quality.unmistakable_defect(signals) if cold_start and signals else None
-        if photo.owner_kept is not None:
-            photo.decision = "keep"
-            photo.reasons.append(photo.owner_kept)
-        elif defect is not None:
-            photo.decision = "discard"
-            photo.reasons.append(defect)
-        elif photo.decision == "discard":
-            photo.reasons.extend(quality.explain(signals))
-        if classifier.version is not None:
-            photo.reasons.append(f"model {photo.score:.2f}")
-        else:
-            photo.score = None  # no model, no score (KeepAll's 0.0 means nothing)
-        photo.pixels = None  # the batch's pixels are no longer needed; keep memory flat
+    photo.score, photo.decision, photo.reasons = v.score, v.decision, list(v.reasons)
 
 
 # --- burst: near-identical frames of one moment keep their best (burst_stage.py) -------------
 
 
 def burst(pipe: Pipeline, photos: list[Photo]) -> None:
-    """Propose a burst's softer frames of this batch for the quarantine, with a second opinion."""
+    """Propose a burst's softer frames of this batch for the quarantine, with a second opinion.
+    If the batch fails, each photo alone: only the photo that fails is stopped."""
+    try:
+        _propose(pipe, photos)
+    except Exception:
+        for photo in photos:
+            guarded(pipe, photo, _propose, pipe, [photo])
+
+
+def _propose(pipe: Pipeline, photos: list[Photo]) -> None:
     model = pipe.classifier.version is not None
     burst_stage.propose(
         pipe.state,
@@ -344,12 +418,6 @@ def report(photo: Photo) -> None:
         taken = photo.taken.source if photo.taken else "?"
         score = "" if photo.score is None else f", score {photo.score:.2f}"
         log.info("%s -> %s (%s, time from %s%s)", path, photo.result, photo.outcome, taken, score)
-
-
-def shown(path: Path) -> str:
-    """The path for a log line: a newline (or other control character) in a file name would
-    otherwise split the line, or forge a second one."""
-    return _CONTROL.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), str(path))
 
 
 def tally(photos: Iterable[Photo]) -> Counter[str]:

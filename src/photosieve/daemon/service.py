@@ -33,6 +33,7 @@ from photosieve.state import State, open_state
 log = logging.getLogger("photosieve.service")
 
 TICK_SECONDS = 0.5
+SETTLING_TICK = 0.1  # while a few files are settling: they are filed soon after they settle
 
 
 @dataclass
@@ -112,7 +113,7 @@ class Service:
                     self.notifier.watchdog()
                     last_ping = time.monotonic()
                 if not self.stopping and not self.turn():
-                    self.wake.wait(TICK_SECONDS)
+                    self.wake.wait(self.tick())
                     self.wake.clear()
         finally:
             self.notifier.stopping()
@@ -131,15 +132,26 @@ class Service:
         if rescan_due or (self.gate.overflowed and len(self.gate) == 0):
             self.catch_up(list(self.watcher.watching))
             self.look_after_quarantine()
-        batch = self.gate.due(limit=self.config.classifier.batch_size)
+        batch = self.gate.due(limit=pipeline.run_limit(self.config))
         if not batch:
             return False
         self.process(batch)
         return True
 
+    def tick(self) -> float:
+        """How long to sleep when there is nothing due. Shorter while files are settling, but
+        only while they are few: each look stats every waiting file."""
+        waiting = len(self.gate)
+        settling = 0 < waiting <= pipeline.run_limit(self.config)
+        return SETTLING_TICK if settling else TICK_SECONDS
+
     def process(self, batch: list[tuple[Path, Path]]) -> None:
         pipe = pipeline.Pipeline(
-            self.config, self.state, Mover(self.state, roots=self.config.roots), self.classifier
+            self.config,
+            self.state,
+            Mover(self.state, roots=self.config.roots),
+            self.classifier,
+            progress=self.notifier.watchdog,
         )
         try:
             photos = pipe.run(batch)
