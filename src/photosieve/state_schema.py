@@ -86,4 +86,24 @@ MIGRATIONS: Sequence[str] = (
     CREATE INDEX shots_moment ON shots(camera, wall);
     CREATE INDEX shots_burst ON shots(burst);
     """,
+    # Copies (vision/copies.py): each moved photo's two 64-bit hashes (signed), what decides the
+    # better copy, and which photo it was quarantined as a copy of; the owner's "not a copy"
+    # pairs, smaller sha256 first.
+    """
+    CREATE TABLE copyprints (
+        sha256 TEXT PRIMARY KEY,
+        whole INTEGER NOT NULL,
+        centre INTEGER NOT NULL,
+        pixels INTEGER NOT NULL,
+        exif INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        copy_of TEXT
+    );
+    CREATE TABLE not_copies (
+        a TEXT NOT NULL,
+        b TEXT NOT NULL,
+        created REAL NOT NULL,
+        PRIMARY KEY (a, b)
+    );
+    """,
 )

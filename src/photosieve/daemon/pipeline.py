@@ -1,5 +1,5 @@
 """The data path, read top to bottom: discover -> settle -> identify -> date -> stamp -> classify
--> burst -> route -> record.
+-> burst -> copy -> route -> record.
 
 `discover` and `settle` happen before a batch exists (watcher.py, settle.py); this module takes a
 batch of settled paths and runs the remaining stages. Each stage is a small function that takes
@@ -23,13 +23,13 @@ import numpy as np
 
 from photosieve import dating, library, naming
 from photosieve.config import Config
-from photosieve.daemon import burst_stage
+from photosieve.daemon import burst_stage, copy_stage
 from photosieve.daemon.photo import Photo
 from photosieve.errors import BadInput, MoveError
 from photosieve.files.mover import MoverLike, sha256_file
 from photosieve.model.contract import Classifier, uses_quality
 from photosieve.state import LIVING, FileState, State
-from photosieve.vision import bursts, imaging, quality
+from photosieve.vision import bursts, copies, imaging, quality
 
 log = logging.getLogger("photosieve.pipeline")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -81,15 +81,17 @@ class Pipeline:
             stamp(self.config, photo)
         classify(self.classifier, live, cold_start=self.cold_start)
         burst(self, live)
+        copy_stage.propose(self.state, live)
         for photo in live:
             route(self.config, photo)
             record(self, photo)
+        copy_stage.displace(self.config, self.state, self.mover, live, record=self.record_state)
         for photo in photos:
             report(photo)
         return photos
 
 
-# --- identify: is this a new, regular, supported, non-duplicate photo? ------------------------
+# --- identify: is this a new, regular, supported photo? ----------------------------------------
 
 
 def identify(pipe: Pipeline, photo: Photo) -> None:
@@ -116,9 +118,8 @@ def identify(pipe: Pipeline, photo: Photo) -> None:
     except OSError as exc:
         return _skip(pipe, photo, f"unreadable: {exc.strerror}")
     for other in pipe.state.find_by_hash(photo.sha256, LIVING):
-        if other.path != str(photo.path) and Path(other.path).exists():
-            return _record_stop(pipe, photo, "duplicate", f"same content as {other.path}")
-        if other.status == FileState.QUARANTINED:
+        elsewhere = other.path != str(photo.path) and Path(other.path).exists()
+        if not elsewhere and other.status == FileState.QUARANTINED:  # a twin: copy_stage.py
             # The quarantined copy is gone and the photo is back in an inbox: the owner took
             # it out of the quarantine by hand. The monitor records the label; we keep it.
             photo.owner_kept = "taken out of the quarantine by hand"
@@ -170,6 +171,7 @@ def decode(pipe: Pipeline, photos: list[Photo]) -> None:
             metadata=result.metadata,
         )
         photo.phash = bursts.dhash(result.gray)
+        photo.copyprint = copies.fingerprint(result.gray)
 
 
 # --- date and stamp (pure functions do the work) -----------------------------------------------
@@ -293,6 +295,7 @@ def _remember(pipe: Pipeline, photo: Photo, outcome: str) -> None:
         if photo.signals is not None:
             pipe.state.set_quality(photo.sha256, photo.signals)
         burst_stage.remember(pipe.state, photo)
+        copy_stage.remember(pipe.state, photo)
         pipe.state.record_decision(
             photo.sha256,
             photo.result,
