@@ -26,9 +26,12 @@ import numpy as np
 from PIL import Image
 
 RADIUS = 18  # bits: the farthest hash pairing a copy was seen at (benchmarks/copies.py)
-THUMB_SIDE = 128  # long side of the thumbnails `confirm` aligns and compares
+THUMB_SIDE = 256  # long side of the thumbnails `confirm` aligns and compares
 MIN_CORRELATION = 0.97  # whole-frame correlation of an aligned copy
-MIN_BLOCK = 0.80  # the worst 4x4 block's correlation: a moved subject drops below
+MAX_RESIDUAL = 0.2  # the worst block's RMS difference after alignment, over its spread
+BLOCKS = 8  # the residual's grid: 8 x 8 blocks
+TEXTURE_FLOOR = 0.02  # added to a block's spread before dividing: flat blocks are not noise
+COMMON = 0.8  # the scale of the smaller thumbnail both are compared at (below the larger's box)
 MAX_CROP = 0.11  # the most of each side `confirm` looks for (10 % plus resampling slack)
 _HASH_SIDE = 32
 _CENTRE = 0.8
@@ -51,12 +54,12 @@ class Match:
     """How a photo lines up with a candidate: correlations after alignment, and the box."""
 
     correlation: float
-    worst_block: float
+    worst_residual: float
     box: tuple[float, float, float, float]  # fractions of the larger view: l, t, r, b
 
     @property
     def is_copy(self) -> bool:
-        return self.correlation >= MIN_CORRELATION and self.worst_block >= MIN_BLOCK
+        return self.correlation >= MIN_CORRELATION and self.worst_residual <= MAX_RESIDUAL
 
 
 def _dct_matrix(n: int) -> np.ndarray:
@@ -161,10 +164,12 @@ def _view(big: np.ndarray, box: Box, shape: tuple[int, int]) -> np.ndarray:
     return _resize(big, (shape[1], shape[0]), pixels)
 
 
-def _refine(big: np.ndarray, small: np.ndarray, found: tuple[float, Box]) -> tuple[float, Box]:
-    """Nudge one side of the box at a time while the match improves (steps 0.8 % then 0.3 %)."""
+def _refine(
+    big: np.ndarray, small: np.ndarray, found: tuple[float, Box], steps: Sequence[float]
+) -> tuple[float, Box]:
+    """Nudge one side of the box at a time by each of `steps` while the match improves."""
     found = (_ncc(_view(big, found[1], small.shape), small), found[1])
-    for step in (0.008, 0.003):
+    for step in steps:
         for _ in range(3):
             start = found
             for side in range(4):
@@ -181,35 +186,45 @@ def _refine(big: np.ndarray, small: np.ndarray, found: tuple[float, Box]) -> tup
     return found
 
 
-def _shrunk(thumb: np.ndarray) -> np.ndarray:
-    return _resize(thumb, (max(2, thumb.shape[1] // 4), max(2, thumb.shape[0] // 4)))
+def _shrunk(thumb: np.ndarray, by: int, scale: float = 1.0) -> np.ndarray:
+    size = (round(thumb.shape[1] * scale) // by, round(thumb.shape[0] * scale) // by)
+    return _resize(thumb, (max(2, size[0]), max(2, size[1])))
 
 
-def _worst_block(a: np.ndarray, b: np.ndarray, blocks: int = 4) -> float:
+def _worst_residual(a: np.ndarray, b: np.ndarray, blocks: int = BLOCKS) -> float:
+    """The largest RMS difference of any block of a grid once `a`'s gain and offset are fitted
+    to `b`: compression and resampling leave a little everywhere, a moved subject a lot in one
+    place."""
+    gain, offset = np.polyfit(a.ravel(), b.ravel(), 1)
+    residual = b - (gain * a + offset)
     rows = np.linspace(0, a.shape[0], blocks + 1).astype(int)
     cols = np.linspace(0, a.shape[1], blocks + 1).astype(int)
-    return min(
-        _ncc(
-            a[rows[i] : rows[i + 1], cols[j] : cols[j + 1]],
-            b[rows[i] : rows[i + 1], cols[j] : cols[j + 1]],
-        )
-        for i in range(blocks)
-        for j in range(blocks)
-    )
+    worst = 0.0
+    for i in range(blocks):
+        for j in range(blocks):
+            part = (slice(rows[i], rows[i + 1]), slice(cols[j], cols[j + 1]))
+            rms = float(np.sqrt(np.mean(residual[part] ** 2)))
+            worst = max(worst, rms / (float(b[part].std()) + TEXTURE_FLOOR))
+    return worst
+
+
+def _align(big: np.ndarray, small: np.ndarray) -> tuple[float, Box, np.ndarray]:
+    """The box of `big` that `small` shows: coarse on eighth-size thumbnails, then refined at
+    half size, then at the common scale both are compared at; (correlation, box, common)."""
+    coarse = _shrunk(small, 8)
+    best = max((_ncc(_view(big, box, coarse.shape), coarse), box) for box in _coarse_boxes())
+    best = _refine(big, _shrunk(small, 2), best, (0.008, 0.003))
+    common = _shrunk(small, 1, COMMON)  # both downsampled alike: neither is blurred more
+    score, box = _refine(big, common, best, (0.002, 0.001, 0.0005))
+    return score, box, common
 
 
 def confirm(a: Print, b: Print) -> Match:
-    """Align the two thumbnails (either may be the cropped one) and compare them: a coarse
-    search of crop boxes on quarter-size thumbnails both ways round, then a refinement."""
-    tries = []
-    for big, small in ((a.thumb, b.thumb), (b.thumb, a.thumb)):
-        coarse = _shrunk(small)
-        best = max((_ncc(_view(big, box, coarse.shape), coarse), box) for box in _coarse_boxes())
-        tries.append((best, big, small))
-    best, big, small = max(tries, key=lambda t: t[0][0])
-    score, box = _refine(big, small, best)
-    aligned = _view(big, box, small.shape)
-    return Match(score, _worst_block(aligned, small), box)
+    """Align the two thumbnails (either may be the cropped one: both ways are tried) and
+    compare them block by block."""
+    tries = [(_align(big, small), big) for big, small in ((a.thumb, b.thumb), (b.thumb, a.thumb))]
+    (score, box, common), big = max(tries, key=lambda t: t[0][0])
+    return Match(score, _worst_residual(_view(big, box, common.shape), common), box)
 
 
 # --- metadata: two moments are never copies of each other -------------------------------------
