@@ -17,8 +17,9 @@ from typing import Any
 
 @dataclass(frozen=True)
 class CopyPrint:
-    """A photo's row in `copyprints`: its two hashes (signed 64-bit) and what makes one copy
-    better than another; `copy_of` is the sha256 of the photo it was taken for a copy of."""
+    """A photo's row in `copyprints`: its two hashes (signed 64-bit), what makes one copy
+    better than another, its tiny thumbnail (copies.Print.tiny); `copy_of` is the sha256 of
+    the photo it was taken for a copy of."""
 
     sha256: str
     whole: int
@@ -26,6 +27,7 @@ class CopyPrint:
     pixels: int
     exif: bool
     size: int
+    tiny: bytes
     copy_of: str | None = None
 
 
@@ -37,8 +39,17 @@ class CopyRows:
 
     def put_copyprint(self, row: CopyPrint) -> None:
         self.execute(
-            "INSERT OR REPLACE INTO copyprints VALUES (?,?,?,?,?,?,?)",
-            (row.sha256, row.whole, row.centre, row.pixels, int(row.exif), row.size, row.copy_of),
+            "INSERT OR REPLACE INTO copyprints VALUES (?,?,?,?,?,?,?,?)",
+            (
+                row.sha256,
+                row.whole,
+                row.centre,
+                row.pixels,
+                int(row.exif),
+                row.size,
+                row.tiny,
+                row.copy_of,
+            ),
         )
 
     def copyprint(self, sha256: str) -> CopyPrint | None:
@@ -82,5 +93,6 @@ def _print(row: sqlite3.Row) -> CopyPrint:
         row["pixels"],
         bool(row["exif"]),
         row["size"],
+        bytes(row["tiny"]),
         row["copy_of"],
     )

@@ -87,8 +87,8 @@ MIGRATIONS: Sequence[str] = (
     CREATE INDEX shots_burst ON shots(burst);
     """,
     # Copies (vision/copies.py): each moved photo's two 64-bit hashes (signed), what decides the
-    # better copy, and which photo it was quarantined as a copy of; the owner's "not a copy"
-    # pairs, smaller sha256 first.
+    # better copy, its 8x8 tiny thumbnail, and which photo it was quarantined as a copy of; the
+    # owner's "not a copy" pairs, smaller sha256 first.
     """
     CREATE TABLE copyprints (
         sha256 TEXT PRIMARY KEY,
@@ -97,6 +97,7 @@ MIGRATIONS: Sequence[str] = (
         pixels INTEGER NOT NULL,
         exif INTEGER NOT NULL,
         size INTEGER NOT NULL,
+        tiny BLOB NOT NULL,
         copy_of TEXT
     );
     CREATE TABLE not_copies (

@@ -51,7 +51,10 @@ def index_of(state: State) -> copies.CopyIndex:
     """The copy index over the library's photos (filed or kept) that have a fingerprint."""
     rows = state.filed_copyprints(PLACED)
     return copies.CopyIndex(
-        [r.sha256 for r in rows], [r.whole for r in rows], [r.centre for r in rows]
+        [r.sha256 for r in rows],
+        [r.whole for r in rows],
+        [r.centre for r in rows],
+        [r.tiny for r in rows],
     )
 
 
@@ -84,7 +87,7 @@ def _exact(state: State, photo: Photo) -> bool:
 def _near(state: State, index: copies.CopyIndex, photo: Photo) -> None:
     assert photo.sha256 is not None and photo.copyprint is not None
     mine = photo.copyprint
-    for _, key in index.query(mine.whole, mine.centre):
+    for _, key in index.query(mine):
         if key == photo.sha256 or state.is_not_copy(photo.sha256, key):
             continue
         other, stored = _living(state, key), state.copyprint(key)
@@ -181,6 +184,7 @@ def remember(state: State, photo: Photo) -> None:
             facts.pixels,
             facts.has_exif,
             facts.size,
+            photo.copyprint.tiny,
             photo.copy_of if photo.decision == "discard" else None,
         )
     )

@@ -25,14 +25,22 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-RADIUS = 18  # bits: the farthest hash pairing a copy was seen at (benchmarks/copies.py)
+# A candidate is within RADIUS bits with tiny thumbnails correlating at MIN_TINY, or within
+# WIDE_RADIUS bits (a 10 % crop can move the hashes that far) correlating at MIN_TINY_WIDE.
+RADIUS = 18
+WIDE_RADIUS = 26
 THUMB_SIDE = 256  # long side of the thumbnails `confirm` aligns and compares
 MIN_CORRELATION = 0.97  # whole-frame correlation of an aligned copy
-MAX_RESIDUAL = 0.2  # the worst block's RMS difference after alignment, over its spread
+MAX_RESIDUAL = 0.16  # the worst block's RMS difference after alignment, over its spread
 BLOCKS = 8  # the residual's grid: 8 x 8 blocks
+EDGE = 4  # pixels at each edge the residual leaves out (the two resizes clamp them unlike)
 TEXTURE_FLOOR = 0.02  # added to a block's spread before dividing: flat blocks are not noise
 COMMON = 0.8  # the scale of the smaller thumbnail both are compared at (below the larger's box)
 MAX_CROP = 0.11  # the most of each side `confirm` looks for (10 % plus resampling slack)
+TINY = 8  # side of the tiny thumbnail the index keeps for each photo
+MIN_TINY = 0.5
+MIN_TINY_WIDE = 0.9
+BRIGHT_WIDE = 16  # bits of the tiny's average hash a wide-tier candidate may differ by
 _HASH_SIDE = 32
 _CENTRE = 0.8
 _MASK64 = (1 << 64) - 1
@@ -47,6 +55,7 @@ class Print:
     whole: int
     centre: int
     thumb: np.ndarray  # float32 gray, long side THUMB_SIDE
+    tiny: bytes = bytes(TINY * TINY)  # the central 80 % as TINY x TINY gray levels (uint8)
 
 
 @dataclass(frozen=True)
@@ -97,7 +106,23 @@ def fingerprint(gray: np.ndarray) -> Print:
     centre = (w * margin, h * margin, w * (1 - margin), h * (1 - margin))
     scale = THUMB_SIDE / max(h, w)
     size = (max(2, round(w * scale)), max(2, round(h * scale)))
-    return Print(phash(gray), phash(gray, centre), _resize(gray, size))
+    tiny = np.clip(np.rint(_resize(gray, (TINY, TINY), centre) * 255), 0, 255).astype(np.uint8)
+    return Print(phash(gray), phash(gray, centre), _resize(gray, size), tiny.tobytes())
+
+
+def _bright_bits(tiny: bytes) -> int:
+    """The tiny thumbnail as 64 bits, one per cell brighter than the mean (an average hash)."""
+    cells = np.frombuffer(tiny, dtype=np.uint8).astype(np.float32)
+    return int.from_bytes(np.packbits(cells > cells.mean()).tobytes(), "big")
+
+
+def tiny_vector(tiny: bytes) -> np.ndarray:
+    """A stored tiny thumbnail as a zero-mean unit vector (zeros if it is flat), so the dot
+    product of two is their correlation."""
+    v = np.frombuffer(tiny, dtype=np.uint8).astype(np.float32)
+    v -= v.mean()
+    norm = float(np.linalg.norm(v))
+    return v / norm if norm > 1e-6 else v
 
 
 def distance(a: Print, b: Print) -> int:
@@ -113,33 +138,58 @@ def to_signed64(value: int) -> int:
 
 
 class CopyIndex:
-    """Filed photos' hashes, searched by XOR-popcount scans over numpy arrays."""
+    """Filed photos' hashes and tiny thumbnails: the hashes searched by XOR-popcount scans
+    over numpy arrays, the few within reach then kept only if their tiny thumbnails correlate
+    (which costs nothing for the many and spares the confirmation most strangers)."""
 
     def __init__(
-        self, keys: Sequence[str] = (), wholes: Sequence[int] = (), centres: Sequence[int] = ()
-    ):
+        self,
+        keys: Sequence[str] = (),
+        wholes: Sequence[int] = (),
+        centres: Sequence[int] = (),
+        tinies: Sequence[bytes] = (),
+    ) -> None:
+        if not len(keys) == len(wholes) == len(centres) == len(tinies):
+            raise ValueError("CopyIndex needs as many hashes and tiny thumbnails as keys")
         self.keys = list(keys)
         self._whole = np.array([w & _MASK64 for w in wholes], dtype=np.uint64)
         self._centre = np.array([c & _MASK64 for c in centres], dtype=np.uint64)
+        self._tiny = np.array([tiny_vector(t) for t in tinies], np.float32).reshape(
+            len(self.keys), TINY * TINY
+        )
+        self._bright = np.array([_bright_bits(t) for t in tinies], dtype=np.uint64)
 
     def __len__(self) -> int:
         return len(self.keys)
 
-    def add(self, key: str, whole: int, centre: int) -> None:
+    def add(self, key: str, whole: int, centre: int, tiny: bytes) -> None:
         self.keys.append(key)
         self._whole = np.append(self._whole, np.uint64(whole & _MASK64))
         self._centre = np.append(self._centre, np.uint64(centre & _MASK64))
+        self._tiny = np.vstack([self._tiny, tiny_vector(tiny)[None, :]])
+        self._bright = np.append(self._bright, np.uint64(_bright_bits(tiny)))
 
-    def query(self, whole: int, centre: int, radius: int = RADIUS) -> list[tuple[int, str]]:
-        """(distance, key) of the photos within `radius` bits by any pairing, nearest first."""
+    def query(
+        self, found: Print, radius: int = RADIUS, wide: int = WIDE_RADIUS
+    ) -> list[tuple[int, str]]:
+        """(distance, key) of the photos within `radius` bits by any pairing whose tiny
+        thumbnails correlate at MIN_TINY or more, or within `wide` bits at MIN_TINY_WIDE or
+        more; nearest first."""
         if not self.keys:
             return []
-        w, c = np.uint64(whole & _MASK64), np.uint64(centre & _MASK64)
+        w, c = np.uint64(found.whole & _MASK64), np.uint64(found.centre & _MASK64)
         best = np.bitwise_count(self._whole ^ w)
         for mine, theirs in ((self._centre, c), (self._centre, w), (self._whole, c)):
             np.minimum(best, np.bitwise_count(mine ^ theirs), out=best)
-        hits = np.flatnonzero(best <= radius)
-        return sorted((int(best[i]), self.keys[i]) for i in hits)
+        reach = best <= radius
+        if wide > radius:  # the wide tier's many hashes are first thinned by the tiny's bits
+            bright = np.bitwise_count(self._bright ^ np.uint64(_bright_bits(found.tiny)))
+            reach |= (best <= wide) & (bright <= BRIGHT_WIDE)
+        hits = np.flatnonzero(reach)
+        alike = self._tiny[hits] @ tiny_vector(found.tiny)
+        near = best[hits] <= radius
+        keep = (near & (alike >= MIN_TINY)) | (~near & (alike >= MIN_TINY_WIDE))
+        return sorted((int(best[i]), self.keys[i]) for i in hits[keep])
 
 
 # --- confirm: align, then compare -----------------------------------------------------------
@@ -164,26 +214,45 @@ def _view(big: np.ndarray, box: Box, shape: tuple[int, int]) -> np.ndarray:
     return _resize(big, (shape[1], shape[0]), pixels)
 
 
+# Directions the refinement nudges a box along: each side alone (scale), then each axis whole
+# (a shift), so neither a scale nor a shift has to be reached by a zigzag.
+_MOVES = (
+    (1, 0, 0, 0),
+    (0, 1, 0, 0),
+    (0, 0, 1, 0),
+    (0, 0, 0, 1),
+    (1, 0, 1, 0),
+    (0, 1, 0, 1),
+)
+
+
 def _refine(
     big: np.ndarray, small: np.ndarray, found: tuple[float, Box], steps: Sequence[float]
 ) -> tuple[float, Box]:
-    """Nudge one side of the box at a time by each of `steps` while the match improves."""
+    """Nudge the box along _MOVES by each of `steps` while the match improves."""
     found = (_ncc(_view(big, found[1], small.shape), small), found[1])
     for step in steps:
-        for _ in range(3):
+        for _ in range(6):
             start = found
-            for side in range(4):
-                for delta in (-step, step):
-                    box = list(found[1])
-                    box[side] = min(max(box[side] + delta, 0.0), 1.0)
-                    if box[2] - box[0] < 0.85 or box[3] - box[1] < 0.85:
+            for move in _MOVES:
+                for sign in (-step, step):
+                    box = _nudged(found[1], move, sign)
+                    if box is None:
                         continue
-                    score = _ncc(_view(big, (box[0], box[1], box[2], box[3]), small.shape), small)
+                    score = _ncc(_view(big, box, small.shape), small)
                     if score > found[0]:
-                        found = (score, (box[0], box[1], box[2], box[3]))
+                        found = (score, box)
             if found == start:
                 break
     return found
+
+
+def _nudged(box: Box, move: tuple[int, ...], by: float) -> Box | None:
+    """`box` moved `by` along `move`; None if it leaves the frame or keeps < 85 % of a side."""
+    left, top, right, bottom = (v + m * by for v, m in zip(box, move, strict=True))
+    if min(left, top) < 0 or max(right, bottom) > 1 or min(right - left, bottom - top) < 0.85:
+        return None
+    return (left, top, right, bottom)
 
 
 def _shrunk(thumb: np.ndarray, by: int, scale: float = 1.0) -> np.ndarray:
@@ -195,6 +264,7 @@ def _worst_residual(a: np.ndarray, b: np.ndarray, blocks: int = BLOCKS) -> float
     """The largest RMS difference of any block of a grid once `a`'s gain and offset are fitted
     to `b`: compression and resampling leave a little everywhere, a moved subject a lot in one
     place."""
+    a, b = a[EDGE:-EDGE, EDGE:-EDGE], b[EDGE:-EDGE, EDGE:-EDGE]  # resampling differs at edges
     gain, offset = np.polyfit(a.ravel(), b.ravel(), 1)
     residual = b - (gain * a + offset)
     rows = np.linspace(0, a.shape[0], blocks + 1).astype(int)
@@ -254,9 +324,19 @@ def moments_differ(a: Mapping[str, str], b: Mapping[str, str]) -> bool:
 
 def is_copy(a: Print, meta_a: Mapping[str, str], b: Print, meta_b: Mapping[str, str]) -> bool:
     """The whole verdict: the metadata allows it and the pixels agree after alignment."""
-    if moments_differ(meta_a, meta_b) or distance(a, b) > RADIUS:
+    if moments_differ(meta_a, meta_b) or not reachable(a, b):
         return False
     return confirm(a, b).is_copy
+
+
+def reachable(a: Print, b: Print) -> bool:
+    """True when the index would propose one for the other (the same two-tier rule)."""
+    bits = distance(a, b)
+    alike = float(tiny_vector(a.tiny) @ tiny_vector(b.tiny))
+    if bits <= RADIUS:
+        return alike >= MIN_TINY
+    bright = ((_bright_bits(a.tiny) ^ _bright_bits(b.tiny)) & _MASK64).bit_count()
+    return bits <= WIDE_RADIUS and bright <= BRIGHT_WIDE and alike >= MIN_TINY_WIDE
 
 
 @dataclass(frozen=True)
