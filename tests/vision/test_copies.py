@@ -200,3 +200,25 @@ def test_an_index_grows_one_photo_at_a_time() -> None:
     assert len(index) == 2
     with pytest.raises(ValueError, match="as many"):
         copies.CopyIndex(["x"], [1], [2], [])
+
+
+def test_an_index_built_at_once_answers_as_one_built_photo_by_photo() -> None:
+    """The vectorised build (tiny thumbnails as unit vectors and average hashes, all rows at
+    once) agrees with `add`, which converts one thumbnail at a time; a flat one included."""
+    rng = np.random.default_rng(5)
+    base = rng.integers(0, 256, 64, dtype=np.uint8)
+    tinies = [
+        np.clip(base.astype(int) + rng.integers(-60, 60, 64), 0, 255).astype(np.uint8).tobytes()
+        for _ in range(40)
+    ] + [bytes(64)]
+    hashes = [int(h) for h in rng.integers(0, 1 << 20, len(tinies))]
+    keys = [str(n) for n in range(len(tinies))]
+    at_once = copies.CopyIndex(keys, hashes, hashes, tinies)
+    one_by_one = copies.CopyIndex()
+    for key, h, tiny in zip(keys, hashes, tinies, strict=True):
+        one_by_one.add(key, h, h, tiny)
+    for n in (0, 7, 40):
+        probe = copies.Print(hashes[n], hashes[n], np.zeros((2, 2), np.float32), tinies[n])
+        found = at_once.query(probe, radius=20, wide=30)
+        assert found == one_by_one.query(probe, radius=20, wide=30)
+        assert (n < 40) == any(key == str(n) for _, key in found)  # a flat tiny matches nothing

@@ -5,16 +5,23 @@ Pure functions of plain data (gray work images, metadata dicts, hashes); the pip
 stage (daemon/copy_stage.py) does the reading and the moving. Three steps, cheapest first:
 
 1. `fingerprint`: two 64-bit DCT hashes of the gray work image, the whole frame and its
-   central 80 %. A crop of up to 10 % keeps most of the central region in view, so one of the
-   four pairings (whole/whole, centre/centre, and the two crossed) stays close.
-2. `CopyIndex`: every filed photo's two hashes in numpy arrays; a query is four XOR-popcount
-   scans (vectorised, well under a millisecond at 100,000 photos) and returns the photos
-   within `RADIUS` bits by any pairing. It only proposes candidates.
+   central 80 %, and an 8x8 "tiny" thumbnail of that central region. A crop of up to 10 %
+   keeps most of the central region in view, so one of the four hash pairings (whole/whole,
+   centre/centre, and the two crossed) stays fairly close, and the tiny thumbnails still
+   correlate.
+2. `CopyIndex`: every filed photo's hashes and tiny thumbnail in numpy arrays. A query is a
+   few XOR-popcount scans (vectorised, under a millisecond at 100,000 photos) with two tiers:
+   within RADIUS bits with tiny thumbnails correlating at MIN_TINY, or within WIDE_RADIUS bits
+   (the farthest a 10 % crop moved the hashes) correlating at MIN_TINY_WIDE, the wide tier
+   thinned first by the tinies' average hashes. It only proposes candidates.
 3. `confirm`: the candidate's and the photo's gray thumbnails are aligned (the crop box of one
-   inside the other, searched coarse to fine), then compared block by block. A copy matches
-   everywhere, up to compression noise; a burst frame differs somewhere (a subject moved, the
-   hand shook), and `moments_differ` sees two different capture times in the metadata, which
-   no re-save changes.
+   inside the other, searched coarse to fine, both ways round), downsampled alike, and
+   compared block by block after a gain and offset fit. A copy matches everywhere up to
+   compression noise (each block's residual over its own spread stays under MAX_RESIDUAL); a
+   burst frame differs somewhere (a subject moved, the hand shook), and `moments_differ` sees
+   two capture times in the metadata, which no re-save changes.
+
+`better` says which of two copies stays: more pixels, then EXIF kept, then more bytes.
 """
 
 from __future__ import annotations
@@ -38,8 +45,8 @@ TEXTURE_FLOOR = 0.02  # added to a block's spread before dividing: flat blocks a
 COMMON = 0.8  # the scale of the smaller thumbnail both are compared at (below the larger's box)
 MAX_CROP = 0.11  # the most of each side `confirm` looks for (10 % plus resampling slack)
 TINY = 8  # side of the tiny thumbnail the index keeps for each photo
-MIN_TINY = 0.5
-MIN_TINY_WIDE = 0.9
+MIN_TINY = 0.5  # the tiny thumbnails' correlation a candidate within RADIUS needs
+MIN_TINY_WIDE = 0.9  # ... and one within WIDE_RADIUS
 BRIGHT_WIDE = 16  # bits of the tiny's average hash a wide-tier candidate may differ by
 _HASH_SIDE = 32
 _CENTRE = 0.8
@@ -110,6 +117,16 @@ def fingerprint(gray: np.ndarray) -> Print:
     return Print(phash(gray), phash(gray, centre), _resize(gray, size), tiny.tobytes())
 
 
+def _tiny_rows(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of tiny thumbnails (uint8) as unit vectors and as average hashes, all at once."""
+    values = cells.astype(np.float32)
+    values -= values.mean(axis=1, keepdims=True)
+    norms = np.linalg.norm(values, axis=1, keepdims=True)
+    vectors = np.divide(values, norms, out=np.zeros_like(values), where=norms > 1e-6)
+    bits = np.packbits(values > 0, axis=1)  # brighter than the row's mean
+    return vectors, bits.view(">u8").ravel().astype(np.uint64)
+
+
 def _bright_bits(tiny: bytes) -> int:
     """The tiny thumbnail as 64 bits, one per cell brighter than the mean (an average hash)."""
     cells = np.frombuffer(tiny, dtype=np.uint8).astype(np.float32)
@@ -154,10 +171,8 @@ class CopyIndex:
         self.keys = list(keys)
         self._whole = np.array([w & _MASK64 for w in wholes], dtype=np.uint64)
         self._centre = np.array([c & _MASK64 for c in centres], dtype=np.uint64)
-        self._tiny = np.array([tiny_vector(t) for t in tinies], np.float32).reshape(
-            len(self.keys), TINY * TINY
-        )
-        self._bright = np.array([_bright_bits(t) for t in tinies], dtype=np.uint64)
+        cells = np.frombuffer(b"".join(tinies), np.uint8).reshape(len(self.keys), TINY * TINY)
+        self._tiny, self._bright = _tiny_rows(cells)
 
     def __len__(self) -> int:
         return len(self.keys)
