@@ -130,3 +130,17 @@ def test_a_copy_taken_out_by_hand_records_not_a_copy(config: Config, state: Stat
     findings = reconcile.reconcile(config, state).findings
     assert [(f.verdict, f.found) for f in findings] == [("kept", kept)]
     assert state.is_not_copy(sha256_file(kept), sha256_file(first.result))
+
+
+def test_two_copies_in_one_batch_the_worse_waits_a_pass(config: Config, state: State) -> None:
+    inbox = config.inboxes[0]
+    _messenger_copy(inbox / "a-copy.jpg")  # first in the batch, and the worse one
+    _original(inbox / "b-original.jpg")
+    by_name = {p.path.name: p for p in run(config, state)}
+    original, copy = by_name["b-original.jpg"], by_name["a-copy.jpg"]
+    assert original.outcome == FileState.FILED and original.result is not None
+    assert copy.outcome == "pending" and copy.reason is not None
+    assert "b-original.jpg" in copy.reason and copy.path.exists()
+    (again,) = run(config, state)
+    assert again.outcome == FileState.QUARANTINED
+    assert f"copy of {original.result}" in again.reasons and not copy.path.exists()

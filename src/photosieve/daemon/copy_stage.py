@@ -13,8 +13,9 @@ more pixels, then EXIF kept, then more bytes; a tie keeps the one already filed)
 
 A pair the owner took back out of the quarantine is never proposed again (the state's "not a
 copy" pairs, recorded by quarantine/restore.py's record_kept), and a photo the owner chose to
-keep is never proposed as a near copy. Photos of one batch are compared with the library
-only, not with each other. `remember` stores a moved photo's fingerprint with what decides the
+keep is never proposed as a near copy. Two copies within one batch: the worse one stops
+(pending) and is looked at again on the next pass, against the library the better one is in
+by then. `remember` stores a moved photo's fingerprint with what decides the
 better copy.
 """
 
@@ -58,9 +59,10 @@ def index_of(state: State) -> copies.CopyIndex:
     )
 
 
-def propose(state: State, photos: Sequence[Photo]) -> None:
+def propose(state: State, photos: Sequence[Photo]) -> list[Photo]:
     """Mark this batch's copies of library photos: a worse copy is headed for the quarantine
-    with its reason; a better one notes the library photo it displaces."""
+    with its reason; a better one notes the library photo it displaces. Returns the photos
+    that go on to route and record (a worse copy of another photo of this batch waits)."""
     index: copies.CopyIndex | None = None
     for photo in photos:
         if photo.sha256 is None or _exact(state, photo):
@@ -70,6 +72,33 @@ def propose(state: State, photos: Sequence[Photo]) -> None:
         if index is None:
             index = index_of(state)
         _near(state, index, photo)
+    _within_batch(state, photos)
+    return [photo for photo in photos if photo.outcome is None]
+
+
+def _within_batch(state: State, photos: Sequence[Photo]) -> None:
+    """Copies among this batch's photos headed for the library: the worse one stops, pending,
+    and is looked at again on the next pass, once the better one is in the library, where
+    the library rule (and the reason naming its path) applies."""
+    batch = copies.CopyIndex()
+    going: dict[str, Photo] = {}
+    for photo in photos:
+        mine = photo.copyprint
+        if mine is None or photo.sha256 is None or photo.decision != "keep" or photo.owner_kept:
+            continue
+        for _, key in batch.query(mine):
+            other = going[key]
+            if other.outcome is not None or state.is_not_copy(photo.sha256, key):
+                continue
+            assert other.copyprint is not None
+            if copies.is_copy(mine, photo.metadata, other.copyprint, other.metadata):
+                keeps = copies.better(facts_of(photo), facts_of(other))
+                worse, kept = (other, photo) if keeps else (photo, other)
+                worse.stop("pending", f"copy of {kept.path.name} of the same batch (next pass)")
+                break
+        if photo.outcome is None and photo.sha256 not in going:
+            batch.add(photo.sha256, mine.whole, mine.centre, mine.tiny)
+            going[photo.sha256] = photo
 
 
 def _exact(state: State, photo: Photo) -> bool:

@@ -81,7 +81,7 @@ class Pipeline:
             stamp(self.config, photo)
         classify(self.classifier, live, cold_start=self.cold_start)
         burst(self, live)
-        copy_stage.propose(self.state, live)
+        live = copy_stage.propose(self.state, live)  # a copy within the batch waits a pass
         for photo in live:
             route(self.config, photo)
             record(self, photo)
