@@ -81,6 +81,18 @@ def test_the_confirmation_finds_the_crop_box() -> None:
     assert (top, right, bottom) == pytest.approx((0, 1, 1), abs=0.01)
 
 
+def test_a_sliver_gets_a_fingerprint_and_is_never_a_near_copy() -> None:
+    """An extreme panorama's work image can be one pixel tall: no error, and no block-by-block
+    comparison (only an exact duplicate can be its copy)."""
+    sliver = np.linspace(0, 1, 512, dtype=np.float32)[None, :]
+    found = copies.fingerprint(sliver)
+    assert len(found.tiny) == copies.TINY * copies.TINY
+    assert copies.confirm(found, found).worst_residual == float("inf")
+    assert not copies.is_copy(found, {}, found, {})
+    with pytest.raises(ValueError, match="non-empty"):
+        copies.fingerprint(np.zeros((0, 5), np.float32))
+
+
 def test_distinct_scenes_are_not_copies() -> None:
     prints = [copies.fingerprint(_gray(_scene(seed))) for seed in (2, 3, 4)]
     for i, a in enumerate(prints):

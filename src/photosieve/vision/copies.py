@@ -106,8 +106,12 @@ def phash(gray: np.ndarray, box: Box | None = None) -> int:
 
 def fingerprint(gray: np.ndarray) -> Print:
     """The photo's Print from its 2-D gray work image (any scale, values 0..1)."""
-    if gray.ndim != 2 or min(gray.shape) < 2:
-        raise ValueError(f"fingerprint needs a 2-D image, got shape {gray.shape}")
+    if gray.ndim != 2 or gray.size == 0:
+        raise ValueError(f"fingerprint needs a non-empty 2-D image, got shape {gray.shape}")
+    # A sliver (an extreme panorama's work image) is stretched so every hash cell has a pixel.
+    stretch = (-(-TINY // gray.shape[0]), -(-TINY // gray.shape[1]))
+    if stretch != (1, 1):
+        gray = np.repeat(np.repeat(gray, stretch[0], axis=0), stretch[1], axis=1)
     h, w = gray.shape
     margin = (1 - _CENTRE) / 2
     centre = (w * margin, h * margin, w * (1 - margin), h * (1 - margin))
@@ -279,6 +283,8 @@ def _worst_residual(a: np.ndarray, b: np.ndarray, blocks: int = BLOCKS) -> float
     """The largest RMS difference of any block of a grid once `a`'s gain and offset are fitted
     to `b`: compression and resampling leave a little everywhere, a moved subject a lot in one
     place."""
+    if min(a.shape) < 2 * EDGE + blocks:
+        return float("inf")  # too thin to compare block by block: never a near copy
     a, b = a[EDGE:-EDGE, EDGE:-EDGE], b[EDGE:-EDGE, EDGE:-EDGE]  # resampling differs at edges
     gain, offset = np.polyfit(a.ravel(), b.ravel(), 1)
     residual = b - (gain * a + offset)
