@@ -13,7 +13,7 @@ from PIL import ExifTags, Image, ImageDraw, ImageFilter
 
 from photosieve.config import Config
 from photosieve.daemon import pipeline
-from photosieve.files.mover import Mover, sha256_file
+from photosieve.files.mover import DryRunMover, Mover, sha256_file
 from photosieve.model.contract import KeepAll
 from photosieve.quarantine import reconcile, restore
 from photosieve.state import FileState, State
@@ -144,3 +144,19 @@ def test_two_copies_in_one_batch_the_worse_waits_a_pass(config: Config, state: S
     (again,) = run(config, state)
     assert again.outcome == FileState.QUARANTINED
     assert f"copy of {original.result}" in again.reasons and not copy.path.exists()
+
+
+def test_a_dry_run_plans_the_displacement_and_moves_nothing(config: Config, state: State) -> None:
+    inbox = config.inboxes[0]
+    (old,) = run_one(config, state, _messenger_copy(inbox / "IMG-WA0001.jpg"))
+    assert old.result is not None
+    new = _original(inbox / "IMG_1.jpg")
+    before = state.execute("SELECT COUNT(*) FROM moves").fetchone()[0]
+    dry = pipeline.Pipeline(
+        config, state, DryRunMover(state, config.roots), KeepAll(75), record_state=False
+    )
+    (photo,) = dry.run([(new, inbox)])
+    assert photo.displaces == str(old.result) and photo.outcome == FileState.FILED
+    assert new.exists() and old.result.exists()
+    assert state.execute("SELECT COUNT(*) FROM moves").fetchone()[0] == before
+    assert state.copyprint(sha256_file(new)) is None
