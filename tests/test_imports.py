@@ -22,6 +22,7 @@ SHARED = (
     "library",
     "state",
     "state_schema",
+    "state_copies",
     "config",
     "dating",
     "naming",

@@ -4,7 +4,8 @@ Tables: `files` (what the service has seen and what became of it), `moves` (the 
 journal; see mover.py), `labels` (the owner's keep/discard choices, keyed by content hash so a
 rename never loses one), `decisions` (every score the classifier gave), `models` (installed
 model versions), `quality` (cached quality signals), `shots` (camera, capture time and
-perceptual hash of filed photos, for bursts). The schema is state_schema.MIGRATIONS, each
+perceptual hash of filed photos, for bursts), `copyprints` and `not_copies` (copies; their
+methods are the CopyRows mixin in state_copies.py). The schema is state_schema.MIGRATIONS, each
 applied once, tracked by `PRAGMA user_version`.
 
 Every SQL statement on this database is a named method here (the journal's writes excepted:
@@ -27,6 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from photosieve.state_copies import CopyRows
 from photosieve.state_schema import MIGRATIONS, row_factory, to_db
 
 
@@ -70,7 +72,7 @@ class FileRecord:
     updated: float
 
 
-class State:
+class State(CopyRows):
     """A connection to the state database. One per thread; cheap to open."""
 
     def __init__(self, path: Path) -> None:

@@ -109,6 +109,27 @@ MIGRATIONS: Sequence[str] = (
     UPDATE decisions SET path = replace(path, char(65535), char(65535, 65535));
     CREATE INDEX moves_sha ON moves(sha256)
     """,
+    # Copies (vision/copies.py): each moved photo's two 64-bit hashes (signed), what decides the
+    # better copy, its 8x8 tiny thumbnail, and which photo it was quarantined as a copy of; the
+    # owner's "not a copy" pairs, smaller sha256 first.
+    """
+    CREATE TABLE copyprints (
+        sha256 TEXT PRIMARY KEY,
+        whole INTEGER NOT NULL,
+        centre INTEGER NOT NULL,
+        pixels INTEGER NOT NULL,
+        exif INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        tiny BLOB NOT NULL,
+        copy_of TEXT
+    );
+    CREATE TABLE not_copies (
+        a TEXT NOT NULL,
+        b TEXT NOT NULL,
+        created REAL NOT NULL,
+        PRIMARY KEY (a, b)
+    );
+    """,
 )
 
 # The escape for what SQLite text cannot hold: a noncharacter, never produced by a camera.

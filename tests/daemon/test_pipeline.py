@@ -73,16 +73,19 @@ def test_files_by_exif_time_and_records(
     assert state.get_quality(record.sha256 or "") is not None
 
 
-def test_duplicate_content_is_reported_and_left(
+def test_duplicate_content_goes_to_the_quarantine_as_a_copy(
     setup: tuple[Config, State, Path], make_photo: Callable[..., Path]
 ) -> None:
     config, state, inbox = setup
     make_photo(inbox / "IMG_1.jpg", seed=1)
-    run(config, state, inbox)
+    (first,) = run(config, state, inbox)
     make_photo(inbox / "copy of IMG_1.jpg", seed=1)
     (photo,) = run(config, state, inbox)
-    assert photo.outcome == "duplicate"
-    assert (inbox / "copy of IMG_1.jpg").exists()
+    assert photo.outcome == "quarantined"
+    assert photo.reasons[0] == f"copy of {first.result}"
+    assert not (inbox / "copy of IMG_1.jpg").exists() and first.result is not None
+    assert first.result.exists() and photo.result is not None
+    assert photo.result.read_bytes() == first.result.read_bytes()
 
 
 def test_unsupported_and_bad_files_are_left_and_reported_once(

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from photosieve import dating
+from photosieve.vision import copies
 
 
 @dataclass
@@ -31,6 +32,9 @@ class Photo:
     decision: str | None = None  # "keep" | "discard"
     reasons: list[str] = field(default_factory=list)
     burst: str | None = None  # the id (kept frame's sha256) of the burst it is in, if any
+    copyprint: copies.Print | None = None  # the copy detector's fingerprint (copy_stage.py)
+    copy_of: str | None = None  # sha256 of the library photo it is a copy of, if it is one
+    displaces: str | None = None  # path of the worse library copy this photo replaces
     dest_dir: Path | None = None
     outcome: str | None = None  # set when the photo stops: filed, quarantined, skipped, ...
     reason: str | None = None

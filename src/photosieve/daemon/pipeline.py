@@ -1,5 +1,5 @@
 """The data path, read top to bottom: discover -> settle -> identify -> (score) -> recognize ->
-date -> stamp -> classify -> burst -> route -> record.
+date -> stamp -> classify -> burst -> copy -> route -> record.
 
 `discover` and `settle` happen before a batch exists (watcher.py, settle.py); this module takes a
 batch of settled paths and runs the remaining stages. Each stage is a small function that takes
@@ -25,7 +25,7 @@ from pathlib import Path
 
 from photosieve import dating, filekinds, library, naming, video
 from photosieve.config import Config
-from photosieve.daemon import burst_stage, recovery
+from photosieve.daemon import burst_stage, copy_stage, recovery
 from photosieve.daemon.photo import Photo
 from photosieve.errors import BadInput, MoveError, shown
 from photosieve.files.copy import sha256_file
@@ -98,9 +98,11 @@ class Pipeline:
                 guarded(self, photo, stamp, self.config, photo)
                 guarded(self, photo, classify, self, photo)
             burst(self, [p for p in chunk if p.outcome is None])
+            copy(self, [p for p in chunk if p.outcome is None])
             for photo in chunk:
                 guarded(self, photo, route, self.config, photo)
                 guarded(self, photo, record, self, photo)
+            displace(self, [p for p in chunk if p.outcome is not None])
             if self.progress is not None:
                 self.progress()
         for photo in videos:
@@ -111,7 +113,7 @@ class Pipeline:
         return photos
 
 
-def guarded(pipe: Pipeline, photo: Photo, stage: Callable[..., None], *args: object) -> None:
+def guarded(pipe: Pipeline, photo: Photo, stage: Callable[..., object], *args: object) -> None:
     """Run one stage for one photo, unless it has stopped; an unexpected exception stops only
     this photo: skipped ("internal error: ..."), recorded, its traceback logged once."""
     if photo.outcome is not None:
@@ -172,12 +174,15 @@ def identify(pipe: Pipeline, photo: Photo) -> None:
 
 
 def recognize(pipe: Pipeline, photo: Photo) -> None:
-    """Once the hash is known: a duplicate stops here; the owner's own choice is noted."""
+    """Once the hash is known, the owner's own choice is noted. A byte-identical photo that
+    was decoded goes on to the copy stage (the better copy stays, the other is quarantined);
+    one that cannot be (a video, a bad decode) stops here as a duplicate."""
     assert photo.sha256 is not None
     for other in pipe.state.find_by_hash(photo.sha256, LIVING):
-        if other.path != str(photo.path) and Path(other.path).exists():
+        elsewhere = other.path != str(photo.path) and Path(other.path).exists()
+        if elsewhere and photo.copyprint is None:
             return _record_stop(pipe, photo, "duplicate", f"same content as {other.path}")
-        if other.status == FileState.QUARANTINED:
+        if not elsewhere and other.status == FileState.QUARANTINED:
             # The quarantined copy is gone and the photo is back in an inbox: the owner took
             # it out of the quarantine by hand. The monitor records the label; we keep it.
             photo.owner_kept = "taken out of the quarantine by hand"
@@ -237,6 +242,7 @@ def take(pipe: Pipeline, photo: Photo, result: scorer.ScoredPath) -> None:
     if result.internal:
         return internal_stop(pipe, photo, result.error or "internal error")
     photo.metadata, photo.signals, photo.phash = result.metadata, result.signals, result.phash
+    photo.copyprint = result.copyprint
     if result.error is not None:
         photo.reason = result.error  # `recognize` skips it unless it is a duplicate
         return None
@@ -331,6 +337,27 @@ def _propose(pipe: Pipeline, photos: list[Photo]) -> None:
     )
 
 
+# --- copy: a copy of a library photo goes to the quarantine; the better copy stays --------
+
+
+def copy(pipe: Pipeline, photos: list[Photo]) -> None:
+    """Mark this batch's copies of library photos (copy_stage.py). If the batch fails, each
+    photo alone: only the photo that fails is stopped."""
+    try:
+        copy_stage.propose(pipe.state, photos)
+    except Exception:
+        for photo in photos:
+            guarded(pipe, photo, copy_stage.propose, pipe.state, [photo])
+
+
+def displace(pipe: Pipeline, photos: list[Photo]) -> None:
+    """The library photos that better new copies replace go to the quarantine."""
+    try:
+        copy_stage.displace(pipe.config, pipe.state, pipe.mover, photos, record=pipe.record_state)
+    except Exception as exc:
+        log.error("moving displaced copies: %s", scorer.internal_error(exc), exc_info=exc)
+
+
 # --- route (pure) ------------------------------------------------------------------------------
 
 
@@ -394,6 +421,7 @@ def _remember(pipe: Pipeline, photo: Photo, outcome: str) -> None:
         if photo.signals is not None:
             pipe.state.set_quality(photo.sha256, photo.signals)
         burst_stage.remember(pipe.state, photo)
+        copy_stage.remember(pipe.state, photo)
         pipe.state.record_decision(
             photo.sha256,
             photo.result,

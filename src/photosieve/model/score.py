@@ -30,7 +30,7 @@ import numpy as np
 from photosieve.errors import BadInput
 from photosieve.files.copy import sha256_file
 from photosieve.model.contract import DISCARD, KEEP, Classifier, decide, uses_quality
-from photosieve.vision import bursts, imaging, quality
+from photosieve.vision import bursts, copies, imaging, quality
 
 log = logging.getLogger("photosieve.score")
 
@@ -104,6 +104,7 @@ class ScoredPath:
     sha256: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
     phash: int | None = None
+    copyprint: copies.Print | None = None
     unreadable: str | None = None
     internal: bool = False  # error is an unexpected exception, not a bad file
 
@@ -117,6 +118,7 @@ class _Prepared:
     decoded: imaging.Decoded | None = None
     signals: dict[str, float] | None = None
     phash: int | None = None
+    copyprint: copies.Print | None = None
     error: str | None = None
     unreadable: str | None = None
     internal: bool = False
@@ -143,8 +145,9 @@ def _prepare(path: Path, classifier: Classifier, wants: Wants, signals: bool) ->
                 fmt=decoded.format,
                 metadata=decoded.metadata,
             )
-        if wants.phash:
+        if wants.phash:  # the burst dhash and the copy detector's fingerprint
             out.phash = bursts.dhash(decoded.gray)
+            out.copyprint = copies.fingerprint(decoded.gray)
         out.decoded = replace(decoded, gray=None)  # the work image is large: not kept
     except BadInput as exc:
         out.error = exc.reason
@@ -175,7 +178,15 @@ def _scores(classifier: Classifier, good: list[_Prepared]) -> list[float | str]:
 
 def _result(prepared: _Prepared, score: float | str | None, classifier: Classifier) -> ScoredPath:
     p, decoded = prepared, prepared.decoded
-    base = ScoredPath(p.path, None, None, sha256=p.sha256, signals=p.signals, phash=p.phash)
+    base = ScoredPath(
+        p.path,
+        None,
+        None,
+        sha256=p.sha256,
+        signals=p.signals,
+        phash=p.phash,
+        copyprint=p.copyprint,
+    )
     base = replace(base, metadata=decoded.metadata if decoded is not None else {})
     if p.unreadable is not None or p.error is not None:
         return replace(base, error=p.error, unreadable=p.unreadable, internal=p.internal)

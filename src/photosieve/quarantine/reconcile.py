@@ -17,7 +17,8 @@ status 'quarantined' below the quarantine whose file is gone is judged by this r
 - Found nowhere: deleted. Label discard (source "manual-delete"), row status 'deleted'.
 
 A photo taken out by hand is booked by the one restore's `record_kept`, as `restore` and
-`review` book theirs.
+`review` book theirs: one quarantined as a copy of another also records "not a copy" for
+that pair, so it is never proposed again.
 """
 
 from __future__ import annotations

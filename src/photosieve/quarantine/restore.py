@@ -11,9 +11,10 @@ the user's top folders (`config.roots`), so none of them is ever created by a re
 Then, whichever command asked (`record_kept`): the photo is labelled keep, with a label source
 naming how the owner chose ("review", "restore", "manual-restore" for a move by hand); its
 `files` row follows it ('filed' in the library, else 'kept') keeping its capture time and
-origin. A photo whose identical twin is already at the target stays in the quarantine, is
-labelled keep all the same, and its row says 'duplicate' (so retention and reconcile leave
-it alone). A dry run plans the moves and writes nothing.
+origin; a photo quarantined as a copy of another gets a "not a copy" record for the pair,
+so the copy stage never proposes it again. A photo whose identical twin is already at the
+target stays in the quarantine, is labelled keep all the same, and its row says 'duplicate'
+(so retention and reconcile leave it alone). A dry run plans the moves and writes nothing.
 """
 
 from __future__ import annotations
@@ -106,6 +107,16 @@ def record_kept(
             status = library.placed_status(config.library.path, dst)
             rewrite(state, record, dst, status, "restored from the quarantine")
         state.set_label(record.sha256, library.KEEP, source, dst)
+        not_a_copy(state, record.sha256)
+
+
+def not_a_copy(state: State, sha256: str) -> None:
+    """The owner kept a photo quarantined as a copy: record "not a copy" for the pair, so it
+    is never proposed again (daemon/copy_stage.py asks)."""
+    stored = state.copyprint(sha256)
+    if stored is not None and stored.copy_of is not None:
+        state.add_not_copy(sha256, stored.copy_of)
+        state.set_copy_of(sha256, None)
 
 
 def _row(state: State, path: Path, found: FileRecord | None, sha: str) -> FileRecord:
