@@ -13,7 +13,9 @@ from PIL import ExifTags, Image, ImageDraw, ImageFilter
 
 from photosieve.config import Config
 from photosieve.daemon import pipeline
-from photosieve.files.mover import DryRunMover, Mover, sha256_file
+from photosieve.files.copy import sha256_file
+from photosieve.files.mover import Mover
+from photosieve.files.plan import DryRunMover
 from photosieve.model.contract import KeepAll
 from photosieve.quarantine import reconcile, restore
 from photosieve.state import FileState, State

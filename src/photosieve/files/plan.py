@@ -28,7 +28,8 @@ from photosieve.state import State
 __all__ = ["MISSING", "DryRunMover", "MoveResult", "MoverBase", "MoverLike", "Status"]
 
 # Kinds of move whose photo is a duplicate when the same content was already moved (journal).
-DEDUP_KINDS = frozenset({"file", "quarantine"})
+# Not "quarantine": a byte-identical copy of a filed photo is sent there on purpose (copies).
+DEDUP_KINDS = frozenset({"file"})
 
 Status = Literal["moved", "duplicate", "failed", "planned"]
 MISSING = "target folder is missing (unmounted?)"

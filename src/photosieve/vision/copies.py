@@ -321,18 +321,23 @@ def confirm(a: Print, b: Print) -> Match:
 # --- metadata: two moments are never copies of each other -------------------------------------
 
 
+def _tag(metadata: Mapping[str, str], name: str, group: str) -> str:
+    """An EXIF tag by the metadata reader's key (Exif.Photo.X), or a bare Pillow-style key."""
+    return (metadata.get(f"Exif.{group}.{name}") or metadata.get(name) or "").strip(_PAD)
+
+
 def _moment(metadata: Mapping[str, str]) -> tuple[str, str] | None:
-    when = metadata.get("DateTimeOriginal", "").strip(_PAD)
+    when = _tag(metadata, "DateTimeOriginal", "Photo")
     if not when:
         return None
-    return when, metadata.get("SubSecTimeOriginal", "").strip(_PAD)
+    return when, _tag(metadata, "SubSecTimeOriginal", "Photo")
 
 
 def moments_differ(a: Mapping[str, str], b: Mapping[str, str]) -> bool:
     """True when the metadata says two photos are different moments: both carry a capture
     time and the times (or, when both have them, the sub-seconds) differ, or both name a
     camera and the cameras differ. A copy keeps its EXIF or loses it, never changes it."""
-    cams = [" ".join(m.get(k, "").strip(_PAD) for k in ("Make", "Model")).strip() for m in (a, b)]
+    cams = [" ".join(_tag(m, k, "Image") for k in ("Make", "Model")).strip() for m in (a, b)]
     if all(cams) and cams[0] != cams[1]:
         return True
     first, second = _moment(a), _moment(b)
@@ -377,4 +382,6 @@ def better(a: Facts, b: Facts) -> bool:
 
 def has_exif(metadata: Mapping[str, str]) -> bool:
     """True when the photo kept its camera metadata (a capture time or a camera)."""
-    return any(metadata.get(key) for key in ("DateTimeOriginal", "Make", "Model"))
+    return bool(
+        _moment(metadata) or _tag(metadata, "Make", "Image") or _tag(metadata, "Model", "Image")
+    )
