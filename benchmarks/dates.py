@@ -14,24 +14,26 @@ repository, `owner+name/repo`) and are extracted once into benchmarks/.cache/cor
 
 What is compared: every file photosieve ingests as a photo (filekinds.SUPPORTED_EXTENSIONS)
 or files as a video (filekinds.VIDEO_EXTENSIONS) that exiftool dates. Photos: exiftool's
-DateTimeOriginal, else its CreateDate (`exiftool -j -G1 -DateTimeOriginal -CreateDate -d
-"%Y:%m:%d %H:%M:%S"`) against photosieve's reader and chain (dating.resolve_capture_time).
-Videos: exiftool's DateTimeOriginal, else CreationDate (Apple's key), else CreateDate, run
-with `-api QuickTimeUTC` and TZ=UTC, against video.capture_time with tz=UTC, so the UTC
-container times are read as UTC wall clock on both sides. Zeroed values (`0000:00:00 ...`,
-and an unset QuickTime header, which exiftool prints as 1904:01:01 00:00:00) are no date.
+DateTimeOriginal, else its CreateDate (`exiftool -j -DateTimeOriginal -CreateDate`; where
+several groups hold a tag, the value exiftool picks) against photosieve's reader and chain
+(dating.resolve_capture_time). Videos: exiftool's DateTimeOriginal, else CreationDate (Apple's
+key), else CreateDate, run with `-api QuickTimeUTC` and TZ=UTC, against video.capture_time
+with tz=UTC, so the UTC container times are read as UTC wall clock on both sides. Zeroed
+values (`0000:00:00 ...`, and an unset QuickTime header, which exiftool prints as 1904:01:01
+00:00:00) are no date.
 
 Agreement: both sides are compared as wall clock, any UTC offset dropped (not converted) and
 sub-seconds truncated, to the precision of exiftool's value:
 - second: exiftool's value has a date, hours, minutes and seconds read from the file. Then
   photosieve must give the same second. This is the rule; the others are exceptions.
 - minute or day: exiftool's value has no seconds (`YYYY:MM:DD HH:MM`) or no time of day
-  (`YYYY:MM:DD`), or exiftool's converter read no seconds from the file and wrote `:00`
-  itself. The one converter known to do so is RIFF.pm's ConvertRIFFDate: an AVI `IDIT` text
-  of the slashed form `YYYY/M/D H:MM...` (Casio's form) is read to the minute even when
-  seconds follow. This case is recognised from the raw text exiftool reports (the
-  `DateTimeOriginal = ...` line of the `IDIT` tag in `exiftool -v2`) with exiftool's own
-  pattern. Then photosieve must give the same minute (or day).
+  (`YYYY:MM:DD`), as it prints the value without -d (-d would pad it with zeros), or
+  exiftool's converter read no seconds from the file and wrote `:00` itself. The one
+  converter known to do so is RIFF.pm's ConvertRIFFDate: an AVI `IDIT` text of the slashed
+  form `YYYY/M/D H:MM...` (Casio's form) is read to the minute even when seconds follow. This
+  case is recognised from the raw text exiftool reports (the `DateTimeOriginal = ...` line of
+  the `IDIT` tag in `exiftool -v2`) with exiftool's own pattern. Then photosieve must give the
+  same minute (or day).
 Every comparison made at a coarser precision is counted and listed, every disagreement printed.
 """
 
@@ -65,9 +67,11 @@ CORPORA = {
 DATED_CORPORA = ("exiftool", "exiv2")
 TARGET = 0.99
 WALL = "%Y:%m:%d %H:%M:%S"
-# exiftool's value formats, finest first, with the width of WALL they fill.
-PRECISIONS = (("second", WALL, 19), ("minute", "%Y:%m:%d %H:%M", 16), ("day", "%Y:%m:%d", 10))
-WIDTH = {name: width for name, _, width in PRECISIONS}
+# The precisions of an exiftool value and how much of a WALL text each compares.
+WIDTH = {"second": 19, "minute": 16, "day": 10}
+# exiftool's value as it prints it (no -d): date, then optional hours:minutes, then optional
+# seconds; sub-seconds and an offset may follow and are not compared.
+VALUE = re.compile(r"(\d{4}:\d\d:\d\d)(?: (\d\d:\d\d)(:\d\d)?)?")
 NO_DATE = ("0000:00:00", "1904:01:01 00:00:00")
 # ConvertRIFFDate's Casio branch (RIFF.pm), taken for a slashed IDIT text not in the standard
 # form; MONTHS are the names its standard branch knows.
@@ -101,9 +105,10 @@ KINDS = {
 class Reference:
     """exiftool's capture time of one file: its value, `Group:Tag` and that value's precision."""
 
-    value: str  # as exiftool prints it with -d WALL
+    value: str  # as exiftool prints it
     tag: str
     precision: str  # "second", "minute" or "day"
+    wall: str  # the value as WALL text, the fields exiftool does not give as zeros
 
 
 @dataclass(frozen=True)
@@ -116,7 +121,7 @@ class Row:
     @property
     def agrees(self) -> bool:
         width = WIDTH[self.reference.precision]
-        return self.ours[:width] == self.reference.value[:width]
+        return self.ours[:width] == self.reference.wall[:width]
 
 
 def extract(mirrors: Path, name: str) -> Path:
@@ -164,35 +169,40 @@ def exiftool_reference(files: list[Path], kind: Kind) -> dict[Path, Reference]:
     run with -G1 names the group that holds that value."""
     if not files:
         return {}
-    args = ["-j", "-q", "-q", *kind.options, *[f"-{tag}" for tag in kind.tags], "-d", WALL]
+    args = ["-j", "-q", "-q", *kind.options, *[f"-{tag}" for tag in kind.tags]]
     picked = json.loads(_exiftool(args, files) or "[]")
     grouped = {item["SourceFile"]: item for item in json.loads(_exiftool(["-G1", *args], files))}
     found: dict[Path, Reference] = {}
     for item in picked:
         for tag in kind.tags:
             value = str(item.get(tag, ""))
-            precision = precision_of(value)
-            if precision is not None:
+            parsed = parse_value(value)
+            if parsed is not None:
                 group = grouped.get(item["SourceFile"], {})
                 key = next(
                     (k for k, v in group.items() if k.endswith(f":{tag}") and str(v) == value), tag
                 )
-                found[Path(item["SourceFile"])] = Reference(value, key, precision)
+                found[Path(item["SourceFile"])] = Reference(value, key, *parsed)
                 break
     return {path: _riff_precision(path, ref) for path, ref in found.items()}
 
 
-def precision_of(value: str) -> str | None:
-    """The precision of an exiftool value by its shape; None when it is no valid date."""
-    if value.startswith(NO_DATE):
+def parse_value(value: str) -> tuple[str, str] | None:
+    """(precision, WALL text) of an exiftool value by its shape; None when it is no valid date.
+
+    exiftool is run without -d because -d would pad a value without seconds or without a time
+    to a full time, hiding its precision."""
+    match = VALUE.match(value)
+    if match is None or value.startswith(NO_DATE):
         return None
-    for name, form, _ in PRECISIONS:
-        try:
-            datetime.strptime(value, form)
-        except ValueError:
-            continue
-        return name
-    return None
+    date, clock, seconds = match.groups()
+    precision = "day" if clock is None else "minute" if seconds is None else "second"
+    wall = f"{date} {clock or '00:00'}{seconds or ':00'}"
+    try:
+        datetime.strptime(wall, WALL)
+    except ValueError:
+        return None
+    return precision, wall
 
 
 def _riff_precision(path: Path, ref: Reference) -> Reference:
@@ -204,7 +214,7 @@ def _riff_precision(path: Path, ref: Reference) -> Reference:
     if raw is None:
         raise RuntimeError(f"exiftool -v shows no DateTimeOriginal for {path}")
     if riff_reads_minutes(raw.group(1)):
-        return Reference(ref.value, ref.tag, "minute")
+        return Reference(ref.value, ref.tag, "minute", ref.wall)
     return ref
 
 

@@ -24,20 +24,26 @@ def dates() -> ModuleType:
 
 
 @pytest.mark.parametrize(
-    ("value", "precision"),
+    ("value", "parsed"),
     [
-        ("2009:10:27 12:14:34", "second"),
-        ("2009:10:27 12:14", "minute"),
-        ("2009:10:27", "day"),
+        ("2009:10:27 12:14:34", ("second", "2009:10:27 12:14:34")),
+        ("2013:01:30 19:30:52+04:00", ("second", "2013:01:30 19:30:52")),
+        ("2004:06:21 23:37:53.12", ("second", "2004:06:21 23:37:53")),
+        ("2009:10:27 12:14", ("minute", "2009:10:27 12:14:00")),
+        ("2009:10:27 12:14+02:00", ("minute", "2009:10:27 12:14:00")),
+        ("2009:10:27", ("day", "2009:10:27 00:00:00")),
         ("0000:00:00 00:00:00", None),
-        ("1904:01:01 00:00:00", None),  # an unset QuickTime header
+        ("1904:01:01 00:00:00+00:00", None),  # an unset QuickTime header
         ("    :  :     :  :  ", None),
         ("2009:13:27 12:14:34", None),
+        ("7/18/05 2:33 PM", None),
         ("", None),
     ],
 )
-def test_precision_of_an_exiftool_value(dates: ModuleType, value: str, precision: str) -> None:
-    assert dates.precision_of(value) == precision
+def test_parse_an_exiftool_value(
+    dates: ModuleType, value: str, parsed: tuple[str, str] | None
+) -> None:
+    assert dates.parse_value(value) == parsed
 
 
 @pytest.mark.parametrize(
@@ -57,7 +63,8 @@ def test_which_idit_texts_exiftool_reads_to_the_minute(
 
 
 def _row(dates: ModuleType, reference: str, precision: str, ours: str) -> object:
-    ref = dates.Reference(reference, "RIFF:DateTimeOriginal", precision)
+    wall = dates.parse_value(reference)[1]
+    ref = dates.Reference(reference, "RIFF:DateTimeOriginal", precision, wall)
     return dates.Row(Path("clip.avi"), ref, ours, "container:CreationDate")
 
 
