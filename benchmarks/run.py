@@ -29,6 +29,7 @@ sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(HERE))
 
 from bench_model import INPUT_SIZE  # noqa: E402
+from metadata_cost import metadata_row  # noqa: E402
 from photos import ensure_photos  # noqa: E402
 from watch_e2e import hash_cost, signal_cost, watch_rate  # noqa: E402
 
@@ -374,6 +375,7 @@ def main() -> int:
     )
     rows += guarded("peak RSS", "<= 400 MB", lambda: [_rss_row(CACHE / "state", photos)])
     rows += guarded("head retrain", "<= 30 s", lambda: [_head_row()])
+    rows += guarded("read metadata", "<= 5 ms", lambda: [Row(*metadata_row(photos))])
     print_table(rows)
     return 0 if all(r.ok is not False for r in rows) else 1
 

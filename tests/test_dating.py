@@ -432,6 +432,34 @@ def test_date_only_creation_date_beats_modify_date() -> None:
     assert photoshop.source == "xmp:photoshop:DateCreated:date-only"
 
 
+def test_date_only_xmp_capture_dates_beat_modify_date_in_chain_order() -> None:
+    # XMP allows a date alone; exiftool dates such a photo by that day, not by ModifyDate.
+    original = {**MODIFIED, "Xmp.exif.DateTimeOriginal": "2009-10-27"}
+    result = resolve(original)
+    assert (result.source, result.taken) == (
+        "xmp:exif:DateTimeOriginal:date-only",
+        datetime(2009, 10, 27),
+    )
+    created = {**MODIFIED, "Xmp.xmp.CreateDate": "2009-10-28"}
+    assert (resolve(created).source, resolve(created).taken.day) == (
+        "xmp:xmp:CreateDate:date-only",
+        28,
+    )
+    both = resolve({**original, "Xmp.xmp.CreateDate": "2009-10-28"})
+    assert both.source == "xmp:exif:DateTimeOriginal:date-only"
+    above_photoshop = resolve({**created, "Xmp.photoshop.DateCreated": "2009-10-29"})
+    assert above_photoshop.source == "xmp:xmp:CreateDate:date-only"
+
+
+def test_date_only_xmp_original_ranks_below_a_full_timestamp() -> None:
+    metadata = {
+        "Xmp.exif.DateTimeOriginal": "2009-10-27",
+        "Xmp.xmp.CreateDate": "2009-11-01T10:00:00",
+    }
+    result = resolve(metadata)
+    assert (result.source, result.taken) == ("xmp:xmp:CreateDate", datetime(2009, 11, 1, 10))
+
+
 def test_date_only_file_name_ranks_below_date_only_metadata_above_modify_date() -> None:
     named = "IMG-20190101-WA0001.jpg"
     assert resolve({"Iptc.Application2.DateCreated": "1992-01-01"}, named).taken.year == 1992

@@ -10,7 +10,8 @@ docs/decisions.md says why where it differs from the issue's draft): a Canon CIF
 EXIF DateTimeOriginal (+SubSecTimeOriginal, OffsetTimeOriginal) -> XMP exif:DateTimeOriginal
 -> maker-note original dates libexiv2 decodes -> EXIF DateTimeDigitized -> XMP xmp:CreateDate
 -> XMP photoshop:DateCreated -> IPTC DateCreated+TimeCreated -> a date-time in the file name
--> a date-only photoshop:DateCreated / IPTC DateCreated -> a date-only file name -> EXIF
+-> a date-only XMP exif:DateTimeOriginal / xmp:CreateDate / photoshop:DateCreated / IPTC
+DateCreated -> a date-only file name -> EXIF
 ModifyDate (IFD0 DateTime) -> the file mtime. A date without a time ranks below every full
 capture timestamp; ModifyDate, an edit time, ranks below every capture date. EXIF sources are
 named "heif:..." when the EXIF came out of a HEIC/HEIF container. XMP and IPTC offsets count
@@ -111,6 +112,8 @@ _MAKER_NOTES: tuple[_Link, ...] = (
         time=("Exif.MinoltaCsOld.MinoltaTime",),
     ),
 )
+_XMP_ORIGINAL = _Link("xmp:exif:DateTimeOriginal", ("Xmp.exif.DateTimeOriginal",))
+_XMP_CREATE = _Link("xmp:xmp:CreateDate", ("Xmp.xmp.CreateDate",))
 _PHOTOSHOP = _Link("xmp:photoshop:DateCreated", ("Xmp.photoshop.DateCreated",))
 _IPTC = _Link(
     "iptc:DateCreated",
@@ -121,14 +124,15 @@ _IPTC = _Link(
 _CAPTURE_CHAIN: tuple[_Link, ...] = (
     _Link("ciff:DateTimeOriginal", ("Ciff.DateTimeOriginal",)),
     _ORIGINAL,
-    _Link("xmp:exif:DateTimeOriginal", ("Xmp.exif.DateTimeOriginal",)),
+    _XMP_ORIGINAL,
     *_MAKER_NOTES,
     _DIGITIZED,
-    _Link("xmp:xmp:CreateDate", ("Xmp.xmp.CreateDate",)),
+    _XMP_CREATE,
     _PHOTOSHOP,
     _IPTC,
 )
-_DATE_ONLY_CHAIN: tuple[_Link, ...] = (_PHOTOSHOP, _IPTC)
+# XMP dates may hold a date alone ("2009-10-27"); exiftool dates such a photo by that day.
+_DATE_ONLY_CHAIN: tuple[_Link, ...] = (_XMP_ORIGINAL, _XMP_CREATE, _PHOTOSHOP, _IPTC)
 
 _PAD = " \t\r\n\x00"
 
