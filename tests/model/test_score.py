@@ -151,3 +151,16 @@ def test_an_unreadable_file_says_so_when_hashing(tmp_path: Path) -> None:
     (result,) = scorer.score_paths(Brightness(), [missing], wants=scorer.Wants.everything())
     assert result.unreadable == "unreadable: No such file or directory"
     assert result.score is None and not result.internal
+
+
+def test_a_model_that_fails_on_every_photo_raises(tmp_path: Path) -> None:
+    paths = _photos(tmp_path / "in", [255, 255, 255])  # all white: Brightness raises on each
+    with pytest.raises(FloatingPointError, match="white out"):
+        list(scorer.score_paths(Brightness(), paths, batch_size=3))
+
+
+def test_a_batch_of_one_that_fails_raises(tmp_path: Path) -> None:
+    # Nothing to tell a photo's fault from the model's: the caller retries the batch later.
+    paths = _photos(tmp_path / "in", [10, 255])
+    with pytest.raises(FloatingPointError):
+        list(scorer.score_paths(Brightness(), paths, batch_size=1))

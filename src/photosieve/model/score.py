@@ -13,7 +13,8 @@ calls it again once it knows whether the owner chose to keep a photo.
 
 One photo never holds another back: an unexpected exception in a worker becomes that photo's
 `error` ("internal error: <Type: message>", traceback logged once); a batch whose inference
-fails is scored one photo at a time so only the photo that fails is lost.
+fails is scored one photo at a time so only the photo that fails is lost (a model that fails on
+every photo raises: that is no photo's fault, and the caller retries the batch later).
 """
 
 from __future__ import annotations
@@ -166,14 +167,29 @@ def _infer(classifier: Classifier, good: list[_Prepared]) -> np.ndarray:
 
 
 def _scores(classifier: Classifier, good: list[_Prepared]) -> list[float | str]:
-    """The batch's scores; if the batch fails, each photo alone (a failure is its reason)."""
+    """The batch's scores; if the batch fails, each photo alone, and a photo that fails alone
+    gets its failure as its reason. If it cannot be told apart (a batch of one, or every photo
+    fails alone too), the model is at fault, not a photo: that is raised."""
     try:
         return [float(s) for s in _infer(classifier, good)]
     except Exception as exc:
         if len(good) == 1:
-            log.error("%s: %s", good[0].path, internal_error(exc), exc_info=exc)
-            return [internal_error(exc)]
-    return [s for one in good for s in _scores(classifier, [one])]
+            raise
+        failure = exc
+    alone = [_alone(classifier, one) for one in good]
+    if all(isinstance(s, BaseException) for s in alone):
+        raise failure
+    for one, s in zip(good, alone, strict=True):
+        if isinstance(s, BaseException):
+            log.error("%s: %s", one.path, internal_error(s), exc_info=s)
+    return [internal_error(s) if isinstance(s, BaseException) else s for s in alone]
+
+
+def _alone(classifier: Classifier, one: _Prepared) -> float | BaseException:
+    try:
+        return float(_infer(classifier, [one])[0])
+    except Exception as exc:
+        return exc
 
 
 def _result(prepared: _Prepared, score: float | str | None, classifier: Classifier) -> ScoredPath:
