@@ -21,7 +21,7 @@ from photosieve.folders import prepare_folders
 @click.pass_context
 def command(ctx: click.Context, paths: tuple[Path, ...], dry_run: bool) -> None:
     """File every photo below PATH... exactly as the service would (same stages, same rules)."""
-    from photosieve.daemon import pipeline
+    from photosieve.daemon import pipeline, stops
     from photosieve.daemon.settle import SettleGate, scan_into
     from photosieve.files.mover import Mover
     from photosieve.files.plan import DryRunMover
@@ -50,7 +50,7 @@ def command(ctx: click.Context, paths: tuple[Path, ...], dry_run: bool) -> None:
                 time.sleep(0.2)  # a file still being written: wait for it to settle
                 continue
             photos = pipe.run(batch)
-            tally.update(pipeline.tally(photos))
+            tally.update(stops.tally(photos))
             bar.update(len(batch))
             if dry_run:
                 for p in photos:

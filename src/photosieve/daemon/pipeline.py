@@ -7,10 +7,13 @@ a Photo and fills in its part, or sets `outcome` to say why the photo stops ther
 makes only the cheap checks (lstat, unchanged, supported, size) on this thread; the hash, decode,
 quality signals, dhash and model score come from the batch scorer (model/score.py), whose
 workers prepare the next batches while this thread dates, classifies and moves the current one.
-`recognize` is the duplicate check, made once the hash is known. `photosieve watch` and
-`photosieve scan` run exactly these stages; a dry run swaps in a mover that only plans and a
-pipeline that records nothing. Every stage runs `guarded`: an unexpected exception stops the one
-photo it happened to ("internal error: ..."), never its batch.
+`recognize` notes the owner's choice once the hash is known; `copy` sends a copy of a library
+photo to the quarantine (copy_stage.py), as `burst` does a burst's softer frames (burst_stage.py).
+Videos skip the scorer: they are hashed and dated from their container here and never scored.
+`photosieve watch` and `photosieve scan` run exactly these stages; a dry run swaps in a mover
+that only plans and a pipeline that records nothing. Every stage runs `guarded` (stops.py): an
+unexpected exception stops the one photo it happened to ("internal error: ..."), never its
+batch.
 """
 
 from __future__ import annotations
@@ -18,16 +21,16 @@ from __future__ import annotations
 import logging
 import os
 import stat
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from photosieve import dating, filekinds, library, naming, video
 from photosieve.config import Config
-from photosieve.daemon import burst_stage, copy_stage, recovery
+from photosieve.daemon import burst_stage, copy_stage
 from photosieve.daemon.photo import Photo
-from photosieve.errors import BadInput, MoveError, shown
+from photosieve.daemon.stops import guarded, internal_stop, record_stop, report, skip
+from photosieve.errors import BadInput, MoveError
 from photosieve.files.copy import sha256_file
 from photosieve.files.plan import MoverLike
 from photosieve.metadata import xmp_sidecar
@@ -113,34 +116,6 @@ class Pipeline:
         return photos
 
 
-def guarded(pipe: Pipeline, photo: Photo, stage: Callable[..., object], *args: object) -> None:
-    """Run one stage for one photo, unless it has stopped; an unexpected exception stops only
-    this photo: skipped ("internal error: ..."), recorded, its traceback logged once."""
-    if photo.outcome is not None:
-        return
-    try:
-        stage(*args)
-    except Exception as exc:
-        internal(pipe, photo, exc, stage=getattr(stage, "__name__", "?"))
-
-
-def internal(pipe: Pipeline, photo: Photo, exc: BaseException, *, stage: str) -> None:
-    reason = scorer.internal_error(exc)
-    log.error("%s: %s in %s", shown(photo.path), reason, stage, exc_info=exc)
-    here = os.path.lexists(photo.path)
-    try:
-        if photo.result is not None or (stage == "record" and not here):
-            # Moved before the error: the journal knows; recovery gives it its row.
-            photo.stop("skipped", f"{reason}; moved, recorded from the journal")
-            recovery.record_finished_moves(pipe.state, pipe.config)
-        elif not here:
-            photo.stop("gone", "disappeared before processing")
-        else:
-            _record_stop(pipe, photo, "skipped", reason)
-    except Exception as again:  # the database itself refuses: the log must do
-        log.error("%s: not recorded: %s", shown(photo.path), scorer.internal_error(again))
-
-
 # --- identify: is this a new, regular, supported, non-duplicate photo? ------------------------
 
 
@@ -151,12 +126,12 @@ def identify(pipe: Pipeline, photo: Photo) -> None:
     except FileNotFoundError:
         return photo.stop("gone", "disappeared before processing")
     except OSError as exc:
-        return _skip(pipe, photo, f"cannot stat: {exc.strerror}")
+        return skip(pipe, photo, f"cannot stat: {exc.strerror}")
     photo.size, photo.mtime_ns = st.st_size, st.st_mtime_ns
     if stat.S_ISLNK(st.st_mode):
-        return _skip(pipe, photo, "symbolic link (not followed)")
+        return skip(pipe, photo, "symbolic link (not followed)")
     if not stat.S_ISREG(st.st_mode):
-        return _skip(pipe, photo, "not a regular file")
+        return skip(pipe, photo, "not a regular file")
     known = pipe.state.get_file(photo.path)
     if known and (known.size, known.mtime_ns) == (photo.size, photo.mtime_ns):
         return photo.stop("unchanged")  # seen before and not modified: no re-hash
@@ -167,9 +142,9 @@ def identify(pipe: Pipeline, photo: Photo) -> None:
         return photo.stop("companion", f"travels with {still}")  # the Live Photo's video half
     filed_video = moving and pipe.config.videos == "file"
     if not filekinds.is_supported(photo.path.name) and not filed_video:
-        return _record_stop(pipe, photo, "unsupported", "not a supported photo format")
+        return record_stop(pipe, photo, "unsupported", "not a supported photo format")
     if photo.size == 0:
-        return _skip(pipe, photo, "empty file")
+        return skip(pipe, photo, "empty file")
     return None
 
 
@@ -181,7 +156,7 @@ def recognize(pipe: Pipeline, photo: Photo) -> None:
     for other in pipe.state.find_by_hash(photo.sha256, LIVING):
         elsewhere = other.path != str(photo.path) and Path(other.path).exists()
         if elsewhere and photo.copyprint is None:
-            return _record_stop(pipe, photo, "duplicate", f"same content as {other.path}")
+            return record_stop(pipe, photo, "duplicate", f"same content as {other.path}")
         if not elsewhere and other.status == FileState.QUARANTINED:
             # The quarantined copy is gone and the photo is back in an inbox: the owner took
             # it out of the quarantine by hand. The monitor records the label; we keep it.
@@ -189,27 +164,8 @@ def recognize(pipe: Pipeline, photo: Photo) -> None:
     if pipe.state.label_of(photo.sha256) == "keep":
         photo.owner_kept = "labelled keep"
     if photo.decision is None:  # the decode failed: `take` kept its reason
-        return _skip(pipe, photo, photo.reason or "not decoded")
+        return skip(pipe, photo, photo.reason or "not decoded")
     return None
-
-
-def _skip(pipe: Pipeline, photo: Photo, reason: str) -> None:
-    _record_stop(pipe, photo, "skipped", reason)
-
-
-def _record_stop(pipe: Pipeline, photo: Photo, outcome: str, reason: str) -> None:
-    """Remember the outcome keyed by size and mtime: the file is retried only when it changes."""
-    photo.stop(outcome, reason)
-    if pipe.record_state:
-        pipe.state.put_file(
-            photo.path,
-            size=photo.size,
-            mtime_ns=photo.mtime_ns,
-            status=outcome,
-            sha256=photo.sha256,
-            reason=reason,
-            origin=photo.path,
-        )
 
 
 # --- hash, decode, signals and score: the batch scorer, working ahead (model/score.py) --------
@@ -238,7 +194,7 @@ def take(pipe: Pipeline, photo: Photo, result: scorer.ScoredPath) -> None:
     in `recognize`, after the duplicate check, as it did when hashing came first."""
     photo.sha256 = result.sha256
     if result.unreadable is not None:
-        return _skip(pipe, photo, result.unreadable)
+        return skip(pipe, photo, result.unreadable)
     if result.internal:
         return internal_stop(pipe, photo, result.error or "internal error")
     photo.metadata, photo.signals, photo.phash = result.metadata, result.signals, result.phash
@@ -248,14 +204,6 @@ def take(pipe: Pipeline, photo: Photo, result: scorer.ScoredPath) -> None:
         return None
     photo.score, photo.decision = result.score, result.decision
     return None
-
-
-def internal_stop(pipe: Pipeline, photo: Photo, reason: str) -> None:
-    """A photo the scorer's worker met an exception on (it logged the traceback)."""
-    try:
-        _record_stop(pipe, photo, "skipped", reason)
-    except Exception as again:
-        log.error("%s: not recorded: %s", shown(photo.path), scorer.internal_error(again))
 
 
 # --- date and stamp (pure functions do the work) -----------------------------------------------
@@ -279,7 +227,7 @@ def hash_video(pipe: Pipeline, photo: Photo) -> None:
     try:
         photo.sha256 = sha256_file(photo.path)
     except OSError as exc:
-        return _skip(pipe, photo, f"unreadable: {exc.strerror}")
+        return skip(pipe, photo, f"unreadable: {exc.strerror}")
     return None
 
 
@@ -288,7 +236,7 @@ def date_video(pipe: Pipeline, photo: Photo) -> None:
     try:
         photo.taken = video.capture_time(photo.path, photo.mtime_ns / 1e9)
     except BadInput as exc:
-        return _skip(pipe, photo, exc.reason)
+        return skip(pipe, photo, exc.reason)
     photo.decision, photo.reasons = "keep", ["video"]
     return stamp(pipe.config, photo)
 
@@ -389,7 +337,7 @@ def record(pipe: Pipeline, photo: Photo) -> None:
     except MoveError as exc:
         return photo.stop("pending", exc.reason)  # left in place; retried on the next pass
     if result.status == "duplicate":
-        return _record_stop(pipe, photo, "duplicate", f"same content as {result.dst}")
+        return record_stop(pipe, photo, "duplicate", f"same content as {result.dst}")
     if result.status == "failed":
         return photo.stop("pending", result.reason)
     photo.result = result.dst
@@ -430,23 +378,3 @@ def _remember(pipe: Pipeline, photo: Photo, outcome: str) -> None:
             decision=photo.decision or "keep",
             reasons=photo.reasons,
         )
-
-
-# --- report ------------------------------------------------------------------------------------
-
-
-def report(photo: Photo) -> None:
-    """One log line per photo that did something or was refused; silence for the unchanged."""
-    if photo.outcome in ("unchanged", "gone"):
-        return
-    path = shown(photo.path)
-    if photo.outcome in ("skipped", "unsupported", "duplicate", "pending"):
-        log.warning("%s: %s (%s), left in place", path, photo.outcome, photo.reason)
-    elif photo.result is not None:
-        taken = photo.taken.source if photo.taken else "?"
-        score = "" if photo.score is None else f", score {photo.score:.2f}"
-        log.info("%s -> %s (%s, time from %s%s)", path, photo.result, photo.outcome, taken, score)
-
-
-def tally(photos: Iterable[Photo]) -> Counter[str]:
-    return Counter(p.outcome or "unknown" for p in photos)
