@@ -119,4 +119,5 @@ def test_the_graph_sees_imports() -> None:
 def test_every_module_imports(module: str) -> None:
     if module.startswith(NEEDS_TF):
         pytest.importorskip("tensorflow")
-    importlib.import_module(module)
+    imported = importlib.import_module(module)
+    assert imported.__doc__, f"{module} opens with no docstring stating its role"

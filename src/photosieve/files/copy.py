@@ -112,3 +112,20 @@ def copy_verified(
         if os.fstat(f.fileno()).st_size != size or copied != digest:
             raise MoveError(src, tmp, "the copy does not match the original")
     checkpoint("after_verify")
+
+
+def replace_sidecar(path: Path, data: bytes) -> None:
+    """Write a sidecar's new content (the XMP decision): the one way photosieve changes a file
+    in place, and never a photo. A hidden temp file in the same folder is written and fsynced,
+    then renamed over `path`, so a crash leaves the old sidecar or the new one, never half."""
+    tmp = temp_path(path.parent)
+    try:
+        with open(tmp, "xb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # our own temp file
+        raise
+    fsync_dir(path.parent)

@@ -52,7 +52,7 @@ def _finish(state: State, row: sqlite3.Row, known: os.stat_result) -> str:
     src = Path(row["src"])
     if not is_same_file(src, known):
         return _close(state, row, "failed", f"kept both {src} and {row['dst']}: {src} changed")
-    os.unlink(src)
+    os.unlink(src)  # the photo's source name, still the file hashed; its copy is at dst
     fsync_dir(src.parent)
     return _close(state, row, "done", f"finished moving {src} to {row['dst']}")
 
@@ -82,7 +82,7 @@ def _settle_kept(state: State, row: sqlite3.Row, tmp: Path | None, failure: str 
     # A temp still there never reached dst; in 'planned' nothing of ours did.
     ours = os.path.lexists(dst) and row["state"] != "planned" and tmp is None
     if tmp is not None:
-        os.unlink(tmp)
+        os.unlink(tmp)  # our own temp copy, never placed
     known = os.lstat(src)  # hashed below: only this file may be removed
     if ours and hash_or_none(dst) == sha and hash_or_none(src) == sha:
         return _finish(state, row, known)
@@ -100,7 +100,7 @@ def _settle_gone(state: State, row: sqlite3.Row, tmp: Path | None) -> str:
         if hash_or_none(dst) != sha:
             return _close(state, row, "failed", f"{dst} differs from the journal; left as is")
         if tmp is not None and hash_or_none(tmp) == sha:
-            os.unlink(tmp)
+            os.unlink(tmp)  # our own temp copy; the photo is at dst
         return _close(state, row, "done", f"{src} is at {dst}")
     if tmp is not None and hash_or_none(tmp) == sha:
         try:

@@ -94,7 +94,7 @@ def rename_noreplace(src: Path, dst: Path, known: os.stat_result | None = None) 
     if known is not None and not is_same_file(src, known):
         raise NotTheSame(f"{src} was replaced while it was moved; left both it and {dst}")
     try:
-        os.unlink(src)
+        os.unlink(src)  # the photo's old name; dst is a second name of the same file
     except OSError:
         os.unlink(dst)  # only the second name we just made; the file stays at src
         raise

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from photosieve.config import Config
+from photosieve.files.copy import replace_sidecar
 
 log = logging.getLogger("photosieve.xmp")
 
@@ -175,23 +176,6 @@ def sidecar_path(photo: Path, sidecars: Iterable[Path] = ()) -> Path:
     return photo.with_name(photo.name + ".xmp")
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Hidden temp file in the same folder, fsync, rename over `path`, fsync the folder."""
-    from photosieve.files.copy import fsync_dir, temp_path
-
-    tmp = temp_path(path.parent)
-    try:
-        with open(tmp, "xb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    fsync_dir(path.parent)
-
-
 def _read(path: Path) -> bytes | None:
     try:
         return path.read_bytes()
@@ -230,7 +214,7 @@ def sync(
         else:
             data = kept_packet(existing) if existing is not None else None
         if data is not None and data != existing:
-            write_atomically(path, data)
+            replace_sidecar(path, data)
     except (OSError, XmpUnreadable) as exc:
         log.warning("%s: sidecar not written (%s)", path, exc)
         return cars
@@ -251,7 +235,7 @@ def after_undo(config: Config, moved_back: Iterable[Path]) -> None:
             existing = path.read_bytes()
             data = kept_packet(existing)
             if data is not None and data != existing:
-                write_atomically(path, data)
+                replace_sidecar(path, data)
         except (OSError, XmpUnreadable) as exc:
             log.warning("%s: rejection not taken back (%s)", path, exc)
 

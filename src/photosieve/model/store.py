@@ -149,7 +149,7 @@ def prune(models_dir: Path, keep: int) -> list[str]:
     for name in names:
         if name in survivors or name == current:
             continue
-        shutil.rmtree(models_dir / name)
+        shutil.rmtree(models_dir / name)  # an old model version photosieve itself wrote
         removed.append(name)
     return removed
 
