@@ -151,8 +151,8 @@ def _report(result: ImportReport, dry_run: bool) -> None:
 
 
 def _import_ratings(app: App, paths: tuple[Path, ...], keep_from: int, dry_run: bool) -> None:
-    from photosieve.commands.label_ratings import import_ratings
     from photosieve.metadata.ratings import CONVENTIONS
+    from photosieve.trainer.ratings import import_ratings
 
     result = import_ratings(app.state(), paths, keep_from=keep_from, dry_run=dry_run)
     click.echo(f"read the XMP of {sum(result.conventions.values())} photos:")

@@ -136,6 +136,20 @@ def import_labels(
     """Label every usable photo under `sources` ({"keep": [dirs], "discard": [dirs]})."""
     report = ImportReport()
     found = scan(sources, report, hasher)
+    store_labels(state, found, report, SOURCE, dry_run=dry_run)
+    return report
+
+
+def store_labels(
+    state: State,
+    found: Mapping[str, tuple[str, Path]],
+    report: ImportReport,
+    source: str,
+    *,
+    dry_run: bool,
+) -> None:
+    """Count what `found` ({sha256: (label, path)}) adds or changes, and store it unless this
+    is a dry run: one commit (one fsync) for the whole import."""
     for sha, (label, _path) in found.items():
         report.counts[label] += 1
         before = state.label_of(sha)
@@ -146,7 +160,6 @@ def import_labels(
         else:
             report.unchanged += 1
     if not dry_run and found:
-        with state.transaction():  # one commit (one fsync) for the whole import
+        with state.transaction():
             for sha, (label, path) in sorted(found.items()):
-                state.set_label(sha, label, SOURCE, path.resolve())
-    return report
+                state.set_label(sha, label, source, path.resolve())

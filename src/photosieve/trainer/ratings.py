@@ -1,4 +1,4 @@
-"""`label import --ratings`: keep/discard labels from the XMP ratings and picks of photos.
+"""Keep/discard labels from the XMP ratings and picks of photos (`label import --ratings`).
 
 The shell around the pure mapping in `photosieve.metadata.ratings`: it walks the given photos
 and folders, reads each photo's metadata with the shared reader (embedded XMP and sidecars),
@@ -19,7 +19,7 @@ from photosieve import filekinds
 from photosieve.errors import BadInput
 from photosieve.metadata.ratings import DEFAULT_KEEP_FROM, verdict
 from photosieve.state import State
-from photosieve.trainer.labels import ImportReport, content_hash, walk_photos
+from photosieve.trainer.labels import ImportReport, content_hash, store_labels, walk_photos
 
 log = logging.getLogger(__name__)
 SOURCE = "xmp-rating"
@@ -50,19 +50,7 @@ def import_ratings(
     """Label every photo under `paths` whose XMP rating or pick gives a label."""
     report = RatingsReport()
     found = _scan(photos_under(paths), keep_from, report)
-    for sha, (label, _path) in found.items():
-        report.counts[label] += 1
-        before = state.label_of(sha)
-        if before is None:
-            report.added += 1
-        elif before != label:
-            report.changed += 1
-        else:
-            report.unchanged += 1
-    if not dry_run and found:
-        with state.transaction():
-            for sha, (label, path) in sorted(found.items()):
-                state.set_label(sha, label, SOURCE, path.resolve())
+    store_labels(state, found, report, SOURCE, dry_run=dry_run)
     return report
 
 
@@ -82,6 +70,10 @@ def _scan(
             continue
         except OSError as exc:
             report.skipped.append((path, f"unreadable: {exc.strerror or exc}"))
+            continue
+        except Exception as exc:  # this photo's reason; the rest go on
+            report.skipped.append((path, f"internal error: {exc!r}"))
+            log.exception("skipped %r: internal error", str(path))
             continue
         result = verdict(tags, keep_from)
         report.conventions[result.convention] += 1
