@@ -15,6 +15,7 @@ embedding-only head of before (for comparison); its model takes pixels alone.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import math
 from collections.abc import Callable, Collection
@@ -30,16 +31,18 @@ from photosieve.config import Config
 from photosieve.errors import PhotosieveError
 from photosieve.model import store as modelstore
 from photosieve.state import State
-from photosieve.trainer import embeddings, export, metrics, report, split
+from photosieve.trainer import certify, crossfit, embeddings, export, metrics, report, split
 from photosieve.trainer import model as netlib
 from photosieve.trainer.dataset import LabeledPhoto, labeled_photos
 from photosieve.trainer.phases import FitSettings, Run, Split, fit_head, fit_on_pixels, predict
+from photosieve.trainer.progress import PhaseBar, quiet_tensorflow
 from photosieve.vision import imaging, quality
 
 log = logging.getLogger(__name__)
 
 MIN_PER_CLASS = 5
 CHECK_MAX = 256  # test photos whose pixels are cached for the export check
+CROSS_FITTED = "cross_fitted.json"  # content hash -> out-of-fold score, beside model.json
 
 
 AUTO_EPOCHS = 30  # per phase, when the owner gives no --epochs
@@ -65,7 +68,7 @@ class TrainOptions:
     max_keep_loss: float | None = None  # None: config training.max_keep_loss
     learning_rate: float | None = None  # head / small-cnn Adam rate; None: the backbone's
     patience: int = 5
-    verbose: int = 2  # Keras: 0 silent, 1 progress bar, 2 one line per epoch
+    verbose: int = 0  # Keras: 0 silent (the phase bars show progress), 2 one line per epoch
     progress: bool = True  # the decoding progress bar
     threads: int | None = None  # TensorFlow intra-op threads (None: TensorFlow decides)
     quality: bool = True  # the head also learns from the quality signals
@@ -84,6 +87,11 @@ class TrainOptions:
         batches = max(1, math.ceil(n_train / self.batch_size))
         return max(AUTO_EPOCHS, math.ceil(HEAD_MIN_STEPS / batches))
 
+    def cross_fitted(self) -> bool:
+        """Whether the threshold comes from cross-fitting (only the head is fitted, on cached
+        embeddings); fine-tuning and small-cnn fit on pixels and keep a validation split."""
+        return self.backbone in netlib.EMBEDDING_BACKBONES and not self.fine_tune_blocks
+
     def pixel_epochs(self) -> int:
         """The epoch limit of fine-tuning and of small-cnn (pixels: each step is costly)."""
         return AUTO_EPOCHS if self.epochs is None else self.epochs
@@ -97,7 +105,11 @@ class TrainResult:
     report: str
     installed: bool
     skipped: dict[str, str] = field(default_factory=dict)  # content hash -> why unusable
-    test_scores: dict[str, float] = field(default_factory=dict)  # content hash -> score
+    # content hash -> the installed model's score: every photo when cross-fitted, else the
+    # test split (what the export check and `evaluate` can reproduce)
+    test_scores: dict[str, float] = field(default_factory=dict)
+    # content hash -> a score from a model that never trained on it (out-of-fold or test)
+    held_out: dict[str, float] = field(default_factory=dict)
 
     @property
     def metrics(self) -> dict[str, Any]:
@@ -135,7 +147,8 @@ def validate(options: TrainOptions) -> None:
 
 
 def configure_tensorflow(options: TrainOptions) -> None:
-    """Threads and seeds; threads can only be set before TensorFlow's first op."""
+    """Quiet logs, threads and seeds; threads can only be set before TensorFlow's first op."""
+    quiet_tensorflow(options.verbose > 0)
     import keras
     import tensorflow as tf
 
@@ -199,11 +212,19 @@ def _check_counts(photos: list[LabeledPhoto]) -> None:
 
 
 def _split(
-    cache: embeddings.EmbeddingCache, photos: list[LabeledPhoto], pinned_test: Collection[str]
-) -> dict[str, str]:
+    cache: embeddings.EmbeddingCache,
+    photos: list[LabeledPhoto],
+    pinned_test: Collection[str],
+    cross_fitted: bool,
+) -> tuple[dict[str, str], dict[str, int]]:
+    """(assignment, folds): cross-fitted, every photo trains the installed head and the
+    folds deal them out; else the train/val/test split and no folds."""
     shas = [p.sha256 for p in photos]
     groups = split.near_duplicate_groups(cache.facts(shas))
-    return split.split_photos({p.sha256: p.label for p in photos}, groups, pinned_test=pinned_test)
+    labels = {p.sha256: p.label for p in photos}
+    if cross_fitted:
+        return dict.fromkeys(shas, "train"), split.fold_photos(labels, groups, crossfit.K_FOLDS)
+    return split.split_photos(labels, groups, pinned_test=pinned_test), {}
 
 
 def _embedding_splits(
@@ -262,8 +283,9 @@ def _prepare(
     skipped = fill(labelled)
     photos = [p for p in labelled if p.sha256 not in skipped]
     _check_counts(photos)
-    assignment = _split(cache, photos, pinned_test)
-    check = sorted(s for s, where in assignment.items() if where == "test")[:CHECK_MAX]
+    assignment, folds = _split(cache, photos, pinned_test, options.cross_fitted())
+    held_out = "train" if folds else "test"  # the photos the export check runs on
+    check = sorted(s for s, where in assignment.items() if where == held_out)[:CHECK_MAX]
     wanted = set(check)
     # Their embeddings and facts are cached by now; this decodes only missing check pixels.
     skipped |= fill(
@@ -274,7 +296,8 @@ def _prepare(
     )
     photos = [p for p in photos if p.sha256 not in skipped]
     assignment = {s: w for s, w in assignment.items() if s not in skipped}
-    return Run(photos, assignment, skipped=skipped)
+    folds = {s: f for s, f in folds.items() if s not in skipped}
+    return Run(photos, assignment, folds, skipped=skipped)
 
 
 def run_training(
@@ -283,6 +306,7 @@ def run_training(
     options: TrainOptions,
     echo: Callable[[str], None],
     pinned_test: Collection[str] = (),
+    max_keep_loss: float = 0.01,
 ) -> tuple[Run, netlib.Network, Split]:
     """Everything before export; returns the run, the network and the export check's inputs
     (a Split of check pixels and, with quality, their signals; y is unused)."""
@@ -310,7 +334,10 @@ def run_training(
         cached = options.backbone in netlib.EMBEDDING_BACKBONES
         vectors = cache.vectors(key, [p.sha256 for p in run.photos]) if cached else None
         net = _network(options, base, run, signals, vectors)
-        if vectors is not None:
+        if vectors is not None and run.folds:
+            data = _embedding_splits(vectors, run, net, signals)
+            _cross_fit(run, net, options, data["train"], max_keep_loss)
+        elif vectors is not None:
             data = _embedding_splits(vectors, run, net, signals)
             train_y = data["train"].y
             settings = _settings(
@@ -329,6 +356,41 @@ def run_training(
         cache.close()
 
 
+def _cross_fit(
+    run: Run, net: netlib.Network, options: TrainOptions, data: Split, max_keep_loss: float
+) -> None:
+    """Out-of-fold scores for every photo (run.scores["oof"]), then the installed head fitted
+    on every photo; one progress bar for each of the two phases."""
+    fold = np.array([run.folds[s] for s in data.shas], np.int64)
+    if len(set(fold.tolist())) < 3:
+        raise PhotosieveError(
+            "the labelled photos form fewer than 3 groups of distinct photos, too few to "
+            "cross-fit; label more photos first"
+        )
+
+    def settings(y: np.ndarray) -> FitSettings:
+        epochs = options.head_epochs(len(y))
+        return _settings(options, y, options.lr(), options.patience, epochs)
+
+    k = int(fold.max()) + 1
+    steps = crossfit.planned_steps(fold, len(net.fitted), lambda n: options.head_epochs(n))
+    with PhaseBar(steps, f"Cross-fitting on {k} folds", options.progress) as bar:
+        fit = crossfit.cross_fit(data, fold, settings, max_keep_loss, bar)
+    with PhaseBar(sum(fit.epochs.values()), "Fitting on every label", options.progress) as bar:
+        final = crossfit.fit_all(net.fitted, data, settings(data.y), fit.epochs, bar)
+    run.history = {f"{name} (fold 1)": h for name, h in fit.history.items()} | final
+    every = predict(net.head, data.inputs, options.batch_size)
+    run.scores = {
+        "oof": Split(fit.scores.astype(np.float32), data.y, data.shas),
+        "train": Split(every, data.y, data.shas),
+    }
+
+
+def _held_out(run: Run) -> Split:
+    """Scores of photos the scoring model never trained on: out-of-fold, else the test split."""
+    return run.scores["oof"] if "oof" in run.scores else run.scores["test"]
+
+
 def _check_inputs(
     cache: embeddings.EmbeddingCache,
     run: Run,
@@ -336,8 +398,8 @@ def _check_inputs(
     signals: dict[str, np.ndarray],
     size: int,
 ) -> Split:
-    """The cached test photos the export check runs both models on."""
-    wanted = sorted(run.scores["test"].shas)[:CHECK_MAX]
+    """The cached held-out photos the export check runs both models on."""
+    wanted = sorted(_held_out(run).shas)[:CHECK_MAX]
     pixels = cache.pixels(size, imaging.DEFAULT_FIT, wanted)
     shas = [s for s in wanted if s in pixels]
     x = np.array([pixels[s] for s in shas], np.uint8).reshape(-1, size, size, 3)
@@ -380,24 +442,26 @@ def _fit_pixels(
     run.assignment = {s: w for s, w in run.assignment.items() if s not in run.skipped}
 
 
-def _threshold(run: Run, max_keep_loss: float) -> metrics.ThresholdChoice:
-    val, train = run.scores["val"], run.scores["train"]
-    choice = metrics.choose_threshold(val.x, val.y, max_keep_loss, fallback=(train.x, train.y))
-    note = metrics.caveat(choice, max_keep_loss)
-    if note:
-        run.notes.append(note)
-    return choice
+def _threshold(run: Run, max_keep_loss: float) -> tuple[certify.Certificate, str]:
+    """The certified threshold and its basis: out-of-fold scores of every label, or (pixel
+    training) the validation split's."""
+    if "oof" in run.scores:
+        basis, scores = f"cross-fitted ({len(set(run.folds.values()))} folds)", run.scores["oof"]
+    else:
+        basis, scores = "validation", run.scores["val"]
+    return certify.certify(scores.x, scores.y, max_keep_loss), basis
 
 
 def _meta(
     version: str,
     options: TrainOptions,
     run: Run,
-    choice: metrics.ThresholdChoice,
+    chosen: tuple[certify.Certificate, str],
     test_metrics: dict[str, Any],
     max_keep_loss: float,
     net: netlib.Network,
 ) -> dict[str, Any]:
+    cert, basis = chosen
     labels = {p.sha256: p.label for p in run.photos}
     counts = split.split_counts(run.assignment, labels)
     training = {
@@ -408,9 +472,7 @@ def _meta(
         "learning_rate": options.lr(),
         "max_keep_loss": max_keep_loss,
         "split": counts,
-        "threshold_basis": choice.basis,
-        "validation_keep_loss": choice.keep_loss,
-        "validation_discard_catch": choice.discard_catch,
+        "threshold_basis": basis,
         "epochs_run": {k: len(v.get("loss", [])) for k, v in run.history.items()},
         "skipped": len(run.skipped),
     }
@@ -425,7 +487,8 @@ def _meta(
         "backbone": options.backbone,
         "input_size": options.size(),
         "fit": imaging.DEFAULT_FIT,
-        "threshold": choice.threshold,
+        "threshold": cert.threshold,
+        "certificate": cert.as_json() | {"basis": basis},
         "metrics": test_metrics,
         "quality_features": list(quality.SIGNAL_NAMES) if net.quality_dim else [],
         "label_counts": {
@@ -435,7 +498,7 @@ def _meta(
         "training": training,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "photosieve_version": __version__,
-        "test_hashes": sorted(run.scores["test"].shas),
+        "test_hashes": sorted(run.scores["test"].shas) if "test" in run.scores else [],
         "report": ["report.txt", *report.PLOTS],
     }
 
@@ -457,9 +520,9 @@ def train_from_state(
     max_keep_loss = (
         config.training.max_keep_loss if options.max_keep_loss is None else options.max_keep_loss
     )
-    run, net, check = run_training(config, state, options, echo, test_hashes)
-    choice = _threshold(run, max_keep_loss)
-    test = run.scores["test"]
+    run, net, check = run_training(config, state, options, echo, test_hashes, max_keep_loss)
+    chosen = _threshold(run, max_keep_loss)
+    test = _held_out(run)
     models_dir = config.models_dir
     models_dir.mkdir(parents=True, exist_ok=True)
     version = modelstore.new_version_name(models_dir)
@@ -467,18 +530,25 @@ def train_from_state(
         version,
         options,
         run,
-        choice,
-        metrics.summarize(test.x, test.y, choice.threshold),
+        chosen,
+        metrics.summarize(test.x, test.y, chosen[0].threshold)
+        | {"basis": "cross-fitted" if "oof" in run.scores else "test"},
         max_keep_loss,
         net,
     )
     staging = export.staging_dir(models_dir, version)
-    text = _write_version(staging, meta, run, net, check, choice, options)
+    text = _write_version(staging, meta, run, net, check, chosen, options)
     path = export.publish(staging, models_dir, version)
     if install:
         export.install(models_dir, version, state, config.training.keep_versions)
-    scores = dict(zip(test.shas, (float(v) for v in test.x), strict=True))
-    return TrainResult(version, path, meta, text, install, run.skipped, scores)
+    installed = run.scores["train"] if "oof" in run.scores else test
+    return TrainResult(
+        version, path, meta, text, install, run.skipped, _by_hash(installed), _by_hash(test)
+    )
+
+
+def _by_hash(scores: Split) -> dict[str, float]:
+    return {sha: float(v) for sha, v in zip(scores.shas, scores.x, strict=True)}
 
 
 def _write_version(
@@ -487,31 +557,44 @@ def _write_version(
     run: Run,
     net: netlib.Network,
     check: Split,
-    choice: metrics.ThresholdChoice,
+    chosen: tuple[certify.Certificate, str],
     options: TrainOptions,
 ) -> str:
     """SavedModel, checked TFLite, report and plots, then model.json; returns the report."""
     saved = export.save_model(net.full, staging)
     reference = predict(net.full, check.inputs, options.batch_size)
     meta["tflite"] = export.write_tflite(
-        staging, saved, reference, check.x, choice.threshold, check.q
+        staging, saved, reference, check.x, chosen[0].threshold, check.q
     )
     if not meta["tflite"]["quantized"]:
         run.notes.append(
             "the quantised TFLite model failed the export check; "
             "the float TFLite model was exported instead"
         )
-    test, val = run.scores["test"], run.scores["val"]
+    held = _held_out(run)
     text = report.text_report(
         version=meta["version"],
         backbone=options.backbone,
         metrics=meta["metrics"],
-        choice=choice,
-        split_counts=meta["training"]["split"],
-        max_keep_loss=meta["training"]["max_keep_loss"],
+        certificate=chosen[0],
+        basis=chosen[1],
+        split_counts=None if "oof" in run.scores else meta["training"]["split"],
         notes=run.notes,
     )
     (staging / "report.txt").write_text(text, encoding="utf-8")
-    report.write_plots(staging, run.history, (val.x, val.y), (test.x, test.y), choice.threshold)
+    sets = (
+        {"cross-fitted": held}
+        if "oof" in run.scores
+        else {"validation": run.scores["val"], "test": held}
+    )
+    report.write_plots(
+        staging,
+        run.history,
+        {n: (s.x, s.y) for n, s in sets.items()},
+        (held.x, held.y),
+        chosen[0].threshold,
+    )
+    if "oof" in run.scores:  # the retrain guard compares models on these
+        (staging / CROSS_FITTED).write_text(json.dumps(_by_hash(held)), encoding="utf-8")
     modelstore.write_meta(staging, meta)  # last: a version is complete once model.json exists
     return text

@@ -1,0 +1,109 @@
+"""The trainer's quiet output: one progress bar per phase, and TensorFlow's own logs silenced.
+
+A training run used to print a Keras line per epoch and pages of TensorFlow C++ log lines;
+the owner needs to see how far a phase is and the few figures that matter (validation loss;
+keep-loss and discard catch at the threshold the run would choose now). `PhaseBar` is a click
+progress bar on stderr over a phase's epochs, fed by a small Keras callback (`callback`);
+`quiet_tensorflow` sets TF_CPP_MIN_LOG_LEVEL before TensorFlow is imported and lowers absl's
+and TensorFlow's Python loggers. Both step aside under `--verbose`, which shows Keras' lines.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from types import TracebackType
+from typing import Any
+
+# Kept through callback calls: a phase's bar is made before Keras exists in this process.
+_STATUS_WIDTH = 60
+
+
+def quiet_tensorflow(verbose: bool) -> None:
+    """Silence TensorFlow's C++ INFO/WARNING lines and its Python warnings unless `verbose`;
+    the environment variable only works before TensorFlow's first import."""
+    if verbose:
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    for name in ("absl", "tensorflow", "h5py"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    try:
+        from absl import logging as absl_logging
+
+        absl_logging.set_verbosity(absl_logging.ERROR)
+    except ImportError:  # absl comes with TensorFlow; without it there is nothing to quiet
+        pass
+
+
+class PhaseBar:
+    """One progress bar over `length` epoch steps of a phase; `status` shows the figures.
+
+    With show=False it only keeps the last status (tests and the retrain job read it)."""
+
+    def __init__(self, length: int, label: str, show: bool) -> None:
+        self.status = ""
+        self._bar: Any = None
+        self._done = 0
+        self.length = max(1, length)
+        if show:
+            import click
+
+            self._bar = click.progressbar(
+                length=self.length,
+                label=label,
+                file=sys.stderr,
+                show_pos=True,
+                item_show_func=lambda _item: self.status[:_STATUS_WIDTH] or None,
+            )
+
+    def __enter__(self) -> PhaseBar:
+        if self._bar is not None:
+            self._bar.__enter__()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if self._bar is not None:
+            if kind is None:
+                self.advance(self.length - self._done)
+            self._bar.__exit__(kind, error, trace)
+
+    def advance(self, steps: int = 1, status: str | None = None) -> None:
+        if status is not None:
+            self.status = status
+        steps = max(0, min(steps, self.length - self._done))
+        self._done += steps
+        if self._bar is not None:
+            self._bar.update(steps, current_item=self.status)
+
+    def skip_to(self, done: int) -> None:
+        """Jump to `done` steps (a fit that stopped early gives back its unused epochs)."""
+        self.advance(done - self._done)
+
+
+def fit_status(val_loss: float | None, keep_loss: float | None, catch: float | None) -> str:
+    """The bar's figures: validation loss, then keep-loss and catch when known."""
+    parts = [] if val_loss is None else [f"val loss {val_loss:.3f}"]
+    if keep_loss is not None and catch is not None:
+        parts.append(f"keep-loss {100 * keep_loss:.1f} % catch {100 * catch:.0f} %")
+    return " ".join(parts)
+
+
+def callback(bar: PhaseBar, extra: Any = None) -> Any:
+    """A Keras callback advancing `bar` by one per epoch with the epoch's validation loss;
+    `extra()`, when given, returns (keep_loss, catch) at the current threshold."""
+    import keras
+
+    class _Epochs(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+            logs = logs or {}
+            loss = logs.get("val_loss")
+            keep_loss, catch = extra() if extra is not None else (None, None)
+            bar.advance(1, fit_status(loss, keep_loss, catch) or bar.status)
+
+    return _Epochs()
