@@ -17,7 +17,9 @@ would certify the budget.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -160,3 +162,15 @@ def certify(scores: object, labels: object, max_keep_loss: float) -> Certificate
     return Certificate(
         threshold, upper_bound(lost, n), lost, n, caught, int((y == 1).sum()), max_keep_loss
     )
+
+
+def recorded(meta: Mapping[str, Any]) -> str | None:
+    """The certified figure a model.json records, as one phrase ("certified keep-loss ≤ 2.5 %
+    (95 %) from 120 keepers"), or None for a model trained before certificates."""
+    found = meta.get("certificate")
+    if not isinstance(found, Mapping):
+        return None
+    bound, n_keep = found.get("keep_loss_bound"), found.get("n_keep")
+    if not isinstance(bound, int | float) or not isinstance(n_keep, int) or n_keep <= 0:
+        return None
+    return f"certified keep-loss ≤ {100 * bound:.1f} % (95 %) from {n_keep} keepers"
