@@ -20,9 +20,11 @@ from typing import Any
 
 import numpy as np
 
+from photosieve.errors import PhotosieveError
 from photosieve.trainer import certify
 from photosieve.trainer import model as netlib
-from photosieve.trainer.phases import FitSettings, Split, fit_head, predict
+from photosieve.trainer.options import TrainOptions
+from photosieve.trainer.phases import FitSettings, Run, Split, fit_head, predict
 from photosieve.trainer.progress import PhaseBar, callback, fit_status
 
 K_FOLDS = 5
@@ -118,3 +120,29 @@ def fit_all(
         fixed = dataclasses.replace(settings, epochs=epochs.get(name, settings.epochs))
         history[name] = fit_head(model, data, empty, fixed, [callback(bar)])
     return history
+
+
+def run_cross_fit(
+    run: Run, net: netlib.Network, options: TrainOptions, data: Split, max_keep_loss: float
+) -> None:
+    """Out-of-fold scores for every photo (run.scores["oof"]), then the installed head fitted
+    on every photo; one progress bar for each of the two phases."""
+    fold = np.array([run.folds[s] for s in data.shas], np.int64)
+    if len(set(fold.tolist())) < 3:
+        raise PhotosieveError(
+            "the labelled photos form fewer than 3 groups of distinct photos, too few to "
+            "cross-fit; label more photos first"
+        )
+
+    k = int(fold.max()) + 1
+    steps = planned_steps(fold, len(net.fitted), options.head_epochs)
+    with PhaseBar(steps, f"Cross-fitting on {k} folds", options.progress) as bar:
+        fit = cross_fit(data, fold, options.fit_settings, max_keep_loss, bar)
+    with PhaseBar(sum(fit.epochs.values()), "Fitting on every label", options.progress) as bar:
+        final = fit_all(net.fitted, data, options.fit_settings(data.y), fit.epochs, bar)
+    run.history = {f"{name} (fold 1)": h for name, h in fit.history.items()} | final
+    every = predict(net.head, data.inputs, options.batch_size)
+    run.scores = {
+        "oof": Split(fit.scores.astype(np.float32), data.y, data.shas),
+        "train": Split(every, data.y, data.shas),
+    }

@@ -1,11 +1,11 @@
 """The trainer's quiet output: one progress bar per phase, and TensorFlow's own logs silenced.
 
-A training run used to print a Keras line per epoch and pages of TensorFlow C++ log lines;
-the owner needs to see how far a phase is and the few figures that matter (validation loss;
-keep-loss and discard catch at the threshold the run would choose now). `PhaseBar` is a click
+The owner of a training run needs to see how far each phase is and the few figures that
+matter (validation loss; keep-loss and discard catch at the threshold the run would choose
+now), not a Keras line per epoch among TensorFlow's C++ log lines. `PhaseBar` is a click
 progress bar on stderr over a phase's epochs, fed by a small Keras callback (`callback`);
-`quiet_tensorflow` sets TF_CPP_MIN_LOG_LEVEL before TensorFlow is imported and lowers absl's
-and TensorFlow's Python loggers. Both step aside under `--verbose`, which shows Keras' lines.
+`quiet_tensorflow` imports TensorFlow with its C++ log lines silenced and lowers absl's and
+TensorFlow's Python loggers. Both step aside under `--verbose`, which shows Keras' lines.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
 
@@ -20,20 +22,42 @@ from typing import Any
 _STATUS_WIDTH = 60
 
 
+@contextmanager
+def silenced_stderr(silence: bool = True) -> Iterator[None]:
+    """File descriptor 2 pointed at /dev/null inside the block (when `silence`): C++ code
+    logging straight to it is silenced; an exception still propagates."""
+    if not silence:
+        yield
+        return
+    sys.stderr.flush()
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+
+
 def quiet_tensorflow(verbose: bool) -> None:
-    """Silence TensorFlow's C++ INFO/WARNING lines and its Python warnings unless `verbose`;
-    the environment variable only works before TensorFlow's first import."""
+    """Silence TensorFlow's C++ log lines and its Python warnings unless `verbose`.
+
+    TensorFlow 2.21 writes its import-time lines (oneDNN, CUDA probing) through absl before
+    absl's logging is set up, where TF_CPP_MIN_LOG_LEVEL does not reach them, so the import
+    and the device probe run inside `silenced_stderr` (an import error still raises).
+    Threads can still be set afterwards: probing devices starts no runtime."""
     if verbose:
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     for name in ("absl", "tensorflow", "h5py"):
         logging.getLogger(name).setLevel(logging.ERROR)
-    try:
-        from absl import logging as absl_logging
+    if "tensorflow" in sys.modules:
+        return  # already imported: its lines are out
+    with silenced_stderr():
+        import tensorflow as tf
 
-        absl_logging.set_verbosity(absl_logging.ERROR)
-    except ImportError:  # absl comes with TensorFlow; without it there is nothing to quiet
-        pass
+        tf.config.list_physical_devices("GPU")
 
 
 class PhaseBar:

@@ -58,7 +58,8 @@ def text_report(
         f"{on + ' keep-loss':<23}{_pct(metrics['keep_loss'])}  (keep photos quarantined)",
         f"{on + ' catch':<23}{_pct(metrics['discard_catch'])}  (discards quarantined)",
         "",
-        f"{'confusion (' + on + ')':<23}predicted keep  predicted discard",
+        f"confusion ({on})",
+        f"{'':<23}predicted keep  predicted discard",
         f"  actual keep          {tn:>14}  {fp:>17}",
         f"  actual discard       {fn:>14}  {tp:>17}",
     ]

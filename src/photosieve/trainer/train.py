@@ -15,86 +15,35 @@ embedding-only head of before (for comparison); its model takes pixels alone.
 from __future__ import annotations
 
 import functools
-import json
 import logging
-import math
 from collections.abc import Callable, Collection
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from photosieve import __version__
 from photosieve.config import Config
 from photosieve.errors import PhotosieveError
 from photosieve.model import store as modelstore
 from photosieve.state import State
-from photosieve.trainer import certify, crossfit, embeddings, export, metrics, report, split
+from photosieve.trainer import crossfit, embeddings, export, metrics, split
 from photosieve.trainer import model as netlib
+from photosieve.trainer import version as record
 from photosieve.trainer.dataset import LabeledPhoto, labeled_photos
-from photosieve.trainer.phases import FitSettings, Run, Split, fit_head, fit_on_pixels, predict
-from photosieve.trainer.progress import PhaseBar, quiet_tensorflow
-from photosieve.vision import imaging, quality
+from photosieve.trainer.options import AUTO_EPOCHS as AUTO_EPOCHS
+from photosieve.trainer.options import HEAD_MIN_STEPS as HEAD_MIN_STEPS
+from photosieve.trainer.options import TrainOptions as TrainOptions
+from photosieve.trainer.options import validate
+from photosieve.trainer.phases import Run, Split, fit_head, fit_on_pixels, predict
+from photosieve.trainer.progress import quiet_tensorflow
+from photosieve.trainer.version import CROSS_FITTED as CROSS_FITTED
+from photosieve.vision import imaging
 
 log = logging.getLogger(__name__)
 
 MIN_PER_CLASS = 5
 CHECK_MAX = 256  # test photos whose pixels are cached for the export check
-CROSS_FITTED = "cross_fitted.json"  # content hash -> out-of-fold score, beside model.json
-
-
-AUTO_EPOCHS = 30  # per phase, when the owner gives no --epochs
-# A head fitted on a few hundred labels sees ~10 batches an epoch, so 30 epochs are ~300 Adam
-# steps: too few for the signals' hidden layer. On the benchmark album early stopping was
-# still improving at epoch 30 in 25 folds of 25; allowed 143, it mostly stopped by itself
-# (82 and 55 epochs the commonest; accuracy 0.914 -> 0.920). Without --epochs the head gets
-# room for this many steps; early stopping on validation loss still ends it sooner.
-HEAD_MIN_STEPS = 1000
-
-
-@dataclass(frozen=True)
-class TrainOptions:
-    """Everything `photosieve train` lets the owner choose (recorded in model.json)."""
-
-    backbone: str = "inceptionv3"
-    weights: str | None = "imagenet"  # "imagenet", a weights file path, or None (random)
-    image_size: int | None = None  # None: the backbone's default
-    epochs: int | None = None  # per phase; None: head_epochs / AUTO_EPOCHS
-    batch_size: int = 32
-    seed: int = 1337
-    fine_tune_blocks: int = 0
-    max_keep_loss: float | None = None  # None: config training.max_keep_loss
-    learning_rate: float | None = None  # head / small-cnn Adam rate; None: the backbone's
-    patience: int = 5
-    verbose: int = 0  # Keras: 0 silent (the phase bars show progress), 2 one line per epoch
-    progress: bool = True  # the decoding progress bar
-    threads: int | None = None  # TensorFlow intra-op threads (None: TensorFlow decides)
-    quality: bool = True  # the head also learns from the quality signals
-
-    def size(self) -> int:
-        return self.image_size or netlib.DEFAULT_SIZE[self.backbone]
-
-    def lr(self) -> float:
-        return self.learning_rate or netlib.DEFAULT_LR[self.backbone]
-
-    def head_epochs(self, n_train: int) -> int:
-        """Phase 1's epoch limit for `n_train` training photos: --epochs when given, else
-        AUTO_EPOCHS or enough epochs for HEAD_MIN_STEPS batches, whichever is more."""
-        if self.epochs is not None:
-            return self.epochs
-        batches = max(1, math.ceil(n_train / self.batch_size))
-        return max(AUTO_EPOCHS, math.ceil(HEAD_MIN_STEPS / batches))
-
-    def cross_fitted(self) -> bool:
-        """Whether the threshold comes from cross-fitting (only the head is fitted, on cached
-        embeddings); fine-tuning and small-cnn fit on pixels and keep a validation split."""
-        return self.backbone in netlib.EMBEDDING_BACKBONES and not self.fine_tune_blocks
-
-    def pixel_epochs(self) -> int:
-        """The epoch limit of fine-tuning and of small-cnn (pixels: each step is costly)."""
-        return AUTO_EPOCHS if self.epochs is None else self.epochs
 
 
 @dataclass
@@ -122,28 +71,6 @@ class TrainResult:
     @property
     def test_hashes(self) -> list[str]:
         return list(self.meta["test_hashes"])
-
-
-def validate(options: TrainOptions) -> None:
-    """Reject impossible option combinations with one clear line."""
-    b = options.backbone
-    if b not in netlib.BACKBONES:
-        known = ", ".join(netlib.BACKBONES)
-        raise PhotosieveError(f"unknown backbone {b!r}; choose one of {known}")
-    if options.weights == "imagenet" and b != "inceptionv3":
-        raise PhotosieveError(f"--weights imagenet exists only for inceptionv3, not {b}")
-    if options.weights not in (None, "imagenet") and not Path(options.weights).is_file():
-        raise PhotosieveError(f"weights file not found: {options.weights}")
-    if options.size() < netlib.MIN_SIZE[b]:
-        raise PhotosieveError(f"--image-size must be at least {netlib.MIN_SIZE[b]} for {b}")
-    if b == "small-cnn" and options.fine_tune_blocks:
-        raise PhotosieveError(
-            "small-cnn trains every layer already; --fine-tune-blocks is for inceptionv3 and tiny"
-        )
-    if not 0 <= options.fine_tune_blocks <= netlib.max_blocks(b):
-        raise PhotosieveError(f"--fine-tune-blocks must be 0..{netlib.max_blocks(b)} for {b}")
-    if (options.epochs is not None and options.epochs < 1) or options.batch_size < 1:
-        raise PhotosieveError("--epochs and --batch-size must be at least 1")
 
 
 def configure_tensorflow(options: TrainOptions) -> None:
@@ -245,20 +172,6 @@ def _embedding_splits(
     return out
 
 
-def _settings(
-    options: TrainOptions, train_y: np.ndarray, lr: float, patience: int, epochs: int
-) -> FitSettings:
-    return FitSettings(
-        epochs,
-        options.batch_size,
-        options.seed,
-        lr,
-        patience,
-        options.verbose,
-        split.class_weights(train_y.tolist()),
-    )
-
-
 def _prepare(
     labelled: list[LabeledPhoto],
     options: TrainOptions,
@@ -292,7 +205,7 @@ def _prepare(
         [p for p in photos if p.sha256 in wanted],
         want_pixels=check,
         embed=None,
-        label="Caching test photos for the export check",
+        label="Caching photos for the export check",
     )
     photos = [p for p in photos if p.sha256 not in skipped]
     assignment = {s: w for s, w in assignment.items() if s not in skipped}
@@ -336,13 +249,11 @@ def run_training(
         net = _network(options, base, run, signals, vectors)
         if vectors is not None and run.folds:
             data = _embedding_splits(vectors, run, net, signals)
-            _cross_fit(run, net, options, data["train"], max_keep_loss)
+            crossfit.run_cross_fit(run, net, options, data["train"], max_keep_loss)
         elif vectors is not None:
             data = _embedding_splits(vectors, run, net, signals)
             train_y = data["train"].y
-            settings = _settings(
-                options, train_y, options.lr(), options.patience, options.head_epochs(len(train_y))
-            )
+            settings = options.fit_settings(train_y)
             for model in net.fitted:  # "head", or "head_quality" then "head_embedding"
                 run.history[model.name] = fit_head(model, data["train"], data["val"], settings)
             run.scores = {
@@ -356,41 +267,6 @@ def run_training(
         cache.close()
 
 
-def _cross_fit(
-    run: Run, net: netlib.Network, options: TrainOptions, data: Split, max_keep_loss: float
-) -> None:
-    """Out-of-fold scores for every photo (run.scores["oof"]), then the installed head fitted
-    on every photo; one progress bar for each of the two phases."""
-    fold = np.array([run.folds[s] for s in data.shas], np.int64)
-    if len(set(fold.tolist())) < 3:
-        raise PhotosieveError(
-            "the labelled photos form fewer than 3 groups of distinct photos, too few to "
-            "cross-fit; label more photos first"
-        )
-
-    def settings(y: np.ndarray) -> FitSettings:
-        epochs = options.head_epochs(len(y))
-        return _settings(options, y, options.lr(), options.patience, epochs)
-
-    k = int(fold.max()) + 1
-    steps = crossfit.planned_steps(fold, len(net.fitted), lambda n: options.head_epochs(n))
-    with PhaseBar(steps, f"Cross-fitting on {k} folds", options.progress) as bar:
-        fit = crossfit.cross_fit(data, fold, settings, max_keep_loss, bar)
-    with PhaseBar(sum(fit.epochs.values()), "Fitting on every label", options.progress) as bar:
-        final = crossfit.fit_all(net.fitted, data, settings(data.y), fit.epochs, bar)
-    run.history = {f"{name} (fold 1)": h for name, h in fit.history.items()} | final
-    every = predict(net.head, data.inputs, options.batch_size)
-    run.scores = {
-        "oof": Split(fit.scores.astype(np.float32), data.y, data.shas),
-        "train": Split(every, data.y, data.shas),
-    }
-
-
-def _held_out(run: Run) -> Split:
-    """Scores of photos the scoring model never trained on: out-of-fold, else the test split."""
-    return run.scores["oof"] if "oof" in run.scores else run.scores["test"]
-
-
 def _check_inputs(
     cache: embeddings.EmbeddingCache,
     run: Run,
@@ -399,7 +275,7 @@ def _check_inputs(
     size: int,
 ) -> Split:
     """The cached held-out photos the export check runs both models on."""
-    wanted = sorted(_held_out(run).shas)[:CHECK_MAX]
+    wanted = sorted(record.held_out(run).shas)[:CHECK_MAX]
     pixels = cache.pixels(size, imaging.DEFAULT_FIT, wanted)
     shas = [s for s in wanted if s in pixels]
     x = np.array([pixels[s] for s in shas], np.uint8).reshape(-1, size, size, 3)
@@ -420,8 +296,7 @@ def _fit_pixels(
 ) -> None:
     fine_tune = options.backbone != "small-cnn"
     train_y = np.array([p.y for p in run.members("train")], np.int64)
-    settings = _settings(
-        options,
+    settings = options.fit_settings(
         train_y,
         netlib.FINE_TUNE_LR if fine_tune else options.lr(),
         3 if fine_tune else options.patience,
@@ -442,67 +317,6 @@ def _fit_pixels(
     run.assignment = {s: w for s, w in run.assignment.items() if s not in run.skipped}
 
 
-def _threshold(run: Run, max_keep_loss: float) -> tuple[certify.Certificate, str]:
-    """The certified threshold and its basis: out-of-fold scores of every label, or (pixel
-    training) the validation split's."""
-    if "oof" in run.scores:
-        basis, scores = f"cross-fitted ({len(set(run.folds.values()))} folds)", run.scores["oof"]
-    else:
-        basis, scores = "validation", run.scores["val"]
-    return certify.certify(scores.x, scores.y, max_keep_loss), basis
-
-
-def _meta(
-    version: str,
-    options: TrainOptions,
-    run: Run,
-    chosen: tuple[certify.Certificate, str],
-    test_metrics: dict[str, Any],
-    max_keep_loss: float,
-    net: netlib.Network,
-) -> dict[str, Any]:
-    cert, basis = chosen
-    labels = {p.sha256: p.label for p in run.photos}
-    counts = split.split_counts(run.assignment, labels)
-    training = {
-        k: v for k, v in asdict(options).items() if k not in ("verbose", "progress", "threads")
-    }
-    training |= {
-        "image_size": options.size(),
-        "learning_rate": options.lr(),
-        "max_keep_loss": max_keep_loss,
-        "split": counts,
-        "threshold_basis": basis,
-        "epochs_run": {k: len(v.get("loss", [])) for k, v in run.history.items()},
-        "skipped": len(run.skipped),
-    }
-    if net.standardizer is not None:  # for the curious: what "standardised" meant
-        training["quality_mean_std"] = net.standardizer.describe(quality.SIGNAL_NAMES)
-        training["quality_hidden"] = netlib.QUALITY_HIDDEN
-    training["head_members"] = netlib.HEAD_MEMBERS
-    if net.towers is not None:  # quality logit + this x the standardised embedding's logit
-        training["embedding_fusion"] = netlib.FUSION
-    return {
-        "version": version,
-        "backbone": options.backbone,
-        "input_size": options.size(),
-        "fit": imaging.DEFAULT_FIT,
-        "threshold": cert.threshold,
-        "certificate": cert.as_json() | {"basis": basis},
-        "metrics": test_metrics,
-        "quality_features": list(quality.SIGNAL_NAMES) if net.quality_dim else [],
-        "label_counts": {
-            "keep": sum(v == "keep" for v in labels.values()),
-            "discard": sum(v == "discard" for v in labels.values()),
-        },
-        "training": training,
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "photosieve_version": __version__,
-        "test_hashes": sorted(run.scores["test"].shas) if "test" in run.scores else [],
-        "report": ["report.txt", *report.PLOTS],
-    }
-
-
 def train_from_state(
     config: Config,
     state: State,
@@ -521,12 +335,12 @@ def train_from_state(
         config.training.max_keep_loss if options.max_keep_loss is None else options.max_keep_loss
     )
     run, net, check = run_training(config, state, options, echo, test_hashes, max_keep_loss)
-    chosen = _threshold(run, max_keep_loss)
-    test = _held_out(run)
+    chosen = record.threshold(run, max_keep_loss)
+    test = record.held_out(run)
     models_dir = config.models_dir
     models_dir.mkdir(parents=True, exist_ok=True)
     version = modelstore.new_version_name(models_dir)
-    meta = _meta(
+    meta = record.meta_of(
         version,
         options,
         run,
@@ -537,64 +351,18 @@ def train_from_state(
         net,
     )
     staging = export.staging_dir(models_dir, version)
-    text = _write_version(staging, meta, run, net, check, chosen, options)
+    text = record.write_version(staging, meta, run, net, check, chosen, options)
     path = export.publish(staging, models_dir, version)
     if install:
         export.install(models_dir, version, state, config.training.keep_versions)
     installed = run.scores["train"] if "oof" in run.scores else test
     return TrainResult(
-        version, path, meta, text, install, run.skipped, _by_hash(installed), _by_hash(test)
+        version,
+        path,
+        meta,
+        text,
+        install,
+        run.skipped,
+        record.by_hash(installed),
+        record.by_hash(test),
     )
-
-
-def _by_hash(scores: Split) -> dict[str, float]:
-    return {sha: float(v) for sha, v in zip(scores.shas, scores.x, strict=True)}
-
-
-def _write_version(
-    staging: Path,
-    meta: dict[str, Any],
-    run: Run,
-    net: netlib.Network,
-    check: Split,
-    chosen: tuple[certify.Certificate, str],
-    options: TrainOptions,
-) -> str:
-    """SavedModel, checked TFLite, report and plots, then model.json; returns the report."""
-    saved = export.save_model(net.full, staging)
-    reference = predict(net.full, check.inputs, options.batch_size)
-    meta["tflite"] = export.write_tflite(
-        staging, saved, reference, check.x, chosen[0].threshold, check.q
-    )
-    if not meta["tflite"]["quantized"]:
-        run.notes.append(
-            "the quantised TFLite model failed the export check; "
-            "the float TFLite model was exported instead"
-        )
-    held = _held_out(run)
-    text = report.text_report(
-        version=meta["version"],
-        backbone=options.backbone,
-        metrics=meta["metrics"],
-        certificate=chosen[0],
-        basis=chosen[1],
-        split_counts=None if "oof" in run.scores else meta["training"]["split"],
-        notes=run.notes,
-    )
-    (staging / "report.txt").write_text(text, encoding="utf-8")
-    sets = (
-        {"cross-fitted": held}
-        if "oof" in run.scores
-        else {"validation": run.scores["val"], "test": held}
-    )
-    report.write_plots(
-        staging,
-        run.history,
-        {n: (s.x, s.y) for n, s in sets.items()},
-        (held.x, held.y),
-        chosen[0].threshold,
-    )
-    if "oof" in run.scores:  # the retrain guard compares models on these
-        (staging / CROSS_FITTED).write_text(json.dumps(_by_hash(held)), encoding="utf-8")
-    modelstore.write_meta(staging, meta)  # last: a version is complete once model.json exists
-    return text
