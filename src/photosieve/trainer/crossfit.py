@@ -25,7 +25,7 @@ from photosieve.trainer import certify
 from photosieve.trainer import model as netlib
 from photosieve.trainer.options import TrainOptions
 from photosieve.trainer.phases import FitSettings, Run, Split, fit_head, predict
-from photosieve.trainer.progress import PhaseBar, callback, fit_status
+from photosieve.trainer.progress import PhaseBar, callback
 
 K_FOLDS = 5
 
@@ -91,7 +91,7 @@ def cross_fit(
         scores[test] = predict(head, part(data, test).inputs, s.batch_size)
         seen = ~np.isnan(scores)
         cert = certify.certify(scores[seen], data.y[seen], max_keep_loss)
-        bar.advance(0, fit_status(None, cert.keep_loss, cert.discard_catch))
+        bar.advance(0, figures=(cert.keep_loss, cert.discard_catch))
     epochs = {name: max(1, round(statistics.median(runs))) for name, runs in best.items()}
     return CrossFit(scores, epochs, first)
 

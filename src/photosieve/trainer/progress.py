@@ -61,12 +61,14 @@ def quiet_tensorflow(verbose: bool) -> None:
 
 
 class PhaseBar:
-    """One progress bar over `length` epoch steps of a phase; `status` shows the figures.
+    """One progress bar over `length` epoch steps of a phase; its status shows the latest
+    validation loss (`loss`) and keep-loss and catch at the current threshold (`figures`).
 
     With show=False it only keeps the last status (tests and the retrain job read it)."""
 
     def __init__(self, length: int, label: str, show: bool) -> None:
-        self.status = ""
+        self.loss = ""
+        self.figures = ""
         self._bar: Any = None
         self._done = 0
         self.length = max(1, length)
@@ -80,6 +82,10 @@ class PhaseBar:
                 show_pos=True,
                 item_show_func=lambda _item: self.status[:_STATUS_WIDTH] or None,
             )
+
+    @property
+    def status(self) -> str:
+        return " ".join(part for part in (self.loss, self.figures) if part)
 
     def __enter__(self) -> PhaseBar:
         if self._bar is not None:
@@ -97,37 +103,38 @@ class PhaseBar:
                 self.advance(self.length - self._done)
             self._bar.__exit__(kind, error, trace)
 
-    def advance(self, steps: int = 1, status: str | None = None) -> None:
-        if status is not None:
-            self.status = status
+    def advance(
+        self,
+        steps: int = 1,
+        *,
+        loss: float | None = None,
+        figures: tuple[float, float] | None = None,
+    ) -> None:
+        """Move `steps` epochs on (never past the end); `loss`: a validation loss, `figures`:
+        (keep-loss, catch) at the current threshold."""
+        if loss is not None:
+            self.loss = f"val loss {loss:.3f}"
+        if figures is not None:
+            keep_loss, catch = figures
+            self.figures = f"keep-loss {100 * keep_loss:.1f} % catch {100 * catch:.0f} %"
         steps = max(0, min(steps, self.length - self._done))
         self._done += steps
         if self._bar is not None:
             self._bar.update(steps, current_item=self.status)
+            if steps == 0:  # click draws only on a step; a new status alone must show too
+                self._bar.render_progress()
 
     def skip_to(self, done: int) -> None:
         """Jump to `done` steps (a fit that stopped early gives back its unused epochs)."""
         self.advance(done - self._done)
 
 
-def fit_status(val_loss: float | None, keep_loss: float | None, catch: float | None) -> str:
-    """The bar's figures: validation loss, then keep-loss and catch when known."""
-    parts = [] if val_loss is None else [f"val loss {val_loss:.3f}"]
-    if keep_loss is not None and catch is not None:
-        parts.append(f"keep-loss {100 * keep_loss:.1f} % catch {100 * catch:.0f} %")
-    return " ".join(parts)
-
-
-def callback(bar: PhaseBar, extra: Any = None) -> Any:
-    """A Keras callback advancing `bar` by one per epoch with the epoch's validation loss;
-    `extra()`, when given, returns (keep_loss, catch) at the current threshold."""
+def callback(bar: PhaseBar) -> Any:
+    """A Keras callback advancing `bar` by one per epoch with the epoch's validation loss."""
     import keras
 
     class _Epochs(keras.callbacks.Callback):
         def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
-            logs = logs or {}
-            loss = logs.get("val_loss")
-            keep_loss, catch = extra() if extra is not None else (None, None)
-            bar.advance(1, fit_status(loss, keep_loss, catch) or bar.status)
+            bar.advance(1, loss=(logs or {}).get("val_loss"))
 
     return _Epochs()
