@@ -1,7 +1,7 @@
 """Certified keep-loss on unseen photos: the real-photo album, repeated splits by source photo.
 
-    python benchmarks/certified_album.py [--repeats 20] [--test-sources 6] [--seed 0]
-                                         [--max-keep-loss 0.01] [--threads 1]
+    python benchmarks/certified_album.py [--repeats 20] [--start 0] [--test-sources 6]
+                                         [--seed 0] [--max-keep-loss 0.01] [--threads 1]
 
 The album and its cached InceptionV3 embeddings (weights=None, seeded) come from
 quality_album.py (run it once first, or let this script build them: the same cache folder).
@@ -134,6 +134,7 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=HERE / ".cache" / "quality_album")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--start", type=int, default=0, help="first repeat (to extend a run)")
     parser.add_argument("--test-sources", type=int, default=6, help="held out per repeat")
     parser.add_argument("--max-keep-loss", type=float, default=0.01)
     parser.add_argument("--threads", type=int, default=1, help="TensorFlow threads")
@@ -161,7 +162,7 @@ def main() -> None:
     )
     print(header, flush=True)
     rows = []
-    for r in range(args.repeats):
+    for r in range(args.start, args.start + args.repeats):
         began = time.monotonic()
         held = np.random.default_rng(args.seed + r).permutation(n_sources)[: args.test_sources]
         row = one_repeat(data, sources, held, args.max_keep_loss, args.seed + r)
