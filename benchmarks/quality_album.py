@@ -305,15 +305,15 @@ def report(
 
 
 def _members() -> int:
-    from photosieve.trainer import model as netlib
+    from photosieve.trainer import head as headlib
 
-    return netlib.HEAD_MEMBERS
+    return headlib.HEAD_MEMBERS
 
 
 def _hidden() -> int:
-    from photosieve.trainer import model as netlib
+    from photosieve.trainer import head as headlib
 
-    return netlib.QUALITY_HIDDEN
+    return headlib.QUALITY_HIDDEN
 
 
 def sourcesof(items: list[Item]) -> set[int]:

@@ -7,6 +7,7 @@ one current model is trained once per module and copied into each test's state f
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -245,7 +246,7 @@ def test_judge_compares_keep_loss_on_shared_photos_and_ties_install() -> None:
     worse = job.judge(("new", {"k1": 0.6, "k2": 0.2, "k3": 0.3, "d1": 0.1}, 0.25), current, labels)
     assert not worse.installed and worse.new_keep_loss == pytest.approx(2 / 3)
     line = worse.line()
-    assert "keep-loss 66.7% vs current 33.3% on 4 test photos (3 keep)" in line
+    assert "keep-loss 66.7% vs current 33.3% on 4 held-out photos (3 keep)" in line
     assert "rejected (worse), kept current model old" in line
     nothing = job.judge(("new", {}, 0.5), current, labels)
     assert nothing.installed and nothing.n_photos == 0
@@ -276,7 +277,7 @@ def test_keep_rejected_leaves_the_new_version_uninstalled(
     monkeypatch.setattr(job, "evaluate", fake_evaluate)
     result = cli(config_file(tmp_path), "retrain", "--keep-rejected")
     assert (
-        "keep-loss 100.0% vs current 0.0% on 3 test photos (2 keep): rejected (worse), "
+        "keep-loss 100.0% vs current 0.0% on 3 held-out photos (2 keep): rejected (worse), "
         f"kept current model {VERSION}"
     ) in result.output
     assert "left un-installed" in result.output and "models use 20260102-000000" in result.output
@@ -326,7 +327,7 @@ def copy_trained(trained: Path, tmp_path: Path, config_file: ConfigFile) -> Copy
 
 
 def _percentages(output: str) -> tuple[float, float]:
-    found = re.search(r"keep-loss ([\d.]+)% vs current ([\d.]+)% on (\d+) test photos", output)
+    found = re.search(r"keep-loss ([\d.]+)% vs current ([\d.]+)% on (\d+) held-out photos", output)
     assert found is not None, output
     assert int(found[3]) > 0
     return float(found[1]), float(found[2])
@@ -340,7 +341,6 @@ def test_a_good_retrain_installs_the_new_model(
     cli: Cli,
 ) -> None:
     config, models, before = copy_trained(min_new_labels=6)
-    old_meta = modelstore.read_meta(models / before)
     two_classes(tmp_path / "more", 3, seed=7, name=SORTED)
     cli(config, "label", "import", str(tmp_path / "more"))
     result = cli(config, "retrain")
@@ -354,7 +354,10 @@ def test_a_good_retrain_installs_the_new_model(
     assert (meta["backbone"], meta["input_size"]) == ("tiny", 48)
     assert (meta["training"]["epochs"], meta["training"]["batch_size"]) == (15, 8)  # reused
     assert meta["label_counts"] == {"keep": 23, "discard": 23}
-    assert set(old_meta["test_hashes"]) <= set(meta["test_hashes"])  # same held-out photos
+    old_scores = json.loads((models / before / "cross_fitted.json").read_text())
+    new_scores = json.loads((models / after / "cross_fitted.json").read_text())
+    assert set(old_scores) < set(new_scores)  # compared on the 40 photos both cross-fitted
+    assert "on 40 held-out photos (20 keep)" in result.output
     state = open_state(models.parent)
     try:
         assert state.execute("SELECT 1 FROM models WHERE version = ?", (after,)).fetchone()
@@ -371,15 +374,13 @@ def test_the_guard_keeps_the_current_model_when_the_new_one_is_worse(
     cli: Cli,
 ) -> None:
     config, models, before = copy_trained(min_new_labels=1000)
-    real_evaluate = job.evaluate
+    real_train = job.train_from_state
 
-    def sabotaged(config: Any, state: Any, model_dir: Path, hashes: Any) -> dict[str, Any]:
-        found = real_evaluate(config, state, model_dir, hashes)
-        if model_dir.name != before:  # the new model quarantines every photo
-            found["scores"] = dict.fromkeys(found["scores"], 1.0)
-        return found
+    def sabotaged(*args: Any, **kwargs: Any) -> TrainResult:
+        result = real_train(*args, **kwargs)  # the new model's out-of-fold scores: all 1.0
+        return dataclasses.replace(result, held_out=dict.fromkeys(result.held_out, 1.0))
 
-    monkeypatch.setattr(job, "evaluate", sabotaged)
+    monkeypatch.setattr(job, "train_from_state", sabotaged)
     result = cli(config, "retrain", "--force")
     new_pct, old_pct = _percentages(result.output)
     assert new_pct == 100.0 and old_pct < 100.0

@@ -35,7 +35,10 @@ def test_label_import_train_export_and_switch_models(
     assert "labelled 40 keep and 40 discard photos (80 new" in imported.output
 
     trained = train_tiny(config)
-    assert "test accuracy" in trained.output and "confusion (test)" in trained.output
+    assert "cross-fitted accuracy" in trained.output
+    assert "confusion (cross-fitted)" in trained.output
+    assert "certified keep-loss ≤ " in trained.output and "from 40 keepers" in trained.output
+    assert "Epoch 1/" not in trained.output and "accuracy:" not in trained.output  # quiet
     models = state_dir / "models"
     current = modelstore.current_model_dir(models)
     assert current is not None
@@ -53,7 +56,12 @@ def test_label_import_train_export_and_switch_models(
     assert meta["metrics"]["keep_loss"] <= 0.1
     assert meta["label_counts"] == {"keep": 40, "discard": 40}
     assert (meta["backbone"], meta["input_size"], meta["fit"]) == ("tiny", 48, "crop")
-    assert len(meta["test_hashes"]) == meta["metrics"]["n_test"] > 0
+    assert meta["metrics"]["basis"] == "cross-fitted" and meta["metrics"]["n_test"] == 80
+    certificate = meta["certificate"]
+    assert certificate["n_keep"] == 40 and certificate["basis"] == "cross-fitted (5 folds)"
+    assert certificate["keep_loss_bound"] >= 0.072  # 40 keepers cannot certify below 7.2 %
+    oof = json.loads((current / "cross_fitted.json").read_text())
+    assert len(oof) == 80 and all(0 <= v <= 1 for v in oof.values())
     assert meta["tflite"]["check"]["passed"] is True
     assert meta["quality_features"] == list(quality.SIGNAL_NAMES)
     assert set(meta["training"]["quality_mean_std"]) == set(quality.SIGNAL_NAMES)
@@ -61,7 +69,7 @@ def test_label_import_train_export_and_switch_models(
     assert meta["training"]["embedding_fusion"] == headlib.FUSION  # a two-tower head
     assert (current / "model.export" / "saved_model.pb").is_file()
     assert (current / "model.tflite").stat().st_size > 0
-    assert "test ROC AUC" in (current / "report.txt").read_text()
+    assert "cross-fitted ROC AUC" in (current / "report.txt").read_text()
     for name in ("curves.png", "histogram.png", "threshold.png"):
         with Image.open(current / name) as png:
             assert png.format == "PNG" and png.width > 100
@@ -75,8 +83,9 @@ def test_label_import_train_export_and_switch_models(
     right = sum((r["decision"] == "discard") == ("dont_keep_it" in r["path"]) for r in rows)
     assert right / len(rows) >= 0.9, rows
 
-    again = train_tiny(config, "--no-install", "--no-quality")
+    again = train_tiny(config, "--no-install", "--no-quality", "--verbose")
     assert "not installed" in again.output
+    assert "Epoch 1/" in again.output  # Keras' own lines, only with --verbose
     versions = modelstore.version_names(models)
     assert len(versions) == 2 and modelstore.current_version(models) == versions[0]
     plain = json.loads((models / versions[1] / "model.json").read_text())

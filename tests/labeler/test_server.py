@@ -14,6 +14,7 @@ from PIL import Image
 
 from photosieve.config import Config
 from photosieve.files.copy import sha256_file
+from photosieve.model import store as modelstore
 from photosieve.state import State
 
 Serve = Callable[..., Any]
@@ -246,9 +247,13 @@ def test_scores_come_from_the_model_in_the_background(
     folder = config.inboxes[0]
     for name, brightness in (("dark.jpg", 30), ("mid.jpg", 120), ("bright.jpg", 230)):
         photo(folder / name, brightness=brightness)
+    certificate = {"keep_loss_bound": 0.029513, "n_keep": 100}  # 0 of 100 lost
+    (config.models_dir / "test-1").mkdir(parents=True)
+    modelstore.write_meta(config.models_dir / "test-1", {"certificate": certificate})
     client = serve([folder], load=fake_model)
     data = client.ready()
     assert (data["model"], data["threshold"], data["scoring"]) == ("test-1", 0.5, "done")
+    assert data["certified"] == "certified keep-loss ≤ 3.0 % (95 %) from 100 keepers"
     scores = {p["name"]: p["score"] for p in data["photos"]}
     assert scores["dark.jpg"] < 0.2 < scores["mid.jpg"] < 0.6 < scores["bright.jpg"]
 

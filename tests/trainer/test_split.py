@@ -174,3 +174,15 @@ def test_split_end_to_end_from_photos_keeps_copies_together(tmp_path: Path) -> N
 )
 def test_class_weights_balance_the_classes(labels: list[int], expected: dict[int, float]) -> None:
     assert split.class_weights(labels) == pytest.approx(expected)
+
+
+def test_folds_keep_groups_whole_and_balance_each_class() -> None:
+    labels = {f"k{i:02d}": "keep" for i in range(23)} | {f"d{i:02d}": "discard" for i in range(17)}
+    groups = {sha: sha for sha in labels} | {"k01": "k00", "k02": "k00", "d05": "d04"}
+    fold = split.fold_photos(labels, groups, k=5)
+    assert set(fold) == set(labels) and set(fold.values()) == set(range(5))
+    assert fold["k00"] == fold["k01"] == fold["k02"] and fold["d04"] == fold["d05"]
+    for cls in ("keep", "discard"):
+        sizes = [sum(1 for s, f in fold.items() if f == t and labels[s] == cls) for t in range(5)]
+        assert max(sizes) - min(sizes) <= 3  # one group of 3 can tip a fold
+    assert split.fold_photos(labels, groups, k=5) == fold  # deterministic

@@ -99,17 +99,18 @@ def test_retrain_reuses_cached_embeddings_and_decodes_only_new_photos(
     decoded.clear()
     second = train_from_state(config, state, TINY)
     assert decoded == []  # everything came from the cache
-    assert second.test_hashes == first.test_hashes
-    assert second.metrics["test_accuracy"] >= 0.9
+    assert set(second.held_out) == set(first.held_out) == set(first.test_scores)  # every label
+    assert second.metrics["test_accuracy"] >= 0.9 and second.metrics["basis"] == "cross-fitted"
     more = two_classes(tmp_path / "more", 3, seed=9, name="new{i:03d}.jpg")
     new = {p.resolve() for p in more}
     import_labels(
         state,
         {"keep": [tmp_path / "more" / "keep_it"], "discard": [tmp_path / "more" / "dont_keep_it"]},
     )
-    third = train_from_state(config, state, TINY, test_hashes=first.test_hashes)
+    third = train_from_state(config, state, TINY)
     assert {p.resolve() for p in decoded} == new
-    assert set(first.test_hashes) <= set(third.test_hashes)  # pinned for a fair comparison
+    assert set(first.held_out) < set(third.held_out)
+    assert len(third.held_out) == 46 and third.meta["certificate"]["n_keep"] == 23
     # keep_versions is 2: the oldest of three versions was pruned
     assert [v.version for v in modelstore.list_versions(config.models_dir)] == [
         second.version,
@@ -122,9 +123,8 @@ def test_retrain_reuses_cached_embeddings_and_decodes_only_new_photos(
 def test_evaluate_scores_a_version_like_the_service(labelled: Labelled) -> None:
     config, state = labelled()
     result = train_from_state(config, state, TINY)
-    found = evaluate(config, state, result.path, result.test_hashes)
-    assert set(found["scores"]) == set(result.test_hashes)
-    assert found["confusion"] == result.metrics["confusion"]
+    found = evaluate(config, state, result.path, list(result.test_scores))
+    assert set(found["scores"]) == set(result.test_scores)  # the installed model, every photo
     for sha, score in found["scores"].items():
         assert abs(score - result.test_scores[sha]) <= 0.02
 
@@ -167,13 +167,19 @@ def _litert_scores(folder: Path, pixels: np.ndarray, signals: np.ndarray | None)
     return np.array(interpreter.get_tensor(out["index"])).reshape(-1)
 
 
+def _scored(result: TrainResult) -> list[str]:
+    """The photos the installed model's scores were recorded for, as the export check orders
+    them."""
+    return sorted(result.test_scores)
+
+
 def _test_inputs(result: TrainResult, state: State) -> tuple[np.ndarray, np.ndarray]:
     """The test photos decoded afresh as the service decodes them: pixels and raw signals."""
     paths = _path_of(state)
     meta = result.meta
     decoded = [
         imaging.load(paths[sha], meta["input_size"], fit=meta["fit"], want_gray=True)
-        for sha in result.test_hashes
+        for sha in _scored(result)
     ]
     return (
         np.stack([d.pixels for d in decoded]),
@@ -188,7 +194,7 @@ def test_savedmodel_and_tflite_agree_on_every_test_photo(labelled: Labelled) -> 
     assert modelstore.current_version(config.models_dir) is None  # not installed
     meta = modelstore.read_meta(result.path)
     assert meta["tflite"]["quantized"] is True and meta["tflite"]["check"]["passed"] is True
-    assert meta["tflite"]["check"]["n"] == len(meta["test_hashes"]) == meta["metrics"]["n_test"]
+    assert meta["tflite"]["check"]["n"] == len(result.test_scores) == meta["metrics"]["n_test"]
     assert meta["quality_features"] == list(quality.SIGNAL_NAMES)
     pixels, signals = _test_inputs(result, state)
     float_scores = _serving_scores(result.path, pixels, signals)
@@ -196,7 +202,7 @@ def test_savedmodel_and_tflite_agree_on_every_test_photo(labelled: Labelled) -> 
     threshold = meta["threshold"]
     assert np.array_equal(float_scores >= threshold, lite_scores >= threshold)
     assert np.abs(float_scores - lite_scores).max() <= 0.02
-    expected = np.array([result.test_scores[sha] for sha in result.test_hashes])
+    expected = np.array([result.test_scores[sha] for sha in _scored(result)])
     np.testing.assert_allclose(float_scores, expected, atol=1e-4)  # export == what was measured
     # The signals really reach the score: each photo scored with another's signals moves.
     swapped = _serving_scores(result.path, pixels, signals[::-1].copy())
@@ -214,7 +220,7 @@ def test_without_quality_the_model_takes_pixels_alone(labelled: Labelled) -> Non
     pixels, _ = _test_inputs(result, state)
     float_scores = _serving_scores(result.path, pixels, None)
     np.testing.assert_allclose(_litert_scores(result.path, pixels, None), float_scores, atol=0.02)
-    expected = np.array([result.test_scores[sha] for sha in result.test_hashes])
+    expected = np.array([result.test_scores[sha] for sha in _scored(result)])
     np.testing.assert_allclose(float_scores, expected, atol=1e-4)
     classifier = loader.load_model(result.path, device="cpu")
     assert classifier.uses_quality is False
@@ -240,26 +246,31 @@ def test_failed_export_check_ships_the_float_tflite_model(
 def test_without_epochs_the_head_may_run_to_head_min_steps(
     labelled: Labelled, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from photosieve.trainer import train
+    from photosieve.trainer import crossfit, train
 
-    limits: list[int] = []
-    real = train.fit_head
+    fits: list[tuple[int, int, int]] = []  # (training photos, validation photos, epoch limit)
+    real = crossfit.fit_head
 
-    def spy(head: Any, tr: Any, val: Any, settings: Any) -> dict[str, list[float]]:
-        limits.append(settings.epochs)
-        return real(head, tr, val, settings)
+    def spy(head: Any, tr: Any, val: Any, settings: Any, extra: Any = ()) -> Any:
+        fits.append((len(tr), len(val), settings.epochs))
+        return real(head, tr, val, settings, extra)
 
-    monkeypatch.setattr(train, "fit_head", spy)
+    monkeypatch.setattr(crossfit, "fit_head", spy)
     config, state = labelled(12)
     options = dataclasses.replace(TINY, epochs=None)
     result = train_from_state(config, state, options)
-    n_train = sum(result.meta["training"]["split"]["train"].values())
-    assert limits == [options.head_epochs(n_train)] * 2  # the quality tower, the embedding's
-    assert limits[0] * -(-n_train // options.batch_size) >= train.HEAD_MIN_STEPS
+    folds = [fit for fit in fits if fit[1]]
+    assert len(folds) == 2 * crossfit.K_FOLDS  # each fold: the quality tower, the embedding's
+    for n_train, _, limit in folds:
+        assert limit == options.head_epochs(n_train)
+        assert limit * -(-n_train // options.batch_size) >= train.HEAD_MIN_STEPS
+    final = [fit for fit in fits if not fit[1]]  # on every label, no photo left to stop on
+    assert [n for n, _, _ in final] == [24, 24]
     assert result.meta["training"]["epochs"] is None  # recorded as auto, for retrain to reuse
     runs = result.meta["training"]["epochs_run"]
-    assert set(runs) == {"head_quality", "head_embedding"}
-    assert max(runs.values()) <= limits[0]
+    assert set(runs) >= {"head_quality", "head_embedding", "head_quality (fold 1)"}
+    assert [runs["head_quality"], runs["head_embedding"]] == [e for _, _, e in final]
+    assert max(runs.values()) <= max(limit for _, _, limit in folds)
 
 
 @pytest.mark.tf

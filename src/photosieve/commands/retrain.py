@@ -99,7 +99,7 @@ def command(
             force=force,
             keep_rejected=keep_rejected,
             echo=lambda line: click.echo(line, err=True),
-            verbose=1 if tty else 2,
+            verbose=2 if app.verbose else 0,  # Keras and TensorFlow lines only with --verbose
             progress=tty,
         )
     if outcome.verdict is None:

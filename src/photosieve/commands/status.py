@@ -10,6 +10,7 @@ from photosieve.cli import get_app
 from photosieve.errors import shown
 from photosieve.model import store as modelstore
 from photosieve.state import FileState
+from photosieve.trainer.certify import recorded
 
 
 @click.command("status")
@@ -47,7 +48,10 @@ def command(ctx: click.Context, recent: int) -> None:
         click.echo("Model: none installed (every photo is kept)")
     else:
         meta = modelstore.read_meta(current)
+        certified = recorded(meta)
         click.echo(
             f"Model: {meta.get('version', current.name)} "
-            f"({meta.get('backbone', '?')}, threshold {meta.get('threshold', '?')})"
+            f"({meta.get('backbone', '?')}, threshold {meta.get('threshold', '?')}"
+            + ("" if certified is None else f"; {certified}")
+            + ")"
         )

@@ -6,8 +6,6 @@ listing commands stays fast.
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from photosieve.cli import get_app
@@ -82,6 +80,12 @@ def _weights(value: str | None, backbone: str) -> str | None:
     "(sharpness, exposure, screenshot cues); for comparison.",
 )
 @click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="Show Keras' line per epoch and TensorFlow's log lines (like photosieve --verbose).",
+)
+@click.option(
     "--no-install",
     is_flag=True,
     help="Export the new version but leave the current model in place.",
@@ -100,6 +104,7 @@ def command(
     learning_rate: float | None,
     no_quality: bool,
     no_install: bool,
+    verbose: bool,
 ) -> None:
     """Train a keep/discard classifier on your labels and install it as a new model version."""
     from photosieve.trainer.train import TrainOptions, train_from_state
@@ -115,7 +120,7 @@ def command(
         fine_tune_blocks=fine_tune_blocks,
         max_keep_loss=max_keep_loss,
         learning_rate=learning_rate,
-        verbose=1 if sys.stderr.isatty() else 2,
+        verbose=2 if verbose or app.verbose else 0,
         progress=True,
         quality=not no_quality,
     )

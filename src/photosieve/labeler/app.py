@@ -25,8 +25,10 @@ from photosieve.labeler.review import Verdict, apply_review
 from photosieve.labeler.scoring import KnownScore, Scorer
 from photosieve.labeler.thumbs import Thumbnails
 from photosieve.model import loader
+from photosieve.model import store as modelstore
 from photosieve.model.contract import Classifier
 from photosieve.state import State
+from photosieve.trainer.certify import recorded
 
 ID_RE = re.compile(r"[0-9a-f]{64}")
 
@@ -50,6 +52,7 @@ class LabelerApp:
     token: str = dataclasses.field(default_factory=lambda: secrets.token_urlsafe(32))
     _apply_lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
     _reasons: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    _certified: dict[str, str | None] = dataclasses.field(default_factory=dict)
 
     def start(self) -> None:
         self.catalog.start()
@@ -100,8 +103,21 @@ class LabelerApp:
             "scoring": scores.status,
             "model": scores.version,
             "threshold": scores.threshold,
+            "certified": self.certified(scores.version),
             "session": self.marks.session_count,
         }
+
+    def certified(self, version: str | None) -> str | None:
+        """The model's certified keep-loss from its model.json (read once per version)."""
+        if version is None:
+            return None
+        if version not in self._certified:
+            try:
+                meta = modelstore.read_meta(self.config.models_dir / version)
+            except PhotosieveError:
+                meta = {}
+            self._certified[version] = recorded(meta)
+        return self._certified[version]
 
     def reasons(self, photo_id: str) -> list[str]:
         """Review mode: the reasons the service recorded with its last decision on the photo

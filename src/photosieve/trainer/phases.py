@@ -12,6 +12,7 @@ restores the best epoch's weights.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,8 +69,10 @@ class Run:
 
     photos: list[LabeledPhoto]
     assignment: dict[str, str]  # content hash -> "train" | "val" | "test"
+    folds: dict[str, int] = field(default_factory=dict)  # cross-fitting: content hash -> fold
     history: dict[str, dict[str, list[float]]] = field(default_factory=dict)
-    scores: dict[str, Split] = field(default_factory=dict)  # Split(x=scores, y, shas)
+    # Split(x=scores, y, shas) per split; "oof": the cross-fitted out-of-fold scores
+    scores: dict[str, Split] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -93,15 +96,17 @@ def _history(fit_result: Any) -> dict[str, list[float]]:
     return {k: [float(v) for v in values] for k, values in fit_result.history.items()}
 
 
-def fit_head(head: Any, train: Split, val: Split, s: FitSettings) -> dict[str, list[float]]:
+def fit_head(
+    head: Any, train: Split, val: Split, s: FitSettings, extra: Sequence[Any] = ()
+) -> dict[str, list[float]]:
     """Phase 1: the head alone on embeddings. Each member of the head fits the same labels on
-    its own loss (their mean is the loss early stopping watches)."""
+    its own loss (their mean is the loss early stopping watches); `extra` callbacks (a
+    progress bar) are added to early stopping's."""
     import keras
 
     head.compile(
         optimizer=keras.optimizers.Adam(s.learning_rate),
         loss="binary_crossentropy",
-        metrics=["accuracy"],
     )
     members = int(head.output.shape[-1])
 
@@ -117,7 +122,7 @@ def fit_head(head: Any, train: Split, val: Split, s: FitSettings) -> dict[str, l
         validation_data=(val.inputs, targets(val.y)) if len(val) else None,
         epochs=s.epochs,
         batch_size=s.batch_size,
-        callbacks=_callbacks(bool(len(val)), s.patience),
+        callbacks=[*_callbacks(bool(len(val)), s.patience), *extra],
         shuffle=True,
         verbose=s.verbose,
     )
@@ -125,7 +130,7 @@ def fit_head(head: Any, train: Split, val: Split, s: FitSettings) -> dict[str, l
 
 
 def fit_pixels(
-    trainable: Any, full: Any, train: Split, val: Split, s: FitSettings
+    trainable: Any, full: Any, train: Split, val: Split, s: FitSettings, extra: Sequence[Any] = ()
 ) -> dict[str, list[float]]:
     """Phase 2 (or the baseline): `trainable` (augmentation + `full`) on decoded pixels;
     augmentation layers are inert in validation, so it measures `full` itself."""
@@ -134,7 +139,6 @@ def fit_pixels(
     trainable.compile(
         optimizer=keras.optimizers.Adam(s.learning_rate),
         loss="binary_crossentropy",
-        metrics=["accuracy"],
     )
     data = batches(
         train.x,
@@ -150,7 +154,7 @@ def fit_pixels(
         data,
         validation_data=val_data,
         epochs=s.epochs,
-        callbacks=_callbacks(val_data is not None, s.patience),
+        callbacks=[*_callbacks(val_data is not None, s.patience), *extra],
         verbose=s.verbose,
     )
     return _history(result)

@@ -1,9 +1,9 @@
 """The training report: a short text table (printed, saved as report.txt) and three PNGs.
 
-`curves.png` shows loss and accuracy per epoch for each phase, `histogram.png` the test score
-distribution of each class with the threshold, `threshold.png` keep-loss and discard-catch
-against the threshold on validation and test. Matplotlib is imported lazily with the Agg
-backend, so nothing here needs a display.
+`curves.png` shows the loss per epoch for each fit (no accuracy: a member-wise "accuracy" is not
+the model's), `histogram.png` the held-out (out-of-fold or test) score distribution of each
+class with the threshold, `threshold.png` keep-loss and discard-catch against the threshold.
+Matplotlib is imported lazily with the Agg backend, so nothing here needs a display.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from photosieve.trainer.metrics import ThresholdChoice, threshold_curve
+from photosieve.trainer.certify import Certificate
+from photosieve.trainer.metrics import threshold_curve
 
 PLOTS = ("curves.png", "histogram.png", "threshold.png")
 
@@ -28,37 +29,37 @@ def text_report(
     version: str,
     backbone: str,
     metrics: Mapping[str, Any],
-    choice: ThresholdChoice,
-    split_counts: Mapping[str, Mapping[str, int]],
-    max_keep_loss: float,
+    certificate: Certificate,
+    basis: str,
+    split_counts: Mapping[str, Mapping[str, int]] | None = None,
     notes: Sequence[str] = (),
 ) -> str:
-    """The table `photosieve train` prints and saves beside the model."""
+    """The table `photosieve train` prints and saves beside the model. Its figures are
+    measured on `metrics["basis"]`: out-of-fold ("cross-fitted") or test scores."""
     (tn, fp), (fn, tp) = metrics["confusion"]
     auc = metrics.get("roc_auc")
-    lines = [
-        f"photosieve model {version} ({backbone})",
-        "",
-        f"{'split':<12}{'keep':>8}{'discard':>10}",
-    ]
-    for split in ("train", "val", "test"):
-        counts = split_counts.get(split, {})
-        lines.append(f"{split:<12}{counts.get('keep', 0):>8}{counts.get('discard', 0):>10}")
+    on = str(metrics.get("basis", "test"))
+    lines = [f"photosieve model {version} ({backbone})", ""]
+    if split_counts is not None:
+        lines.append(f"{'split':<12}{'keep':>8}{'discard':>10}")
+        for split in ("train", "val", "test"):
+            counts = split_counts.get(split, {})
+            lines.append(f"{split:<12}{counts.get('keep', 0):>8}{counts.get('discard', 0):>10}")
+        lines.append("")
     lines += [
+        f"threshold              {certificate.threshold:.4f}  (score >= threshold => quarantine)",
+        f"  chosen on {basis} scores: {certificate.n_keep} keep, "
+        f"{certificate.n_discard} discard photos",
+        certificate.line(),
         "",
-        f"threshold              {choice.threshold:.4f}  (score >= threshold => quarantine)",
-        f"  chosen on {choice.basis}: {choice.n_keep} keep, {choice.n_discard} discard photos,"
-        f" at most {_pct(max_keep_loss)} keep-loss",
-        f"validation keep-loss   {_pct(choice.keep_loss)}",
-        f"validation catch       {_pct(choice.discard_catch)}",
+        f"{on + ' photos':<23}{metrics['n_test']}",
+        f"{on + ' accuracy':<23}{_pct(metrics['test_accuracy'])}",
+        f"{on + ' ROC AUC':<23}{'n/a' if auc is None else f'{auc:.3f}'}",
+        f"{on + ' keep-loss':<23}{_pct(metrics['keep_loss'])}  (keep photos quarantined)",
+        f"{on + ' catch':<23}{_pct(metrics['discard_catch'])}  (discards quarantined)",
         "",
-        f"test photos            {metrics['n_test']}",
-        f"test accuracy          {_pct(metrics['test_accuracy'])}",
-        f"test ROC AUC           {'n/a' if auc is None else f'{auc:.3f}'}",
-        f"test keep-loss         {_pct(metrics['keep_loss'])}  (keep photos quarantined)",
-        f"test discard-catch     {_pct(metrics['discard_catch'])}  (discards quarantined)",
-        "",
-        "confusion (test)       predicted keep  predicted discard",
+        f"confusion ({on})",
+        f"{'':<23}predicted keep  predicted discard",
         f"  actual keep          {tn:>14}  {fp:>17}",
         f"  actual discard       {fn:>14}  {tp:>17}",
     ]
@@ -77,24 +78,22 @@ def _pyplot() -> Any:
 
 
 def plot_curves(history: Mapping[str, Mapping[str, Sequence[float]]], path: Path) -> None:
-    """Loss and accuracy per epoch; phases side by side on one epoch axis."""
+    """Training and validation loss per epoch; fits side by side on one epoch axis."""
     plt = _pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    fig, ax = plt.subplots(figsize=(6, 4))
     offset = 0
     for phase, logs in history.items():
         n = len(logs.get("loss", []))
         epochs = np.arange(offset + 1, offset + n + 1)
-        for ax, metric in zip(axes, ("loss", "accuracy"), strict=True):
-            for prefix, style in (("", "-"), ("val_", "--")):
-                values = logs.get(prefix + metric)
-                if values:
-                    ax.plot(epochs, values, style, label=f"{phase} {prefix or 'train_'}{metric}")
+        for prefix, style in (("", "-"), ("val_", "--")):
+            values = logs.get(prefix + "loss")
+            if values:
+                ax.plot(epochs, values, style, label=f"{phase} {prefix or 'train_'}loss")
         offset += n
-    for ax, metric in zip(axes, ("loss", "accuracy"), strict=True):
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(metric)
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize="small")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("binary cross-entropy")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize="small")
     fig.tight_layout()
     fig.savefig(path, dpi=80)
     plt.close(fig)
@@ -151,12 +150,13 @@ def plot_threshold(
 def write_plots(
     folder: Path,
     history: Mapping[str, Mapping[str, Sequence[float]]],
-    val: tuple[np.ndarray, np.ndarray],
-    test: tuple[np.ndarray, np.ndarray],
+    sets: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    held_out: tuple[np.ndarray, np.ndarray],
     threshold: float,
 ) -> list[str]:
-    """All three PNGs into `folder`; returns their file names."""
+    """All three PNGs into `folder`: the curves, the held-out histogram, and keep-loss and
+    catch against the threshold for each of `sets` (name -> scores, labels)."""
     plot_curves(history, folder / "curves.png")
-    plot_histogram(test[0], test[1], threshold, folder / "histogram.png")
-    plot_threshold({"validation": val, "test": test}, threshold, folder / "threshold.png")
+    plot_histogram(held_out[0], held_out[1], threshold, folder / "histogram.png")
+    plot_threshold(sets, threshold, folder / "threshold.png")
     return list(PLOTS)

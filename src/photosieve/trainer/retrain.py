@@ -1,6 +1,8 @@
 """The retrain job (`photosieve retrain`, started weekly by the systemd timer): train a new model
 version only when enough labels arrived since the current one, and install it only if it loses
-no more keep photos than the current model on the same held-out photos.
+no more keep photos than the current model on the same held-out photos: each model's
+cross-fitted (out-of-fold) scores of the photos labelled for both, so neither is judged on
+photos it trained on (a model from before cross-fitting is scored on its own test photos).
 
 Pure parts (the plan, the training options reused from the current model.json, the verdict on
 two sets of scores) are plain functions of plain data. `retrain` is the thin orchestration
@@ -15,6 +17,7 @@ not, but they will be at the next retrain that the next `min_new_labels` labels 
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 from collections.abc import Callable, Collection, Mapping
@@ -28,7 +31,7 @@ from photosieve.model import store as modelstore
 from photosieve.state import State
 from photosieve.trainer import export
 from photosieve.trainer.evaluate import evaluate
-from photosieve.trainer.train import TrainOptions, TrainResult, train_from_state
+from photosieve.trainer.train import CROSS_FITTED, TrainOptions, TrainResult, train_from_state
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +86,7 @@ class Plan:
 
 @dataclass(frozen=True)
 class Verdict:
-    """The guard's comparison of the new and the current model on the same test photos."""
+    """The guard's comparison of the new and the current model on the same held-out photos."""
 
     new_version: str
     current_version: str | None
@@ -98,7 +101,7 @@ class Verdict:
         if self.current_keep_loss is None:
             return (
                 f"retrain: new model {self.new_version} keep-loss {new} on its "
-                f"{self.n_photos} test photos; no current model: installed"
+                f"{self.n_photos} held-out photos; no current model: installed"
             )
         outcome = (
             "installed"
@@ -107,7 +110,7 @@ class Verdict:
         )
         return (
             f"retrain: new model {self.new_version} keep-loss {new} vs current "
-            f"{100 * self.current_keep_loss:.1f}% on {self.n_photos} test photos "
+            f"{100 * self.current_keep_loss:.1f}% on {self.n_photos} held-out photos "
             f"({self.n_keep} keep): {outcome}"
         )
 
@@ -234,17 +237,29 @@ def judge(
     )
 
 
+def held_out_scores(
+    config: Config, state: State, model_dir: Path, hashes: Collection[str]
+) -> dict[str, float]:
+    """A model's scores of photos it never trained on: its cross-fitted out-of-fold scores
+    when it has them, else the exported model (TFLite, as the service runs it) on `hashes`."""
+    path = model_dir / CROSS_FITTED
+    if path.is_file():
+        scores = json.loads(path.read_text(encoding="utf-8"))
+        return {str(sha): float(v) for sha, v in scores.items()}
+    return dict(evaluate(config, state, model_dir, hashes)["scores"])
+
+
 def _compare(
     config: Config, state: State, current_dir: Path, result: TrainResult, hashes: Collection[str]
 ) -> Verdict:
-    """Score both exported models (TFLite, as the service runs them) on `hashes`."""
-    old = evaluate(config, state, current_dir, hashes)
-    new = evaluate(config, state, result.path, hashes)
+    """Both models on the photos both have held-out scores for (see the module docstring)."""
+    old = held_out_scores(config, state, current_dir, hashes)
+    new = result.held_out or held_out_scores(config, state, result.path, hashes)
     labels = {row["sha256"]: row["label"] for row in state.labels()}
     current_threshold = float(modelstore.read_meta(current_dir)["threshold"])
     return judge(
-        (result.version, new["scores"], result.threshold),
-        (current_dir.name, old["scores"], current_threshold),
+        (result.version, new, result.threshold),
+        (current_dir.name, old, current_threshold),
         labels,
     )
 

@@ -147,6 +147,28 @@ def split_photos(
     return assignment
 
 
+def fold_photos(labels: Mapping[str, str], groups: Mapping[str, str], k: int = 5) -> dict[str, int]:
+    """Assign each content hash to one of `k` folds for cross-fitting: whole near-duplicate
+    groups, each class (a group's majority label) dealt in salted-hash order to the fold that
+    holds the fewest of that class's photos so far; deterministic, like `split_photos`."""
+    members: dict[str, list[str]] = defaultdict(list)
+    for sha in labels:
+        members[groups.get(sha, sha)].append(sha)
+    strata: dict[str, list[str]] = defaultdict(list)
+    for key, shas in members.items():
+        discards = sum(labels[s] == "discard" for s in shas)
+        strata["discard" if 2 * discards >= len(shas) else "keep"].append(key)
+    fold: dict[str, int] = {}
+    for keys in strata.values():
+        filled = [0] * k
+        for key in sorted(keys, key=_order):
+            target = min(range(k), key=lambda f: (filled[f], f))
+            filled[target] += len(members[key])
+            for sha in members[key]:
+                fold[sha] = target
+    return fold
+
+
 def split_counts(
     assignment: Mapping[str, str], labels: Mapping[str, str]
 ) -> dict[str, dict[str, int]]:

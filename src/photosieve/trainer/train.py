@@ -8,84 +8,42 @@ Order of work: make sure every labelled photo has cached facts and quality signa
 embedding backbones, an embedding), split by near-duplicate group, cache pixels of the test
 photos for the export check, standardise the signals on the training split, fit (phase 1 on
 embeddings + signals; phase 2 / small-cnn on pixels + signals), choose the threshold on
-validation, measure on test, export, report, install. `quality=False` trains a head on the
-embedding alone (`train --no-quality`, for comparison); its model takes pixels alone.
+validation, measure on test, export, report, install. `quality=False` trains the
+embedding-only head of before (for comparison); its model takes pixels alone.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-import math
 from collections.abc import Callable, Collection
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from photosieve import __version__
 from photosieve.config import Config
 from photosieve.errors import PhotosieveError
 from photosieve.model import store as modelstore
 from photosieve.state import State
-from photosieve.trainer import embeddings, export, metrics, report, split
-from photosieve.trainer import head as headlib
+from photosieve.trainer import crossfit, embeddings, export, metrics, split
 from photosieve.trainer import model as netlib
+from photosieve.trainer import version as record
 from photosieve.trainer.dataset import LabeledPhoto, labeled_photos
-from photosieve.trainer.phases import FitSettings, Run, Split, fit_head, fit_on_pixels, predict
-from photosieve.vision import imaging, quality
+from photosieve.trainer.options import AUTO_EPOCHS as AUTO_EPOCHS
+from photosieve.trainer.options import HEAD_MIN_STEPS as HEAD_MIN_STEPS
+from photosieve.trainer.options import TrainOptions as TrainOptions
+from photosieve.trainer.options import validate
+from photosieve.trainer.phases import Run, Split, fit_head, fit_on_pixels, predict
+from photosieve.trainer.progress import quiet_tensorflow
+from photosieve.trainer.version import CROSS_FITTED as CROSS_FITTED
+from photosieve.vision import imaging
 
 log = logging.getLogger(__name__)
 
 MIN_PER_CLASS = 5
 CHECK_MAX = 256  # test photos whose pixels are cached for the export check
-
-
-AUTO_EPOCHS = 30  # per phase, when the owner gives no --epochs
-# A head fitted on a few hundred labels sees ~10 batches an epoch, so 30 epochs are ~300 Adam
-# steps: too few for the signals' hidden layer. Without --epochs the head gets room for this
-# many steps; early stopping on validation loss still ends it sooner (docs/decisions.md).
-HEAD_MIN_STEPS = 1000
-
-
-@dataclass(frozen=True)
-class TrainOptions:
-    """Everything `photosieve train` lets the owner choose (recorded in model.json)."""
-
-    backbone: str = "inceptionv3"
-    weights: str | None = "imagenet"  # "imagenet", a weights file path, or None (random)
-    image_size: int | None = None  # None: the backbone's default
-    epochs: int | None = None  # per phase; None: head_epochs / AUTO_EPOCHS
-    batch_size: int = 32
-    seed: int = 1337
-    fine_tune_blocks: int = 0
-    max_keep_loss: float | None = None  # None: config training.max_keep_loss
-    learning_rate: float | None = None  # head / small-cnn Adam rate; None: the backbone's
-    patience: int = 5
-    verbose: int = 2  # Keras: 0 silent, 1 progress bar, 2 one line per epoch
-    progress: bool = True  # the decoding progress bar
-    threads: int | None = None  # TensorFlow intra-op threads (None: TensorFlow decides)
-    quality: bool = True  # the head also learns from the quality signals
-
-    def size(self) -> int:
-        return self.image_size or netlib.DEFAULT_SIZE[self.backbone]
-
-    def lr(self) -> float:
-        return self.learning_rate or netlib.DEFAULT_LR[self.backbone]
-
-    def head_epochs(self, n_train: int) -> int:
-        """Phase 1's epoch limit for `n_train` training photos: --epochs when given, else
-        AUTO_EPOCHS or enough epochs for HEAD_MIN_STEPS batches, whichever is more."""
-        if self.epochs is not None:
-            return self.epochs
-        batches = max(1, math.ceil(n_train / self.batch_size))
-        return max(AUTO_EPOCHS, math.ceil(HEAD_MIN_STEPS / batches))
-
-    def pixel_epochs(self) -> int:
-        """The epoch limit of fine-tuning and of small-cnn (pixels: each step is costly)."""
-        return AUTO_EPOCHS if self.epochs is None else self.epochs
 
 
 @dataclass
@@ -96,7 +54,11 @@ class TrainResult:
     report: str
     installed: bool
     skipped: dict[str, str] = field(default_factory=dict)  # content hash -> why unusable
-    test_scores: dict[str, float] = field(default_factory=dict)  # content hash -> score
+    # content hash -> the installed model's score: every photo when cross-fitted, else the
+    # test split (what the export check and `evaluate` can reproduce)
+    test_scores: dict[str, float] = field(default_factory=dict)
+    # content hash -> a score from a model that never trained on it (out-of-fold or test)
+    held_out: dict[str, float] = field(default_factory=dict)
 
     @property
     def metrics(self) -> dict[str, Any]:
@@ -111,30 +73,9 @@ class TrainResult:
         return list(self.meta["test_hashes"])
 
 
-def validate(options: TrainOptions) -> None:
-    """Reject impossible option combinations with one clear line."""
-    b = options.backbone
-    if b not in netlib.BACKBONES:
-        known = ", ".join(netlib.BACKBONES)
-        raise PhotosieveError(f"unknown backbone {b!r}; choose one of {known}")
-    if options.weights == "imagenet" and b != "inceptionv3":
-        raise PhotosieveError(f"--weights imagenet exists only for inceptionv3, not {b}")
-    if options.weights not in (None, "imagenet") and not Path(options.weights).is_file():
-        raise PhotosieveError(f"weights file not found: {options.weights}")
-    if options.size() < netlib.MIN_SIZE[b]:
-        raise PhotosieveError(f"--image-size must be at least {netlib.MIN_SIZE[b]} for {b}")
-    if b == "small-cnn" and options.fine_tune_blocks:
-        raise PhotosieveError(
-            "small-cnn trains every layer already; --fine-tune-blocks is for inceptionv3 and tiny"
-        )
-    if not 0 <= options.fine_tune_blocks <= netlib.max_blocks(b):
-        raise PhotosieveError(f"--fine-tune-blocks must be 0..{netlib.max_blocks(b)} for {b}")
-    if (options.epochs is not None and options.epochs < 1) or options.batch_size < 1:
-        raise PhotosieveError("--epochs and --batch-size must be at least 1")
-
-
 def configure_tensorflow(options: TrainOptions) -> None:
-    """Threads and seeds; threads can only be set before TensorFlow's first op."""
+    """Quiet logs, threads and seeds; threads can only be set before TensorFlow's first op."""
+    quiet_tensorflow(options.verbose > 0)
     import keras
     import tensorflow as tf
 
@@ -171,7 +112,7 @@ def _network(
     the training split's statistics."""
     members = run.members("train")
     stats = (
-        headlib.Standardizer.fit(np.stack([vectors[p.sha256] for p in members]))
+        netlib.Standardizer.fit(np.stack([vectors[p.sha256] for p in members]))
         if vectors is not None
         else None
     )
@@ -181,7 +122,7 @@ def _network(
     return netlib.build_network(
         base,
         options.size(),
-        headlib.Standardizer.fit(np.stack(train)),
+        netlib.Standardizer.fit(np.stack(train)),
         seed=options.seed,
         embedding=stats,
     )
@@ -198,11 +139,19 @@ def _check_counts(photos: list[LabeledPhoto]) -> None:
 
 
 def _split(
-    cache: embeddings.EmbeddingCache, photos: list[LabeledPhoto], pinned_test: Collection[str]
-) -> dict[str, str]:
+    cache: embeddings.EmbeddingCache,
+    photos: list[LabeledPhoto],
+    pinned_test: Collection[str],
+    cross_fitted: bool,
+) -> tuple[dict[str, str], dict[str, int]]:
+    """(assignment, folds): cross-fitted, every photo trains the installed head and the
+    folds deal them out; else the train/val/test split and no folds."""
     shas = [p.sha256 for p in photos]
     groups = split.near_duplicate_groups(cache.facts(shas))
-    return split.split_photos({p.sha256: p.label for p in photos}, groups, pinned_test=pinned_test)
+    labels = {p.sha256: p.label for p in photos}
+    if cross_fitted:
+        return dict.fromkeys(shas, "train"), split.fold_photos(labels, groups, crossfit.K_FOLDS)
+    return split.split_photos(labels, groups, pinned_test=pinned_test), {}
 
 
 def _embedding_splits(
@@ -221,20 +170,6 @@ def _embedding_splits(
             x, np.array([p.y for p in members], np.int64), [p.sha256 for p in members], q
         )
     return out
-
-
-def _settings(
-    options: TrainOptions, train_y: np.ndarray, lr: float, patience: int, epochs: int
-) -> FitSettings:
-    return FitSettings(
-        epochs,
-        options.batch_size,
-        options.seed,
-        lr,
-        patience,
-        options.verbose,
-        split.class_weights(train_y.tolist()),
-    )
 
 
 def _prepare(
@@ -261,19 +196,21 @@ def _prepare(
     skipped = fill(labelled)
     photos = [p for p in labelled if p.sha256 not in skipped]
     _check_counts(photos)
-    assignment = _split(cache, photos, pinned_test)
-    check = sorted(s for s, where in assignment.items() if where == "test")[:CHECK_MAX]
+    assignment, folds = _split(cache, photos, pinned_test, options.cross_fitted())
+    held_out = "train" if folds else "test"  # the photos the export check runs on
+    check = sorted(s for s, where in assignment.items() if where == held_out)[:CHECK_MAX]
     wanted = set(check)
     # Their embeddings and facts are cached by now; this decodes only missing check pixels.
     skipped |= fill(
         [p for p in photos if p.sha256 in wanted],
         want_pixels=check,
         embed=None,
-        label="Caching test photos for the export check",
+        label="Caching photos for the export check",
     )
     photos = [p for p in photos if p.sha256 not in skipped]
     assignment = {s: w for s, w in assignment.items() if s not in skipped}
-    return Run(photos, assignment, skipped=skipped)
+    folds = {s: f for s, f in folds.items() if s not in skipped}
+    return Run(photos, assignment, folds, skipped=skipped)
 
 
 def run_training(
@@ -282,6 +219,7 @@ def run_training(
     options: TrainOptions,
     echo: Callable[[str], None],
     pinned_test: Collection[str] = (),
+    max_keep_loss: float = 0.01,
 ) -> tuple[Run, netlib.Network, Split]:
     """Everything before export; returns the run, the network and the export check's inputs
     (a Split of check pixels and, with quality, their signals; y is unused)."""
@@ -309,12 +247,13 @@ def run_training(
         cached = options.backbone in netlib.EMBEDDING_BACKBONES
         vectors = cache.vectors(key, [p.sha256 for p in run.photos]) if cached else None
         net = _network(options, base, run, signals, vectors)
-        if vectors is not None:
+        if vectors is not None and run.folds:
+            data = _embedding_splits(vectors, run, net, signals)
+            crossfit.run_cross_fit(run, net, options, data["train"], max_keep_loss)
+        elif vectors is not None:
             data = _embedding_splits(vectors, run, net, signals)
             train_y = data["train"].y
-            settings = _settings(
-                options, train_y, options.lr(), options.patience, options.head_epochs(len(train_y))
-            )
+            settings = options.fit_settings(train_y)
             for model in net.fitted:  # "head", or "head_quality" then "head_embedding"
                 run.history[model.name] = fit_head(model, data["train"], data["val"], settings)
             run.scores = {
@@ -335,8 +274,8 @@ def _check_inputs(
     signals: dict[str, np.ndarray],
     size: int,
 ) -> Split:
-    """The cached test photos the export check runs both models on."""
-    wanted = sorted(run.scores["test"].shas)[:CHECK_MAX]
+    """The cached held-out photos the export check runs both models on."""
+    wanted = sorted(record.held_out(run).shas)[:CHECK_MAX]
     pixels = cache.pixels(size, imaging.DEFAULT_FIT, wanted)
     shas = [s for s in wanted if s in pixels]
     x = np.array([pixels[s] for s in shas], np.uint8).reshape(-1, size, size, 3)
@@ -357,8 +296,7 @@ def _fit_pixels(
 ) -> None:
     fine_tune = options.backbone != "small-cnn"
     train_y = np.array([p.y for p in run.members("train")], np.int64)
-    settings = _settings(
-        options,
+    settings = options.fit_settings(
         train_y,
         netlib.FINE_TUNE_LR if fine_tune else options.lr(),
         3 if fine_tune else options.patience,
@@ -379,66 +317,6 @@ def _fit_pixels(
     run.assignment = {s: w for s, w in run.assignment.items() if s not in run.skipped}
 
 
-def _threshold(run: Run, max_keep_loss: float) -> metrics.ThresholdChoice:
-    val, train = run.scores["val"], run.scores["train"]
-    choice = metrics.choose_threshold(val.x, val.y, max_keep_loss, fallback=(train.x, train.y))
-    note = metrics.caveat(choice, max_keep_loss)
-    if note:
-        run.notes.append(note)
-    return choice
-
-
-def _meta(
-    version: str,
-    options: TrainOptions,
-    run: Run,
-    choice: metrics.ThresholdChoice,
-    test_metrics: dict[str, Any],
-    max_keep_loss: float,
-    net: netlib.Network,
-) -> dict[str, Any]:
-    labels = {p.sha256: p.label for p in run.photos}
-    counts = split.split_counts(run.assignment, labels)
-    training = {
-        k: v for k, v in asdict(options).items() if k not in ("verbose", "progress", "threads")
-    }
-    training |= {
-        "image_size": options.size(),
-        "learning_rate": options.lr(),
-        "max_keep_loss": max_keep_loss,
-        "split": counts,
-        "threshold_basis": choice.basis,
-        "validation_keep_loss": choice.keep_loss,
-        "validation_discard_catch": choice.discard_catch,
-        "epochs_run": {k: len(v.get("loss", [])) for k, v in run.history.items()},
-        "skipped": len(run.skipped),
-    }
-    if net.standardizer is not None:  # for the curious: what "standardised" meant
-        training["quality_mean_std"] = net.standardizer.describe(quality.SIGNAL_NAMES)
-        training["quality_hidden"] = headlib.QUALITY_HIDDEN
-    training["head_members"] = headlib.HEAD_MEMBERS
-    if net.towers is not None:  # quality logit + this x the standardised embedding's logit
-        training["embedding_fusion"] = headlib.FUSION
-    return {
-        "version": version,
-        "backbone": options.backbone,
-        "input_size": options.size(),
-        "fit": imaging.DEFAULT_FIT,
-        "threshold": choice.threshold,
-        "metrics": test_metrics,
-        "quality_features": list(quality.SIGNAL_NAMES) if net.quality_dim else [],
-        "label_counts": {
-            "keep": sum(v == "keep" for v in labels.values()),
-            "discard": sum(v == "discard" for v in labels.values()),
-        },
-        "training": training,
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "photosieve_version": __version__,
-        "test_hashes": sorted(run.scores["test"].shas),
-        "report": ["report.txt", *report.PLOTS],
-    }
-
-
 def train_from_state(
     config: Config,
     state: State,
@@ -456,61 +334,35 @@ def train_from_state(
     max_keep_loss = (
         config.training.max_keep_loss if options.max_keep_loss is None else options.max_keep_loss
     )
-    run, net, check = run_training(config, state, options, echo, test_hashes)
-    choice = _threshold(run, max_keep_loss)
-    test = run.scores["test"]
+    run, net, check = run_training(config, state, options, echo, test_hashes, max_keep_loss)
+    chosen = record.threshold(run, max_keep_loss)
+    test = record.held_out(run)
     models_dir = config.models_dir
     models_dir.mkdir(parents=True, exist_ok=True)
     version = modelstore.new_version_name(models_dir)
-    meta = _meta(
+    meta = record.meta_of(
         version,
         options,
         run,
-        choice,
-        metrics.summarize(test.x, test.y, choice.threshold),
+        chosen,
+        metrics.summarize(test.x, test.y, chosen[0].threshold)
+        | {"basis": "cross-fitted" if "oof" in run.scores else "test"},
         max_keep_loss,
         net,
     )
     staging = export.staging_dir(models_dir, version)
-    text = _write_version(staging, meta, run, net, check, choice, options)
+    text = record.write_version(staging, meta, run, net, check, chosen, options)
     path = export.publish(staging, models_dir, version)
     if install:
         export.install(models_dir, version, state, config.training.keep_versions)
-    scores = dict(zip(test.shas, (float(v) for v in test.x), strict=True))
-    return TrainResult(version, path, meta, text, install, run.skipped, scores)
-
-
-def _write_version(
-    staging: Path,
-    meta: dict[str, Any],
-    run: Run,
-    net: netlib.Network,
-    check: Split,
-    choice: metrics.ThresholdChoice,
-    options: TrainOptions,
-) -> str:
-    """SavedModel, checked TFLite, report and plots, then model.json; returns the report."""
-    saved = export.save_model(net.full, staging)
-    reference = predict(net.full, check.inputs, options.batch_size)
-    meta["tflite"] = export.write_tflite(
-        staging, saved, reference, check.x, choice.threshold, check.q
+    installed = run.scores["train"] if "oof" in run.scores else test
+    return TrainResult(
+        version,
+        path,
+        meta,
+        text,
+        install,
+        run.skipped,
+        record.by_hash(installed),
+        record.by_hash(test),
     )
-    if not meta["tflite"]["quantized"]:
-        run.notes.append(
-            "the quantised TFLite model failed the export check; "
-            "the float TFLite model was exported instead"
-        )
-    test, val = run.scores["test"], run.scores["val"]
-    text = report.text_report(
-        version=meta["version"],
-        backbone=options.backbone,
-        metrics=meta["metrics"],
-        choice=choice,
-        split_counts=meta["training"]["split"],
-        max_keep_loss=meta["training"]["max_keep_loss"],
-        notes=run.notes,
-    )
-    (staging / "report.txt").write_text(text, encoding="utf-8")
-    report.write_plots(staging, run.history, (val.x, val.y), (test.x, test.y), choice.threshold)
-    modelstore.write_meta(staging, meta)  # last: a version is complete once model.json exists
-    return text

@@ -289,7 +289,10 @@
     const facts = [];
     if (data.indexing) facts.push("finding photos…");
     if (data.scoring === "running") facts.push("scoring…");
-    if (data.model) facts.push(`model ${data.model}, threshold ${data.threshold.toFixed(2)}`);
+    if (data.model) {
+      const certified = data.certified ? `, ${data.certified}` : "";
+      facts.push(`model ${data.model}, threshold ${data.threshold.toFixed(2)}${certified}`);
+    }
     else if (data.scoring === "none") facts.push("no model yet, so no scores");
     if (data.dry_run_only) facts.push("dry run: Apply only previews");
     $("progress").textContent = facts.join(" · ");
