@@ -16,13 +16,16 @@ TEMPLATE = naming.DEFAULT_NAME_TEMPLATE
 WHEN = datetime(2024, 5, 3, 14, 22, 10)
 EXTS = sorted(filekinds.SUPPORTED_EXTENSIONS)
 
-# Any bytes but "/" and NUL, up to the file system's limit, plus a photo extension.
-raw_stem = st.binary(min_size=1, max_size=250).map(
-    lambda b: b.replace(b"/", b"_").replace(b"\0", b"_")
+# Any bytes but "/" and NUL, up to the file system's limit, plus a photo extension. Not a
+# leading dot: such a name is hidden, and the walker never hands a hidden file to naming.
+raw_stem = (
+    st.binary(min_size=1, max_size=250)
+    .map(lambda b: b.replace(b"/", b"_").replace(b"\0", b"_"))
+    .filter(lambda b: not b.startswith(b"."))
 )
 unicode_stem = st.text(
     st.characters(blacklist_categories=("Cs",), blacklist_characters="/\0"), min_size=1
-).filter(lambda t: len(t.encode()) <= 250)
+).filter(lambda t: len(t.encode()) <= 250 and not t.startswith("."))
 
 
 def _original(stem: bytes, ext: str) -> str:
