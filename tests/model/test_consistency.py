@@ -1,10 +1,11 @@
 """The service, `classify` and the trainer give the same score for the same photo.
 
 One tiny model is trained through the CLI on generated photos (quality signals on, as by
-default); then every held-out test photo is scored five ways:
+default). The installed model is trained on every label (the threshold is certified on
+cross-fitted scores), so the photos compared are labelled ones, each scored four ways:
 
-  (a) the trainer itself: its Keras head on the cached embedding and cached signals;
-  (a') the exported SavedModel fed the trainer's own cached inputs (check pixels + signals);
+  (a) the trainer's exported SavedModel fed the trainer's own cached inputs (the pixels and
+      signals it trained on);
   (t) `photosieve classify --json --device tf-cpu`: the same SavedModel through the runtime,
       on a fresh decode with fresh signals;
   (b) `photosieve classify --json` on LiteRT (the int8 TFLite model), as on a CPU machine;
@@ -12,7 +13,7 @@ default); then every held-out test photo is scored five ways:
       `loader.load_classifier` gives it, the score read back from the decisions table.
 
 Bounds, and why:
-- a, a', t agree within 1e-4: one float model, so only float32 rounding may differ; this
+- a and t agree within 1e-4: one float model, so only float32 rounding may differ; this
   proves the runtime decodes and computes signals exactly as the trainer did.
 - b and c agree within 1e-6: the same LiteRT model on the same pixels and signals (classify
   batches differently from the service, so this also shows a photo's score does not depend on
@@ -111,16 +112,14 @@ def test_service_classify_and_trainer_give_the_same_score(
     result = results[0]
     meta = result.meta
     assert meta["quality_features"] == list(quality.SIGNAL_NAMES)
-    test = sorted(result.test_hashes)
-    assert len(test) >= 5
+    test = sorted(photos)[:10]
     held_out = tmp_path / "held_out"
     held_out.mkdir()
     for sha in test:
         shutil.copy2(photos[sha], held_out / f"{sha[:12]}.jpg")  # unique names across classes
         shutil.copy2(photos[sha], tmp_path / "inbox" / f"{sha[:12]}.jpg")
 
-    # (a) the trainer's own scores, and (a') the SavedModel on the trainer's cached inputs.
-    trained = np.array([result.test_scores[sha] for sha in test])
+    # (a) the SavedModel on the trainer's cached inputs.
     cache = embeddings.EmbeddingCache(state_dir / "cache")
     try:
         size, fit = meta["input_size"], meta["fit"]
@@ -130,9 +129,7 @@ def test_service_classify_and_trainer_give_the_same_score(
         cache.close()
     pixels = np.stack([cached_pixels[sha] for sha in test])
     signals = np.stack([cached_signals[sha] for sha in test])
-    np.testing.assert_allclose(
-        _savedmodel(result.path, pixels, signals), trained, atol=FLOAT_TOLERANCE
-    )
+    trained = np.asarray(_savedmodel(result.path, pixels, signals))
     for sha, row in zip(test, pixels, strict=True):  # the cached pixels are the service's
         fresh = imaging.load(photos[sha], size, fit=fit, want_gray=True)
         np.testing.assert_array_equal(row, fresh.pixels)

@@ -226,7 +226,8 @@ def test_model_watcher_notices_each_switch_of_current(tmp_path: Path) -> None:
 
 
 class _RecordingClassifier:
-    """Scores the mean pixel / 255 and records each batch's size and the thread it ran on."""
+    """Scores the mean pixel / 255 and records each batch's size and the thread it ran on:
+    inference runs on the scorer's one inference thread, never on a decode worker."""
 
     version: str | None = "fake"
     input_size = 16
@@ -235,9 +236,10 @@ class _RecordingClassifier:
 
     def __init__(self) -> None:
         self.batches: list[int] = []
+        self.threads: set[str] = set()
 
     def score(self, pixels: np.ndarray) -> np.ndarray:
-        assert threading.current_thread() is threading.main_thread()
+        self.threads.add(threading.current_thread().name)
         self.batches.append(len(pixels))
         return (pixels.reshape(len(pixels), -1).mean(axis=1) / 255).astype(np.float32)
 
@@ -312,6 +314,8 @@ def test_score_paths_keeps_order_batches_and_reports_bad_files(tmp_path: Path) -
     results = list(batchscore.score_paths(fake, paths, batch_size=3, workers=2))
     assert [r.path for r in results] == paths
     assert fake.batches == [2, 3, 1]  # the bad file never reaches the model
+    assert fake.threads == {"inference"}  # one thread, not the decode workers
+    assert not [t for t in threading.enumerate() if t.name == "inference"]  # joined
     bad = results[2]
     assert bad.score is None and bad.decision is None and bad.error
     decisions = [r.decision for r in results if r.error is None]

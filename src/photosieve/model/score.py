@@ -20,11 +20,14 @@ every photo raises: that is no photo's fault, and the caller retries the batch l
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Generator, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -256,15 +259,60 @@ def score_batches(
     def submit(batch: list[Path]) -> list[Future[_Prepared]]:
         return [pool.submit(_prepare, path, classifier, wants, signals) for path in batch]
 
-    try:
+    def infer() -> Generator[list[ScoredPath]]:
         pending = deque(submit(b) for b in batches[: 1 + ahead])
         for k in range(len(batches)):
             current = pending.popleft()
             if k + 1 + ahead < len(batches):
                 pending.append(submit(batches[k + 1 + ahead]))
             yield _finish(classifier, current)
+
+    try:
+        yield from _overlapped(infer())
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+_DONE = object()
+
+
+def _overlapped(batches: Generator[list[ScoredPath]]) -> Iterator[list[ScoredPath]]:
+    """Run `batches` (inference) on a thread of its own, one batch ahead of the caller, so
+    what the caller does with batch k (the service dates, moves and records it) overlaps the
+    inference of batch k+1. Inference stays on one thread; its exception is the caller's."""
+    handoff: queue.Queue[object] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run() -> None:
+        try:
+            for batch in batches:
+                if not put(batch):
+                    return
+            put(_DONE)
+        except BaseException as exc:  # handed to the caller, who raises it
+            put(exc)
+        finally:
+            batches.close()
+
+    thread = threading.Thread(target=run, name="inference", daemon=True)
+    thread.start()
+    try:
+        while (item := handoff.get()) is not _DONE:
+            if isinstance(item, BaseException):
+                raise item
+            yield cast(list[ScoredPath], item)
+    finally:
+        stop.set()
+        thread.join()
 
 
 def score_paths(
