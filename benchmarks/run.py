@@ -165,8 +165,9 @@ def partial_batch(
 
 def bound(d: float, i1: float, ic: float) -> float:
     """Throughput upper bound (images/s) for d CPU-s/img of per-photo preparation (decode, and
-    for the service also SHA-256, signals and dhash) and inference i1 CPU-s/img on CORES cores;
-    ic is the inference wall time per image using all cores. See README.md."""
+    for the service also SHA-256, signals, dhash and copy fingerprint) and inference i1
+    CPU-s/img on CORES cores; ic is the inference wall time per image using all cores. See
+    README.md."""
     return min(CORES / (d + i1), 1 / ic, CORES / d)
 
 
@@ -275,7 +276,7 @@ def guarded(name: str, target: str, make: Callable[[], list[Row]]) -> list[Row]:
 @dataclass(frozen=True)
 class Bounds:
     classify: float  # decode (+ signals when the model takes them) and inference
-    watch: float  # decode, SHA-256, signals and dhash, and inference
+    watch: float  # decode, SHA-256, signals, dhash and copy fingerprint, and inference
     watch_cpu_ms: float  # d + h + s + i1: the CPU one photo needs in the service, at best
 
 
@@ -293,7 +294,10 @@ def _component_rows(model_dir: Path, photos: list[Path]) -> tuple[list[Row], Bou
             f"{d * 1000:.1f} ms/img ({1 / d:.1f} img/s)",
         ),
         Row("SHA-256 of the 12 MP JPEG (h), 1 thread", f"{h * 1000:.1f} ms/img"),
-        Row("quality signals + burst dhash (s), 1 thread", f"{s * 1000:.1f} ms/img"),
+        Row(
+            "quality signals + burst dhash + copy fingerprint (s), 1 thread",
+            f"{s * 1000:.1f} ms/img",
+        ),
         Row(f"LiteRT int8 inference, batch 8, {CORES} threads", f"{1 / i8:.1f} img/s"),
         Row(f"LiteRT int8 inference, batch 16, {CORES} threads", f"{1 / i16:.1f} img/s"),
         Row("LiteRT int8 inference, batch 16, 1 thread (CPU time)", f"{i1 * 1000:.1f} ms/img"),

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from photosieve.files.copy import sha256_file
 from photosieve.model import contract
-from photosieve.vision import bursts, imaging
+from photosieve.vision import bursts, copies, imaging
 
 READY_TIMEOUT, FILE_TIMEOUT, POLL = 180.0, 600.0, 0.05
 
@@ -39,14 +39,16 @@ def hash_cost(photos: list[Path], n: int = 30) -> float:
 
 
 def signal_cost(photos: list[Path], size: int, n: int = 30) -> float:
-    """CPU seconds per photo of the quality signals and the burst dhash, from decodes made
-    beforehand (their cost is the decode row's)."""
+    """CPU seconds per photo of what the scorer's workers compute from a decode besides the
+    pixels: the quality signals, the burst dhash and the copy fingerprint (the decodes are
+    made beforehand; their cost is the decode row's)."""
     decoded = [imaging.load(path, size, fit="crop", want_gray=True) for path in photos[:n]]
     start = time.thread_time()
     for one in decoded:
         contract.decoded_signals(one)
         assert one.gray is not None
         bursts.dhash(one.gray)
+        copies.fingerprint(one.gray)
     return (time.thread_time() - start) / n
 
 
