@@ -205,7 +205,7 @@ def _trainer_fold(
     from photosieve.trainer import head as headlib
     from photosieve.trainer import model as netlib
     from photosieve.trainer import phases, split
-    from photosieve.trainer.train import TrainOptions
+    from photosieve.trainer.options import TrainOptions
 
     tr, va, te = rows
     n = len(data.labels)

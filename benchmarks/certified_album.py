@@ -31,9 +31,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 
 from photosieve.trainer import certify, crossfit, split  # noqa: E402
+from photosieve.trainer.options import TrainOptions  # noqa: E402
 from photosieve.trainer.phases import FitSettings, Split, predict  # noqa: E402
 from photosieve.trainer.progress import PhaseBar, quiet_tensorflow  # noqa: E402
-from photosieve.trainer.train import TrainOptions  # noqa: E402
 from photosieve.vision import imaging, quality  # noqa: E402
 
 SIZE = 299

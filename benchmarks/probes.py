@@ -55,9 +55,10 @@ def _trainer_head(x: np.ndarray, y: np.ndarray) -> tuple[float, int]:
     import keras
 
     from photosieve.trainer import model as netlib
-    from photosieve.trainer import phases, split, train
+    from photosieve.trainer import phases, split
+    from photosieve.trainer.options import TrainOptions
 
-    options = train.TrainOptions()
+    options = TrainOptions()
     base = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(HEAD_DIM, 1)])
     head = netlib.build_network(base, 8).head
     settings = phases.FitSettings(

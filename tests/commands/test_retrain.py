@@ -27,7 +27,8 @@ from photosieve.errors import Busy
 from photosieve.model import store as modelstore
 from photosieve.state import open_state
 from photosieve.trainer import retrain as job
-from photosieve.trainer.train import TrainOptions, TrainResult
+from photosieve.trainer.options import TrainOptions
+from photosieve.trainer.train import TrainResult
 
 OLD = 1_000_000.0  # epoch seconds long before any model below was created
 VERSION = "20260101-000000"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from photosieve.trainer import train
-from photosieve.trainer.train import TrainOptions
+from photosieve.trainer import options as trainopts
+from photosieve.trainer.options import TrainOptions
 
 
 @pytest.mark.parametrize(
@@ -22,13 +22,13 @@ def test_the_head_gets_at_least_head_min_steps_batches_without_epochs(
 ) -> None:
     assert TrainOptions().head_epochs(n_train) == expected
     batches = max(1, -(-n_train // 32))
-    assert expected * batches >= train.HEAD_MIN_STEPS or expected == train.AUTO_EPOCHS
+    assert expected * batches >= trainopts.HEAD_MIN_STEPS or expected == trainopts.AUTO_EPOCHS
 
 
 def test_given_epochs_are_honoured_exactly_in_every_phase() -> None:
     options = TrainOptions(epochs=3)
     assert options.head_epochs(216) == 3 and options.pixel_epochs() == 3
-    assert TrainOptions().pixel_epochs() == train.AUTO_EPOCHS  # pixels: no step minimum
+    assert TrainOptions().pixel_epochs() == trainopts.AUTO_EPOCHS  # pixels: no step minimum
 
 
 def test_a_smaller_batch_means_fewer_epochs_for_the_same_steps() -> None:

@@ -21,7 +21,8 @@ from photosieve.model import store as modelstore
 from photosieve.state import State, open_state
 from photosieve.trainer.evaluate import evaluate
 from photosieve.trainer.labels import import_labels
-from photosieve.trainer.train import TrainOptions, TrainResult, train_from_state
+from photosieve.trainer.options import TrainOptions
+from photosieve.trainer.train import TrainResult, train_from_state
 from photosieve.vision import imaging, quality
 
 Labelled = Callable[..., tuple[Config, State]]
@@ -246,7 +247,8 @@ def test_failed_export_check_ships_the_float_tflite_model(
 def test_without_epochs_the_head_may_run_to_head_min_steps(
     labelled: Labelled, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from photosieve.trainer import crossfit, train
+    from photosieve.trainer import crossfit
+    from photosieve.trainer import options as trainopts
 
     fits: list[tuple[int, int, int]] = []  # (training photos, validation photos, epoch limit)
     real = crossfit.fit_head
@@ -263,7 +265,7 @@ def test_without_epochs_the_head_may_run_to_head_min_steps(
     assert len(folds) == 2 * crossfit.K_FOLDS  # each fold: the quality tower, the embedding's
     for n_train, _, limit in folds:
         assert limit == options.head_epochs(n_train)
-        assert limit * -(-n_train // options.batch_size) >= train.HEAD_MIN_STEPS
+        assert limit * -(-n_train // options.batch_size) >= trainopts.HEAD_MIN_STEPS
     final = [fit for fit in fits if not fit[1]]  # on every label, no photo left to stop on
     assert [n for n, _, _ in final] == [24, 24]
     assert result.meta["training"]["epochs"] is None  # recorded as auto, for retrain to reuse

@@ -20,8 +20,8 @@ from photosieve.commands._options import dry_run_option
 from photosieve.model import store as modelstore
 
 if TYPE_CHECKING:
+    from photosieve.trainer.options import TrainOptions
     from photosieve.trainer.retrain import Plan
-    from photosieve.trainer.train import TrainOptions
 
 BACKBONES = ("inceptionv3", "small-cnn", "tiny")
 

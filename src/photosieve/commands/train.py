@@ -107,7 +107,8 @@ def command(
     verbose: bool,
 ) -> None:
     """Train a keep/discard classifier on your labels and install it as a new model version."""
-    from photosieve.trainer.train import TrainOptions, train_from_state
+    from photosieve.trainer.options import TrainOptions
+    from photosieve.trainer.train import train_from_state
 
     app = get_app(ctx)
     options = TrainOptions(

@@ -31,7 +31,9 @@ from photosieve.model import store as modelstore
 from photosieve.state import State
 from photosieve.trainer import export
 from photosieve.trainer.evaluate import evaluate
-from photosieve.trainer.train import CROSS_FITTED, TrainOptions, TrainResult, train_from_state
+from photosieve.trainer.options import TrainOptions
+from photosieve.trainer.train import TrainResult, train_from_state
+from photosieve.trainer.version import CROSS_FITTED
 
 log = logging.getLogger(__name__)
 

@@ -31,13 +31,9 @@ from photosieve.trainer import crossfit, embeddings, export, metrics, split
 from photosieve.trainer import model as netlib
 from photosieve.trainer import version as record
 from photosieve.trainer.dataset import LabeledPhoto, labeled_photos
-from photosieve.trainer.options import AUTO_EPOCHS as AUTO_EPOCHS
-from photosieve.trainer.options import HEAD_MIN_STEPS as HEAD_MIN_STEPS
-from photosieve.trainer.options import TrainOptions as TrainOptions
-from photosieve.trainer.options import validate
+from photosieve.trainer.options import TrainOptions, validate
 from photosieve.trainer.phases import Run, Split, fit_head, fit_on_pixels, predict
 from photosieve.trainer.progress import quiet_tensorflow
-from photosieve.trainer.version import CROSS_FITTED as CROSS_FITTED
 from photosieve.vision import imaging
 
 log = logging.getLogger(__name__)
