@@ -130,6 +130,9 @@ def test_folders_vanish_and_return(folders: Any, daemon: Any, kit: Any) -> None:
     (inbox / "first.jpg").write_bytes(first)
     (inbox / "dark0.jpg").write_bytes(dark0)
     kit.wait_until(lambda: not kit.files_below(inbox), 30, "first photos", daemon.log)
+    # An inbox empties at the move; the row follows just after. Both rows first, then compare.
+    moved = "SELECT 1 FROM files WHERE status IN ('filed', 'quarantined')"
+    kit.wait_until(lambda: len(folders.rows(moved)) == 2, 30, "first rows", daemon.log)
     rows_before = folders.rows("SELECT path, status, sha256 FROM files ORDER BY path")
 
     away = {p: p.with_name(p.name + ".away") for p in (library, quarantine)}
