@@ -145,3 +145,37 @@ def test_handler_errors_do_not_kill_the_dispatcher(
         assert w.observer is not None and w.observer.is_alive()
     finally:
         w.stop()
+
+
+def test_reading_a_photo_in_the_inbox_is_not_an_event(
+    tmp_path: Path, no_leaked_threads: None
+) -> None:
+    """The service reads each photo three times (hash, metadata, decode); inotify is asked only
+    for the events the handler uses, so those reads cost watchdog's thread nothing."""
+    photo = tmp_path / "a.jpg"
+    photo.write_bytes(b"a" * 100_000)
+    seen: list[str] = []
+    gate = SettleGate(0)
+    w = InboxWatcher((tmp_path,), gate, polling=False, poll_seconds=1)
+    w.start()
+    try:
+        assert w.observer is not None
+        (handler,) = [h for hs in w.observer._handlers.values() for h in hs]
+        original = handler.on_any_event
+
+        def spy(event: object) -> None:
+            seen.append(type(event).__name__)
+            original(event)  # type: ignore[arg-type]
+
+        handler.on_any_event = spy  # type: ignore[method-assign]
+        handler.dispatch = spy  # type: ignore[method-assign]
+        for _ in range(3):
+            with photo.open("rb") as f:
+                while f.read(8192):
+                    pass
+        (tmp_path / "b.jpg").write_bytes(b"b")  # then one real arrival, to know events flow
+        assert wait_for(lambda: "FileClosedEvent" in seen)
+    finally:
+        w.stop()
+    assert "FileOpenedEvent" not in seen and "FileClosedNoWriteEvent" not in seen, seen
+    assert "FileModifiedEvent" not in seen, seen

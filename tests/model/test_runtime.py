@@ -150,6 +150,36 @@ def test_keep_all_keeps_everything_without_decoding(tmp_path: Path) -> None:
     ]
 
 
+class _Recorder:
+    """A stand-in model that remembers the shapes it was asked to score, or fails."""
+
+    def __init__(self, *, quality: bool = False, fails: bool = False) -> None:
+        self.version: str | None = "v1"
+        self.input_size, self.fit, self.threshold = 8, "crop", 0.5
+        self.uses_quality, self.fails = quality, fails
+        self.calls: list[tuple[tuple[int, ...], tuple[int, ...] | None]] = []
+
+    def score(self, pixels: np.ndarray, quality: np.ndarray | None = None) -> np.ndarray:
+        self.calls.append((pixels.shape, None if quality is None else quality.shape))
+        if self.fails:
+            raise RuntimeError("tensor shape mismatch")
+        return np.zeros(len(pixels), np.float32)
+
+
+def test_warm_up_scores_one_batch_of_the_configured_size() -> None:
+    plain, with_signals = _Recorder(), _Recorder(quality=True)
+    contract.warm_up(plain, 16)
+    contract.warm_up(with_signals, 4)
+    assert plain.calls == [((16, 8, 8, 3), None)]
+    assert with_signals.calls == [((4, 8, 8, 3), (4, len(quality.SIGNAL_NAMES)))]
+    contract.warm_up(contract.KeepAll(), 16)  # nothing to warm: must not fail
+
+
+def test_a_model_that_cannot_score_fails_at_warm_up_with_its_version() -> None:
+    with pytest.raises(ModelError, match="model v1 cannot score: tensor shape mismatch"):
+        contract.warm_up(_Recorder(fails=True), 8)
+
+
 def test_load_classifier_without_a_model_is_keep_all(tmp_path: Path) -> None:
     classifier = loader.load_classifier(_config(tmp_path / "state"))
     assert isinstance(classifier, contract.KeepAll)
@@ -399,6 +429,13 @@ def test_config_threshold_overrides_the_models(tiny_state: Path) -> None:
     classifier = loader.load_classifier(_config(tiny_state, threshold=0.25, device="cpu"))
     assert classifier.version == VERSION_A and classifier.threshold == 0.25
     assert classifier.input_size == TINY_SIZE and classifier.fit == "crop"
+
+
+@pytest.mark.tf
+def test_load_classifier_warms_the_model_at_the_configured_batch(tiny_state: Path) -> None:
+    classifier = loader.load_classifier(_config(tiny_state, batch_size=4, device="cpu"))
+    assert isinstance(classifier, litert.LiteRTClassifier)
+    assert classifier._batch == 4  # allocated (and invoked) at the batch the service will use
 
 
 CPU_ONLY_SCRIPT = """

@@ -80,6 +80,24 @@ def quality_input(quality_rows: np.ndarray | None, columns: Sequence[int], n: in
     return np.ascontiguousarray(rows[:, list(columns)])
 
 
+def warm_up(classifier: Classifier, batch: int) -> None:
+    """Score one batch of black frames so a runtime's one-time set-up happens while the model
+    loads, not on the owner's first photos: LiteRT's XNNPACK packs the weights at the first
+    invoke (about 0.6 s here, as long as four batches), TensorFlow traces its function. A model
+    that cannot score even this fails at load, where the service keeps the model it has."""
+    if classifier.version is None:
+        return
+    size = classifier.input_size
+    pixels = np.zeros((batch, size, size, 3), dtype=np.uint8)
+    rows = None
+    if uses_quality(classifier):
+        rows = np.zeros((batch, len(quality.SIGNAL_NAMES)), dtype=np.float32)
+    try:
+        classifier.score(pixels, rows)
+    except Exception as exc:
+        raise ModelError(f"model {classifier.version} cannot score: {exc}") from exc
+
+
 def decide(score: float, threshold: float) -> str:
     """score >= threshold means discard (quarantine); the contract's one rule."""
     return DISCARD if score >= threshold else KEEP

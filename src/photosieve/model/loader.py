@@ -17,7 +17,7 @@ from typing import Literal
 from photosieve.config import Config
 from photosieve.errors import ModelError
 from photosieve.model import store as modelstore
-from photosieve.model.contract import Classifier, KeepAll
+from photosieve.model.contract import Classifier, KeepAll, warm_up
 from photosieve.model.litert import LiteRTClassifier
 from photosieve.vision import imaging
 
@@ -122,15 +122,19 @@ def load_model(
 
 
 def load_classifier(config: Config, device: str | None = None) -> Classifier:
-    """The current model per config (device override for the hidden CLI option), or KeepAll."""
+    """The current model per config (device override for the hidden CLI option), or KeepAll;
+    warmed up at the configured batch size (contract.warm_up), so the first photos wait for no
+    one-time set-up."""
     model_dir = modelstore.current_model_dir(config.models_dir)
     if model_dir is None:
         return KeepAll()
-    return load_model(
+    classifier = load_model(
         model_dir,
         device=device or config.classifier.device,
         threshold=config.classifier.threshold,
     )
+    warm_up(classifier, config.classifier.batch_size)
+    return classifier
 
 
 class ModelWatcher:
