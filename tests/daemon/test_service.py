@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import time
+
 import pytest
 
 from photosieve.config import Config
@@ -71,5 +74,26 @@ def test_settling_files_are_looked_at_often_only_while_few(config: Config) -> No
         for i in range(pipeline.run_limit(config)):
             service.gate.offer(inbox / f"{i}.jpg", inbox)
         assert service.tick() == service_module.TICK_SECONDS  # many: each look stats them all
+    finally:
+        service.shutdown()
+
+
+def test_the_loop_wakes_when_a_settle_time_ends_not_at_the_next_tick(config: Config) -> None:
+    from photosieve.daemon import service as service_module
+
+    service = Service(config)
+    try:
+        inbox = config.inboxes[0]
+        photo = inbox / "a.jpg"
+        photo.write_bytes(b"a")
+        service.gate.settle_seconds = 1.0
+        old = time.time() - 0.97  # its settle time ends in 0.03 s
+        os.utime(photo, (old, old))
+        service.gate.offer(photo, inbox)
+        assert service.gate.due() == []
+        assert 0 < service.tick() <= 0.03 < service_module.SETTLING_TICK
+        os.utime(photo, (old - 10, old - 10))  # changed: its clock restarts now
+        assert service.gate.due() == []
+        assert service.tick() == service_module.SETTLING_TICK  # due in 1 s: the tick is sooner
     finally:
         service.shutdown()

@@ -43,6 +43,25 @@ def test_file_is_due_only_after_settle_time_unchanged(tmp_path: Path) -> None:
     assert len(gate) == 0
 
 
+def test_due_in_says_when_the_earliest_waiting_file_settles(tmp_path: Path) -> None:
+    clock = Clock(1_000_000.0)
+    gate = SettleGate(5, clock=clock)
+    assert gate.due_in() is None  # nothing waits
+    early = fresh(tmp_path / "a.jpg", b"a", clock)
+    clock.now += 2
+    late = fresh(tmp_path / "b.jpg", b"b", clock)
+    gate.offer(early, tmp_path)
+    gate.offer(late, tmp_path)
+    assert gate.due() == []
+    assert gate.due_in() == 3  # a.jpg's clock started at its mtime, 2 s ago
+    clock.now += 3
+    assert gate.due() == [(early, tmp_path)]
+    assert gate.due_in() == 2  # b.jpg's turn
+    clock.now += 2
+    assert gate.due() == [(late, tmp_path)]
+    assert gate.due_in() is None
+
+
 def test_growing_file_restarts_the_clock(tmp_path: Path) -> None:
     clock = Clock(1_000_000.0)
     gate = SettleGate(5, clock=clock)

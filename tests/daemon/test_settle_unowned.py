@@ -67,6 +67,8 @@ def test_without_a_close_event_the_gate_waits_longer_and_says_so_once(
         assert gate.due() == []
         clock.now += 6  # the usual settle time is not enough for a writer we cannot see
         assert gate.due() == []
+        due_in = gate.due_in()  # and the main loop is not woken every few ms meanwhile
+        assert due_in is not None and due_in > 100
         clock.now += UNSEEN_WRITER_SECONDS - 10
         assert gate.due() == []
     said = [r.getMessage() for r in caplog.records if "cannot tell" in r.getMessage()]

@@ -34,6 +34,7 @@ log = logging.getLogger("photosieve.service")
 
 TICK_SECONDS = 0.5
 SETTLING_TICK = 0.1  # while a few files are settling: they are filed soon after they settle
+SHORTEST_TICK = 0.005  # when a file's settle time ends sooner than the tick: wake just after
 
 
 @dataclass
@@ -140,10 +141,13 @@ class Service:
 
     def tick(self) -> float:
         """How long to sleep when there is nothing due. Shorter while files are settling, but
-        only while they are few: each look stats every waiting file."""
+        only while they are few: each look stats every waiting file. Never past the moment the
+        earliest waiting file's settle time ends."""
         waiting = len(self.gate)
         settling = 0 < waiting <= pipeline.run_limit(self.config)
-        return SETTLING_TICK if settling else TICK_SECONDS
+        tick = SETTLING_TICK if settling else TICK_SECONDS
+        due_in = self.gate.due_in()
+        return tick if due_in is None else min(tick, max(SHORTEST_TICK, due_in))
 
     def process(self, batch: list[tuple[Path, Path]]) -> None:
         pipe = pipeline.Pipeline(

@@ -70,6 +70,7 @@ class SettleGate:
         self._lock = threading.Lock()
         self.overflowed = False
         self.said_cannot_tell = False
+        self._wake_at: float | None = None  # the earliest clock time a waiting path may be due
 
     def __len__(self) -> int:
         with self._lock:
@@ -110,6 +111,7 @@ class SettleGate:
         with self._lock:
             paths = list(self._pending.items())
         now = self.clock()
+        self._wake_at = None
         ready: list[tuple[Path, Path]] = []
         for path, seen in paths:
             if limit is not None and len(ready) >= limit:
@@ -118,6 +120,15 @@ class SettleGate:
             if verdict is not None:
                 ready.append((path, verdict))
         return ready
+
+    def due_in(self) -> float | None:
+        """Seconds from now until the earliest waiting path may be due, as of the last `due`
+        (None if nothing waits on a clock): the main loop sleeps no longer than that, so a
+        photo is filed when its settle time ends rather than at the next fixed tick."""
+        return None if self._wake_at is None else self._wake_at - self.clock()
+
+    def _wake(self, at: float) -> None:
+        self._wake_at = at if self._wake_at is None else min(self._wake_at, at)
 
     def _look(self, path: Path, seen: _Seen | None, now: float) -> Path | None:
         inbox = self._inbox_of.get(path)
@@ -135,17 +146,21 @@ class SettleGate:
             with self._lock:
                 if path in self._pending:
                     self._pending[path] = _Seen(inbox, st.st_size, st.st_mtime_ns, since)
+            self._wake(since + self.settle_seconds)
             return None
         if now - seen.stable_since < self.settle_seconds:
+            self._wake(seen.stable_since + self.settle_seconds)
             return None
         writing = being_written(path)
         if writing is None and self._closed.get(path) != (st.st_size, st.st_mtime_ns):
             self._cannot_tell(path)
             if now - seen.stable_since < UNSEEN_WRITER_SECONDS:
+                self._wake(seen.stable_since + UNSEEN_WRITER_SECONDS)
                 return None
         elif writing:  # a stalled upload or copy: wait until the writer closes it
             seen.stable_since = now
             self._held_open(path, seen, now)
+            self._wake(now + self.settle_seconds)
             return None
         self.discard(path)
         return inbox
