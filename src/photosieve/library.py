@@ -86,7 +86,7 @@ def live_pair(still: Path, clip: Path, still_id: str | None = None) -> bool:
     carry a content identifier and they differ. Reads the two headers; never raises.
     `still_id` spares reading the still when the caller has read it."""
     if still_id is None:
-        still_id = reader.read(still).get(reader.CONTENT_ID)
+        still_id = reader.content_identifier(still)
     if still_id is None:
         return True  # no identifier in the still: the stem rule stands, no video read
     return video.same_live_photo(still_id, video.content_identifier(clip))
@@ -97,7 +97,7 @@ def own_live_videos(still: Path, cars: Sequence[Path]) -> list[Path]:
     clips = [car for car in cars if filekinds.is_video(car.name)]
     if not clips or not filekinds.is_supported(still.name):
         return list(cars)
-    still_id = reader.read(still).get(reader.CONTENT_ID)
+    still_id = reader.content_identifier(still)
     if still_id is None:
         return list(cars)  # the stem rule stands
     strangers = [clip.name for clip in clips if not live_pair(still, clip, still_id)]

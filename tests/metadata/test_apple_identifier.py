@@ -5,6 +5,7 @@ the same value exiftool reads (MakerNotes:MediaGroupUUID) where exiftool is inst
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -69,6 +70,23 @@ def test_the_reader_gives_the_still_its_identifier(
     assert found["Make"] == "Apple"
     plain = make_photo(tmp_path / "plain.jpg")
     assert reader.CONTENT_ID not in reader.read(plain)
+
+
+def test_the_quiet_read_gives_the_identifier_and_never_a_log_line(
+    tmp_path: Path, make_photo: Callable[..., Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    still = make_photo(tmp_path / "IMG_1.JPG", content_id=UUID)
+    broken = tmp_path / "IMG_2.JPG"
+    broken.write_bytes(b"\xff\xd8\xff\xe0garbage")
+    with caplog.at_level(logging.DEBUG):
+        assert reader.content_identifier(still) == UUID
+        assert reader.content_identifier(broken) is None
+        assert reader.content_identifier(tmp_path / "missing.jpg") is None
+        assert reader.content_identifier(FIXTURES / "exiftool" / "Apple.jpg") is None
+    assert caplog.records == []
+    with caplog.at_level(logging.INFO):
+        reader.read(broken)  # the full read says once what is wrong with it
+    assert caplog.records
 
 
 @pytest.mark.skipif(shutil.which("exiftool") is None, reason="exiftool is not installed")

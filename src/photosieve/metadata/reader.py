@@ -121,6 +121,20 @@ def read(path: Path) -> dict[str, str]:
     return found
 
 
+def content_identifier(path: Path) -> str | None:
+    """Only the Live Photo content identifier of `path`, read quietly: None when it has none or
+    cannot be read. For pairing a still with its video before the full read, which logs what
+    is wrong with a file once; a still asked again at each rescan must not log it again."""
+    exiv2 = _library()
+    if exiv2 is None or not _is_regular(path):
+        return None
+    try:
+        with _collecting():
+            return _open(exiv2, path, _without_huge_xmp(path, [])).get(CONTENT_ID)
+    except Exception:  # anything libexiv2 raises on a bad file: no identifier
+        return None
+
+
 def sidecars_of(path: Path) -> list[Path]:
     """Existing XMP sidecars of `path`: NAME.xmp (Lightroom) then NAME.EXT.xmp (darktable,
     digiKam), either suffix case, so that the later, more specific one wins."""
