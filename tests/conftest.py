@@ -38,8 +38,17 @@ def _isolated_home(
     yield home
 
 
-def _photo_bytes(taken: str | None, seed: int, size: tuple[int, int], fmt: str) -> bytes:
-    """A small, unique photo (noise seeded by `seed`) with EXIF DateTimeOriginal `taken`."""
+def _photo_bytes(
+    taken: str | None,
+    seed: int,
+    size: tuple[int, int],
+    fmt: str,
+    *,
+    content_id: str | None = None,
+) -> bytes:
+    """A small, unique photo (noise seeded by `seed`) with EXIF DateTimeOriginal `taken`; with
+    `content_id`, an iPhone's: Make "Apple" and a Live Photo content identifier in its maker
+    note (apple_maker_note)."""
     import io
 
     from PIL import ExifTags
@@ -52,14 +61,39 @@ def _photo_bytes(taken: str | None, seed: int, size: tuple[int, int], fmt: str) 
         exif[ExifTags.Base.Make] = "TestCam"
         exif[ExifTags.Base.Model] = "T1"
         exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] = taken
+    if content_id is not None:
+        exif[ExifTags.Base.Make], exif[ExifTags.Base.Model] = "Apple", "iPhone 12"
+        exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.MakerNote] = apple_maker_note(content_id)
     buf = io.BytesIO()
-    image.save(buf, format=fmt, exif=exif.tobytes() if taken else b"")
+    has_exif = taken is not None or content_id is not None
+    image.save(buf, format=fmt, exif=exif.tobytes() if has_exif else b"")
     return buf.getvalue()
+
+
+def apple_maker_note(content_id: str, order: str = ">") -> bytes:
+    """An Apple maker note as an iPhone writes it ("Apple iOS\\0", version 1, byte order, one
+    IFD whose offsets count from the note's start) holding a version tag and the Live Photo
+    content identifier (tag 0x0011; exiftool reads it as MakerNotes:MediaGroupUUID)."""
+    import struct
+
+    text = content_id.encode("ascii") + b"\x00"
+    head = b"Apple iOS\x00\x00\x01" + (b"MM" if order == ">" else b"II")
+    start = len(head) + 2 + 2 * 12 + 4  # the IFD: count, two entries, next-IFD offset
+    entries = struct.pack(order + "HHIi", 0x0001, 9, 1, 14)  # MakerNoteVersion 14, inline
+    entries += struct.pack(order + "HHII", 0x0011, 2, len(text), start)
+    return head + struct.pack(order + "H", 2) + entries + b"\x00" * 4 + text
+
+
+@pytest.fixture(scope="session")
+def apple_note() -> Callable[..., bytes]:
+    """apple_note(content_id, order=">") -> an iPhone's Apple maker note (apple_maker_note)."""
+    return apple_maker_note
 
 
 @pytest.fixture
 def make_photo() -> object:
-    """make_photo(path, taken="2024:05:03 14:22:10", seed=0, size=(96, 64), fmt="JPEG") -> path."""
+    """make_photo(path, taken="2024:05:03 14:22:10", seed=0, size=(96, 64), fmt="JPEG",
+    content_id=None) -> path; a `content_id` makes it an iPhone Live Photo's still."""
 
     def make(
         path: Path,
@@ -67,9 +101,10 @@ def make_photo() -> object:
         seed: int = 0,
         size: tuple[int, int] = (96, 64),
         fmt: str = "JPEG",
+        content_id: str | None = None,
     ) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(_photo_bytes(taken, seed, size, fmt))
+        path.write_bytes(_photo_bytes(taken, seed, size, fmt, content_id=content_id))
         return path
 
     make.bytes = _photo_bytes  # type: ignore[attr-defined]

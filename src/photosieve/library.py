@@ -6,7 +6,11 @@ Every room that files, restores, reviews, labels or walks photos asks this modul
 service, `scan`, `review`, `restore`, the labeler, label import and `classify` cannot drift
 apart. The rules are pure functions of plain data where they can be (`destination`,
 `placed_status`, `sidecar_paths`, `skipped_name`); the few that must look at the disk
-(`sidecars_of`, `walk`, `photos`, `bare_library`) only read it.
+(`sidecars_of`, `live_pair`, `walk`, `photos`, `bare_library`) only read it.
+
+A Live Photo's video travels with its still as a sidecar does: same stem, and, where both carry
+Apple's content identifier, the same identifier (`live_pair`). A video of the still's stem whose
+identifier differs is another shot and is filed on its own, with its own sidecars.
 
 The walker's one rule: a name that `filekinds.is_hidden_or_temp` calls hidden, temporary or NAS
 junk is skipped at every level (files and folders); folder symlinks are never entered (a
@@ -21,9 +25,10 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
-from photosieve import filekinds, naming
+from photosieve import filekinds, naming, video
 from photosieve.config import Config
 from photosieve.dating import CaptureTime
+from photosieve.metadata import reader
 from photosieve.state import FileState, State
 
 log = logging.getLogger("photosieve.library")
@@ -72,7 +77,38 @@ def sidecars_of(path: Path, listing: Sequence[str] | None = None) -> list[Path]:
         ]
     except OSError:
         return []
-    return sidecar_paths(path, [n for n in names if os.path.isfile(path.parent / n)])
+    cars = sidecar_paths(path, [n for n in names if os.path.isfile(path.parent / n)])
+    return own_live_videos(path, cars)
+
+
+def live_pair(still: Path, clip: Path, still_id: str | None = None) -> bool:
+    """Whether `clip`, a video of `still`'s stem, is its Live Photo video: False only when both
+    carry a content identifier and they differ. Reads the two headers; never raises.
+    `still_id` spares reading the still when the caller has read it."""
+    if still_id is None:
+        still_id = reader.content_identifier(still)
+    if still_id is None:
+        return True  # no identifier in the still: the stem rule stands, no video read
+    return video.same_live_photo(still_id, video.content_identifier(clip))
+
+
+def own_live_videos(still: Path, cars: Sequence[Path]) -> list[Path]:
+    """`cars` without the videos that are another shot's (`live_pair`) and their own sidecars."""
+    clips = [car for car in cars if filekinds.is_video(car.name)]
+    if not clips or not filekinds.is_supported(still.name):
+        return list(cars)
+    still_id = reader.content_identifier(still)
+    if still_id is None:
+        return list(cars)  # the stem rule stands
+    strangers = [clip.name for clip in clips if not live_pair(still, clip, still_id)]
+    if strangers:
+        others = ", ".join(strangers)
+        log.info("%s: not the Live Photo video of %s (another content identifier)", others, still)
+    return [
+        car
+        for car in cars
+        if not any(car.name == name or car.name.startswith(name + ".") for name in strangers)
+    ]
 
 
 # --- walking photo folders ---------------------------------------------------------------------

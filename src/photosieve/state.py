@@ -47,6 +47,7 @@ class FileState(enum.StrEnum):
     SKIPPED = "skipped"
     UNSUPPORTED = "unsupported"
     UNDONE = "undone"  # moved back into an inbox by `undo`; left alone until it changes
+    WAITING = "waiting"  # a Live Photo video whose still is left in place: asked again each scan
     DELETED = "deleted"  # deleted by hand from the quarantine
     PURGED = "purged"  # sent to the trash by retention
     GONE = "gone"
@@ -166,12 +167,13 @@ class State(CopyRows):
         return [FileRecord(**dict(r)) for r in rows]
 
     def known_files(self, prefix: Path) -> dict[str, tuple[int, int]]:
-        """Path -> (size, mtime_ns) of files already handled below a folder (no hashing needed)."""
+        """Path -> (size, mtime_ns) of files already handled below a folder (no hashing needed);
+        a waiting file is not handled: its still may have gone since."""
         # A range on the primary key, not LIKE: exact bytes and uses the index ('0' follows '/').
         base = str(prefix).rstrip("/")
         rows = self.execute(
-            "SELECT path, size, mtime_ns FROM files WHERE path > ? AND path < ?",
-            (base + "/", base + "0"),
+            "SELECT path, size, mtime_ns FROM files WHERE path > ? AND path < ? AND status != ?",
+            (base + "/", base + "0", FileState.WAITING),
         ).fetchall()
         return {r[0]: (r[1], r[2]) for r in rows}
 

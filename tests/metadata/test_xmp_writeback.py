@@ -1,13 +1,17 @@
 """The XMP write-back through the real pipeline, restore, review and undo: the sidecar is
 written before the move group is planned, travels with its photo, and the photo's bytes never
-change."""
+change; after an undo it says where its photo is (rejected in the quarantine, not elsewhere),
+read back by exiftool where it is installed."""
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import os
 import shutil
+import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -141,6 +145,86 @@ def test_undo_takes_the_sidecar_back_with_its_photo(
     assert not list(on.quarantine.path.iterdir())
     back = (on.inboxes[0] / "IMG_1.jpg.xmp").read_bytes()  # undecided again: the owner's own
     assert xs.value(back, xs.RATING) == "2" and b"cats" in back and b"photosieve" not in back
+
+
+def exiftool_xmp(path: Path) -> dict[str, object] | None:
+    """exiftool's reading of a sidecar, or None where exiftool is not installed."""
+    if shutil.which("exiftool") is None:
+        return None
+    out = subprocess.run(
+        ["exiftool", "-j", "-G1", "-XMP:all", str(path)], check=True, capture_output=True
+    ).stdout
+    tags: dict[str, object] = json.loads(out)[0]
+    return tags
+
+
+def test_undoing_a_restore_marks_the_sidecar_rejected_again(
+    on: Config, state: State, make_photo: Callable[..., Path]
+) -> None:
+    (on.inboxes[0] / "IMG_1.jpg.xmp").write_bytes(OWNER)
+    result, before = quarantine_one(on, state, make_photo)
+    car = result.with_name(result.name + ".xmp")
+    marked = car.read_bytes()
+    restored_at = time.time()
+    (done,) = restore(on, state, [result], source="restore")
+    assert (
+        done.target is not None and rating(done.target.with_name(done.target.name + ".xmp")) == "2"
+    )
+    undone = undo_since(on, state, restored_at, dry_run=False)
+    assert (done.target, result) in undone  # only the restore was undone
+    assert sorted(p.name for p in on.quarantine.path.iterdir()) == [result.name, car.name]
+    assert digest(result) == before
+    back = car.read_bytes()
+    # Quarantined again: rejected again, with the recorded decision, the owner's data merged.
+    assert xs.value(back, xs.RATING) == "-1" and xs.value(back, xs.PICK_LABEL) == "1"
+    assert xs.value(back, xs.SCORE) == "0.900" and xs.value(back, xs.MODEL) == "v7"
+    assert xs.value(back, f"{xs._OURS}PriorRating") == "2" and b"cats" in back
+    assert back == marked  # the same mark as the quarantine first wrote
+    read_back = exiftool_xmp(car)
+    if read_back is not None:  # exiftool where installed; our own reader above everywhere
+        assert read_back["XMP-xmp:Rating"] == -1
+        assert read_back["XMP-digiKam:PickLabel"] == 1
+        assert read_back["XMP-photosieve:Decision"] == "discard"
+        assert read_back["XMP-photosieve:PriorRating"] == 2
+        assert read_back["XMP-dc:Subject"] == "cats"
+    # Undoing the quarantine move too: back in the inbox, undecided, the owner's rating again.
+    undo_since(on, state, 0.0, dry_run=False)
+    inbox_car = on.inboxes[0] / "IMG_1.jpg.xmp"
+    assert sorted(p.name for p in on.inboxes[0].iterdir()) == ["IMG_1.jpg", "IMG_1.jpg.xmp"]
+    assert rating(inbox_car) == "2" and b"photosieve" not in inbox_car.read_bytes()
+    read_back = exiftool_xmp(inbox_car)
+    if read_back is not None:
+        assert read_back["XMP-xmp:Rating"] == 2 and read_back["XMP-dc:Subject"] == "cats"
+        assert not [key for key in read_back if key.startswith("XMP-photosieve:")]
+
+
+def test_undoing_restore_and_quarantine_at_once_leaves_the_owners_sidecar(
+    on: Config, state: State, make_photo: Callable[..., Path]
+) -> None:
+    (on.inboxes[0] / "IMG_1.jpg.xmp").write_bytes(OWNER)
+    result, _ = quarantine_one(on, state, make_photo)
+    restore(on, state, [result], source="restore")
+    undo_since(on, state, 0.0, dry_run=False)  # both moves, newest first, in one run
+    assert sorted(p.name for p in on.inboxes[0].iterdir()) == ["IMG_1.jpg", "IMG_1.jpg.xmp"]
+    assert not list(on.quarantine.path.iterdir())
+    back = (on.inboxes[0] / "IMG_1.jpg.xmp").read_bytes()
+    assert xs.value(back, xs.RATING) == "2" and b"photosieve" not in back
+    row = state.get_file(on.inboxes[0] / "IMG_1.jpg")
+    assert row is not None and row.status == "undone"
+    assert state.get_file(result) is None  # no row left where the photo only passed through
+
+
+def test_undo_with_write_back_off_leaves_sidecars_alone(
+    config: Config, on: Config, state: State, make_photo: Callable[..., Path]
+) -> None:
+    result, _ = quarantine_one(on, state, make_photo)
+    car = result.with_name(result.name + ".xmp")
+    restored_at = time.time()
+    (done,) = restore(on, state, [result], source="restore")
+    assert done.target is not None
+    kept = done.target.with_name(done.target.name + ".xmp").read_bytes()
+    undo_since(config, state, restored_at, dry_run=False)  # the owner has turned it off since
+    assert car.read_bytes() == kept and rating(car) is None
 
 
 def test_an_unreadable_sidecar_is_left_as_it_was_and_still_travels(

@@ -30,6 +30,7 @@ def command(ctx: click.Context, recent: int) -> None:
         *state.files_with_status(FileState.SKIPPED, limit=50),
         *state.files_with_status(FileState.UNSUPPORTED, limit=50),
         *state.files_with_status(FileState.DUPLICATE, limit=50),
+        *state.files_with_status(FileState.WAITING, limit=50),
     ]
     if left:
         click.echo("Left in place (retried when the file changes):")

@@ -35,6 +35,7 @@ class Photo:
     copyprint: copies.Print | None = None  # the copy detector's fingerprint (copy_stage.py)
     copy_of: str | None = None  # sha256 of the library photo it is a copy of, if it is one
     displaces: str | None = None  # path of the worse library copy this photo replaces
+    still: Path | None = None  # a Live Photo video's still, which it travels with (live_stage.py)
     dest_dir: Path | None = None
     outcome: str | None = None  # set when the photo stops: filed, quarantined, skipped, ...
     reason: str | None = None

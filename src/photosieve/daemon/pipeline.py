@@ -10,6 +10,8 @@ workers prepare the next batches while this thread dates, classifies and moves t
 `recognize` notes the owner's choice once the hash is known; `copy` sends a copy of a library
 photo to the quarantine (copy_stage.py), as `burst` does a burst's softer frames (burst_stage.py).
 Videos skip the scorer: they are hashed and dated from their container here and never scored.
+A Live Photo's video stops in `identify` and moves with its still as a sidecar does; if the still
+stays in the inbox, the video's wait is recorded with the still's reason (live_stage.py).
 `photosieve watch` and `photosieve scan` run exactly these stages; a dry run swaps in a mover
 that only plans and a pipeline that records nothing. Every stage runs `guarded` (stops.py): an
 unexpected exception stops the one photo it happened to ("internal error: ..."), never its
@@ -27,7 +29,7 @@ from pathlib import Path
 
 from photosieve import dating, filekinds, library, naming, video
 from photosieve.config import Config
-from photosieve.daemon import burst_stage, copy_stage
+from photosieve.daemon import burst_stage, copy_stage, live_stage
 from photosieve.daemon.photo import Photo
 from photosieve.daemon.stops import guarded, internal_stop, record_stop, report, skip
 from photosieve.errors import BadInput, MoveError
@@ -111,6 +113,7 @@ class Pipeline:
         for photo in videos:
             for stage in (hash_video, date_video, recognize, route_here, record):
                 guarded(self, photo, stage, self, photo)
+        live_stage.wait(self, photos)  # a Live Photo video whose still stayed says why it waits
         for photo in photos:
             report(photo)
         return photos
@@ -133,13 +136,12 @@ def identify(pipe: Pipeline, photo: Photo) -> None:
     if not stat.S_ISREG(st.st_mode):
         return skip(pipe, photo, "not a regular file")
     known = pipe.state.get_file(photo.path)
-    if known and (known.size, known.mtime_ns) == (photo.size, photo.mtime_ns):
+    waiting = known is not None and known.status == FileState.WAITING  # its still is asked again
+    if known and not waiting and (known.size, known.mtime_ns) == (photo.size, photo.mtime_ns):
         return photo.stop("unchanged")  # seen before and not modified: no re-hash
     moving = filekinds.is_video(photo.path.name)
-    if moving and (
-        still := video.live_photo_still(photo.path.name, pipe.listing(photo.path.parent) or [])
-    ):
-        return photo.stop("companion", f"travels with {still}")  # the Live Photo's video half
+    if moving and (still := live_stage.still_of(pipe, photo)) is not None:
+        return live_stage.travel(photo, still)  # the Live Photo's video half
     filed_video = moving and pipe.config.videos == "file"
     if not filekinds.is_supported(photo.path.name) and not filed_video:
         return record_stop(pipe, photo, "unsupported", "not a supported photo format")
@@ -347,15 +349,18 @@ def record(pipe: Pipeline, photo: Photo) -> None:
         outcome = library.placed_status(pipe.config.library.path, result.dst or photo.dest_dir)
     photo.stop(outcome)
     if pipe.record_state and result.status == "moved":
-        _remember(pipe, photo, outcome)
+        _remember(pipe, photo, outcome, [src for src, _ in result.sidecars])
     return None
 
 
-def _remember(pipe: Pipeline, photo: Photo, outcome: str) -> None:
+def _remember(pipe: Pipeline, photo: Photo, outcome: str, cars: list[Path]) -> None:
+    """The photo's row at its new place; rows its sidecars had in the inbox (a Live Photo video
+    that waited with it, a sidecar once refused on its own) go: those files are gone from there."""
     assert photo.result is not None and photo.sha256 is not None and photo.taken is not None
     st = photo.result.stat()
     with pipe.state.transaction():  # all or nothing (and one disk sync instead of four)
-        pipe.state.forget_file(photo.path)
+        for path in (photo.path, *cars):
+            pipe.state.forget_file(path)
         pipe.state.put_file(
             photo.result,
             size=st.st_size,

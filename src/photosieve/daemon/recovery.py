@@ -62,5 +62,6 @@ def _bring_sidecars(state: State, config: Config, src: Path, dst: Path, kind: st
     except OSError:  # the inbox is gone or unreadable: they wait for the next start
         return
     cars = [src.parent / n for n in filekinds.sidecar_names(src.name, siblings)]
+    cars = library.own_live_videos(dst, cars)  # not another shot's video of the same stem
     if cars:
         Mover(state, roots=config.roots).move_sidecars(src, cars, dst, kind=kind)

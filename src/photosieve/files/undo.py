@@ -13,15 +13,18 @@ moved is not undone, nor are its sidecars. A row that is no photo's sidecar is u
 with status 'undone' (size, mtime_ns, sha256) before anything moves, so the running service,
 which skips a path whose size and mtime match its record, cannot catch one in between and
 leaves them alone until they change; a photo moved back into the quarantine is 'quarantined'
-again, and sidecars there get no row.
+again, and sidecars there get no row. With `metadata.write_xmp: sidecar`, the sidecars moved back
+say so too (xmp_sidecar.after_undo): out of the quarantine they lose photosieve's rejection,
+back into it (a restore undone) they carry it again, with the photo's last recorded decision.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -137,10 +140,13 @@ def _expect(state: State, plan: Pairs) -> None:
 def _record(config: Config, state: State, done: Pairs, plan: Pairs) -> None:
     """Rows follow the files moved back; expectations that did not come true are dropped."""
     quarantine = config.quarantine.path
-    xmp_sidecar.after_undo(config, [to for _, to in done])
+    xmp_sidecar.after_undo(config, [to for _, to in done], _rejection_of(state))
     for frm, to in done:
         old = state.get_file(frm)
         state.forget_file(frm)
+        if not os.path.lexists(to):  # moved on by an older move undone in this run (a restore
+            state.forget_file(to)  # then the quarantine move): its last stop gets the row
+            continue
         if to.is_relative_to(quarantine) and (old is None or old.sha256 is None):
             state.forget_file(to)  # a sidecar: the quarantine's rows are photos only
             continue
@@ -164,6 +170,25 @@ def _record(config: Config, state: State, done: Pairs, plan: Pairs) -> None:
         stale = row is not None and row.status == FileState.UNDONE and not os.path.lexists(to)
         if to not in arrived and stale:
             state.forget_file(to)
+
+
+def _rejection_of(state: State) -> Callable[[Path], xmp_sidecar.Rejection]:
+    """What the mark of a photo back in the quarantine says: photosieve's last decision to
+    discard it (score, reasons, model), or a bare mark if none is recorded."""
+
+    def of(photo: Path) -> xmp_sidecar.Rejection:
+        sha = state.last_sha_moved_to(photo)
+        row = state.last_decision(sha) if sha else None
+        if row is None or row["decision"] != "discard":
+            return xmp_sidecar.Rejection()
+        try:
+            listed = json.loads(row["reasons"] or "[]")
+        except ValueError:
+            listed = []
+        reasons = tuple(str(r) for r in listed) if isinstance(listed, list) else ()
+        return xmp_sidecar.Rejection(row["score"], reasons, row["model_version"])
+
+    return of
 
 
 def undo_since(

@@ -3,7 +3,9 @@
 One call, `read(path)`, returns what dating, naming and the label importer need, under
 libexiv2's own key names ("Exif.Photo.DateTimeOriginal", "Xmp.xmp.CreateDate",
 "Iptc.Application2.DateCreated", "Exif.CanonCs...") plus the short "Make", "Model" and
-"container" keys the naming templates and bursts use. Why built so:
+"container" keys the naming templates and bursts use, and "ContentIdentifier" (CONTENT_ID), the
+Live Photo identifier in Apple's maker note, which libexiv2 does not decode (apple.py). Why
+built so:
 
 - libexiv2 (python-exiv2, whose wheels bundle it) is the parser digiKam and darktable use: it
   reads JPEG, TIFF, PNG, WebP, HEIC/HEIF/AVIF (BMFF) and raw headers, decodes maker notes, and
@@ -39,7 +41,7 @@ from typing import Any
 
 from PIL import ExifTags, Image
 
-from photosieve.metadata import guard, legacy
+from photosieve.metadata import apple, guard, legacy
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,9 @@ log = logging.getLogger(__name__)
 MAX_SIDECAR_BYTES = 2_000_000
 # Longest value kept; real dates, makes and labels are far shorter.
 MAX_VALUE_CHARS = 200
+# The short key of an Apple Live Photo's content identifier (exiftool: MakerNotes:MediaGroupUUID).
+CONTENT_ID = "ContentIdentifier"
+MAKER_NOTE = "Exif.Photo.MakerNote"
 
 # Tag names worth keeping, whatever their family or maker-note group.
 _EXIF_NAMES = re.compile(
@@ -114,6 +119,20 @@ def read(path: Path) -> dict[str, str]:
         log.info("metadata of %s: %s", path, " | ".join(problems))
     _add_short_keys(found)
     return found
+
+
+def content_identifier(path: Path) -> str | None:
+    """Only the Live Photo content identifier of `path`, read quietly: None when it has none or
+    cannot be read. For pairing a still with its video before the full read, which logs what
+    is wrong with a file once; a still asked again at each rescan must not log it again."""
+    exiv2 = _library()
+    if exiv2 is None or not _is_regular(path):
+        return None
+    try:
+        with _collecting():
+            return _open(exiv2, path, _without_huge_xmp(path, [])).get(CONTENT_ID)
+    except Exception:  # anything libexiv2 raises on a bad file: no identifier
+        return None
 
 
 def sidecars_of(path: Path) -> list[Path]:
@@ -225,6 +244,7 @@ def _from_image(image: Any) -> dict[str, str]:
     if image.mimeType() in _HEIF_MIME:
         found["container"] = "heif"
     found.update(_kept(image.exifData(), _EXIF_NAMES))
+    found.update(_apple_id(image.exifData()))
     found.update(_kept(image.iptcData(), _IPTC_NAMES))
     found.update(_kept(image.xmpData(), _XMP_NAMES))
     return found
@@ -244,6 +264,20 @@ def _kept(data: Iterable[Any], names: re.Pattern[str]) -> Iterator[tuple[str, st
             continue
         if value and len(value) <= MAX_VALUE_CHARS:
             yield key, value
+
+
+def _apple_id(exif: Any) -> dict[str, str]:
+    """{CONTENT_ID: ...} from an Apple maker note's raw bytes (libexiv2 keeps them undecoded)."""
+    exiv2 = _library()
+    found = exif.findKey(exiv2.ExifKey(MAKER_NOTE))
+    if found == exif.end():
+        return {}
+    try:
+        note = bytes(found.value().data())
+    except Exception:  # not a byte value: no Apple maker note
+        return {}
+    identifier = apple.content_identifier(note)
+    return {CONTENT_ID: identifier} if identifier else {}
 
 
 def _is_maker_note(key: str) -> bool:
@@ -324,6 +358,9 @@ def _pillow_fields(img: Image.Image) -> dict[str, str]:
         value = clean(first.get(tag)) or clean(second.get(tag))
         if value:
             found[key] = value
+    note = sub.get(ExifTags.Base.MakerNote)
+    if isinstance(note, bytes) and (identifier := apple.content_identifier(note)):
+        found[CONTENT_ID] = identifier
     return found
 
 

@@ -17,17 +17,20 @@ so a crash leaves the old sidecar or the new one, never half of one.
 When: `sync` runs just *before* the mover moves the photo group, in the photo's current folder,
 and returns the group's sidecar list with the written sidecar in it. So the sidecar travels in
 the same journaled move group as its photo, and the journal holds the sidecar's final hash, so
-`undo` can move it back too; `after_undo` then takes the mark out of a sidecar undo put back
-outside the quarantine (the photo is undecided again). A failed move leaves the mark beside the
-photo in place; the next decision about that photo (the next pass, or a restore) rewrites or
-clears it.
+`undo` can move it back too; `after_undo` then makes the sidecar say where its photo now is:
+one undo put back outside the quarantine loses the mark (the photo is undecided again), one put
+back into the quarantine (a restore undone) carries it again, merged as at the first time, with
+photosieve's last recorded score and reasons. Undo writes no sidecar where none moved back (the
+journal could not take a new one back). A failed move leaves the mark beside the photo in
+place; the next decision about that photo (the next pass, or a restore) rewrites or clears it.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -223,21 +226,46 @@ def sync(
     return cars
 
 
-def after_undo(config: Config, moved_back: Iterable[Path]) -> None:
-    """Undo takes back what photosieve did: sidecars it put back outside the quarantine lose
-    photosieve's rejection (their photo is undecided again)."""
+@dataclass(frozen=True)
+class Rejection:
+    """What a rejection mark says besides "rejected": photosieve's score, reasons and model."""
+
+    score: float | None = None
+    reasons: tuple[str, ...] = ()
+    model: str | None = None
+
+
+def after_undo(
+    config: Config,
+    moved_back: Iterable[Path],
+    rejection: Callable[[Path], Rejection] = lambda _photo: Rejection(),
+) -> None:
+    """Undo takes back what photosieve did: a sidecar it put back outside the quarantine loses
+    photosieve's rejection (its photo is undecided again); `NAME.EXT.xmp` put back into the
+    quarantine beside its photo carries it again, saying what `rejection(photo)` says."""
     if config.metadata.write_xmp != "sidecar":
         return
     for path in moved_back:
-        if path.suffix.lower() != ".xmp" or path.is_relative_to(config.quarantine.path):
+        if path.suffix.lower() != ".xmp":
             continue
+        photo = path.with_name(path.name[:-4])
         try:
-            existing = path.read_bytes()
-            data = kept_packet(existing)
+            existing = _read(path)  # None: moved on by an older move undone in the same run
+            if existing is None:
+                continue
+            if not path.is_relative_to(config.quarantine.path):
+                data = kept_packet(existing)
+            elif photo.is_file():
+                why = rejection(photo)
+                data = rejected_packet(
+                    existing, score=why.score, reasons=why.reasons, model=why.model
+                )
+            else:
+                continue  # NAME.xmp, or a sidecar whose photo is not there: not ours to mark
             if data is not None and data != existing:
                 replace_sidecar(path, data)
         except (OSError, XmpUnreadable) as exc:
-            log.warning("%s: rejection not taken back (%s)", path, exc)
+            log.warning("%s: sidecar not brought in line with the undo (%s)", path, exc)
 
 
 class _Decided(Protocol):
