@@ -141,7 +141,8 @@ def run_cross_fit(
     k = int(fold.max()) + 1
     steps = planned_steps(fold, len(net.fitted), options.head_epochs)
     with PhaseBar(steps, f"Cross-fitting on {k} folds", options.progress) as bar:
-        fit = cross_fit(data, fold, options.fit_settings, max_keep_loss, bar)
+        keys = run.group_keys(data.shas)
+        fit = cross_fit(data, fold, options.fit_settings, max_keep_loss, bar, keys)
     with PhaseBar(sum(fit.epochs.values()), "Fitting on every label", options.progress) as bar:
         final = fit_all(net.fitted, data, options.fit_settings(data.y), fit.epochs, bar)
     run.history = {f"{name} (fold 1)": h for name, h in fit.history.items()} | final
