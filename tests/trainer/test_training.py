@@ -112,6 +112,7 @@ def test_retrain_reuses_cached_embeddings_and_decodes_only_new_photos(
     assert {p.resolve() for p in decoded} == new
     assert set(first.held_out) < set(third.held_out)
     assert len(third.held_out) == 46 and third.meta["certificate"]["n_keep"] == 23
+    assert 0 < third.meta["certificate"]["keeper_groups"] <= 23  # near-duplicates share one
     # keep_versions is 2: the oldest of three versions was pruned
     assert [v.version for v in modelstore.list_versions(config.models_dir)] == [
         second.version,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,10 +68,12 @@ def cross_fit(
     settings: Settings,
     max_keep_loss: float,
     bar: PhaseBar,
+    groups: Sequence[str] | None = None,
 ) -> CrossFit:
     """Out-of-fold scores over `data` for the folds in `fold` (one int per photo); `bar`
     advances one step per epoch (a fit stopping early skips its unused epochs) and shows the
-    validation loss and the keep-loss and catch at the threshold the folds so far certify."""
+    validation loss and the keep-loss and catch at the threshold the folds so far certify
+    (over the near-duplicate `groups`, one key per photo, as the final certificate)."""
     k = int(fold.max()) + 1
     scores = np.full(len(data), np.nan)
     best: dict[str, list[int]] = {}
@@ -91,7 +93,8 @@ def cross_fit(
             bar.skip_to(done)
         scores[test] = predict(head, part(data, test).inputs, s.batch_size)
         seen = ~np.isnan(scores)
-        cert = certify.certify(scores[seen], data.y[seen], max_keep_loss)
+        keys = None if groups is None else [g for g, w in zip(groups, seen, strict=True) if w]
+        cert = certify.certify(scores[seen], data.y[seen], max_keep_loss, keys)
         bar.advance(0, figures=(cert.keep_loss, cert.discard_catch))
     epochs = {name: max(1, round(statistics.median(runs))) for name, runs in best.items()}
     return CrossFit(scores, epochs, first)
@@ -138,7 +141,8 @@ def run_cross_fit(
     k = int(fold.max()) + 1
     steps = planned_steps(fold, len(net.fitted), options.head_epochs)
     with PhaseBar(steps, f"Cross-fitting on {k} folds", options.progress) as bar:
-        fit = cross_fit(data, fold, options.fit_settings, max_keep_loss, bar)
+        keys = run.group_keys(data.shas)
+        fit = cross_fit(data, fold, options.fit_settings, max_keep_loss, bar, keys)
     with PhaseBar(sum(fit.epochs.values()), "Fitting on every label", options.progress) as bar:
         final = fit_all(net.fitted, data, options.fit_settings(data.y), fit.epochs, bar)
     run.history = {f"{name} (fold 1)": h for name, h in fit.history.items()} | final

@@ -70,6 +70,8 @@ class Run:
     photos: list[LabeledPhoto]
     assignment: dict[str, str]  # content hash -> "train" | "val" | "test"
     folds: dict[str, int] = field(default_factory=dict)  # cross-fitting: content hash -> fold
+    # content hash -> near-duplicate group key: the certificate's independent keeper units
+    groups: dict[str, str] = field(default_factory=dict)
     history: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     # Split(x=scores, y, shas) per split; "oof": the cross-fitted out-of-fold scores
     scores: dict[str, Split] = field(default_factory=dict)
@@ -78,6 +80,10 @@ class Run:
 
     def members(self, name: str) -> list[LabeledPhoto]:
         return [p for p in self.photos if self.assignment[p.sha256] == name]
+
+    def group_keys(self, shas: list[str]) -> list[str]:
+        """The near-duplicate group of each photo (its own hash when it has none)."""
+        return [self.groups.get(sha, sha) for sha in shas]
 
 
 def _callbacks(has_val: bool, patience: int) -> list[Any]:

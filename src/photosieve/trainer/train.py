@@ -139,15 +139,17 @@ def _split(
     photos: list[LabeledPhoto],
     pinned_test: Collection[str],
     cross_fitted: bool,
-) -> tuple[dict[str, str], dict[str, int]]:
-    """(assignment, folds): cross-fitted, every photo trains the installed head and the
-    folds deal them out; else the train/val/test split and no folds."""
+) -> tuple[dict[str, str], dict[str, int], dict[str, str]]:
+    """(assignment, folds, groups): cross-fitted, every photo trains the installed head and
+    the folds deal them out; else the train/val/test split and no folds. Both, and the
+    certificate, keep near-duplicate groups (split.near_duplicate_groups) whole."""
     shas = [p.sha256 for p in photos]
     groups = split.near_duplicate_groups(cache.facts(shas))
     labels = {p.sha256: p.label for p in photos}
     if cross_fitted:
-        return dict.fromkeys(shas, "train"), split.fold_photos(labels, groups, crossfit.K_FOLDS)
-    return split.split_photos(labels, groups, pinned_test=pinned_test), {}
+        folds = split.fold_photos(labels, groups, crossfit.K_FOLDS)
+        return dict.fromkeys(shas, "train"), folds, groups
+    return split.split_photos(labels, groups, pinned_test=pinned_test), {}, groups
 
 
 def _embedding_splits(
@@ -192,7 +194,7 @@ def _prepare(
     skipped = fill(labelled)
     photos = [p for p in labelled if p.sha256 not in skipped]
     _check_counts(photos)
-    assignment, folds = _split(cache, photos, pinned_test, options.cross_fitted())
+    assignment, folds, groups = _split(cache, photos, pinned_test, options.cross_fitted())
     held_out = "train" if folds else "test"  # the photos the export check runs on
     check = sorted(s for s, where in assignment.items() if where == held_out)[:CHECK_MAX]
     wanted = set(check)
@@ -206,7 +208,7 @@ def _prepare(
     photos = [p for p in photos if p.sha256 not in skipped]
     assignment = {s: w for s, w in assignment.items() if s not in skipped}
     folds = {s: f for s, f in folds.items() if s not in skipped}
-    return Run(photos, assignment, folds, skipped=skipped)
+    return Run(photos, assignment, folds, groups, skipped=skipped)
 
 
 def run_training(

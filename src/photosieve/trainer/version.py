@@ -35,12 +35,12 @@ def held_out(run: Run) -> Split:
 
 def threshold(run: Run, max_keep_loss: float) -> tuple[certify.Certificate, str]:
     """The certified threshold and its basis: out-of-fold scores of every label, or (pixel
-    training) the validation split's."""
+    training) the validation split's; the bound counts near-duplicate groups of keepers."""
     if "oof" in run.scores:
         basis, scores = f"cross-fitted ({len(set(run.folds.values()))} folds)", run.scores["oof"]
     else:
         basis, scores = "validation", run.scores["val"]
-    return certify.certify(scores.x, scores.y, max_keep_loss), basis
+    return certify.certify(scores.x, scores.y, max_keep_loss, run.group_keys(scores.shas)), basis
 
 
 def by_hash(scores: Split) -> dict[str, float]:
