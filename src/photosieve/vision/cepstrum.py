@@ -83,15 +83,17 @@ def _cepstrum(levels: np.ndarray) -> np.ndarray | None:
     if height < TILE or width < TILE:
         return None
     power = np.zeros((TILE, TILE // 2 + 1), np.float32)
-    corners = [
-        (top, left)
-        for top in range(0, height - TILE + 1, STEP)
-        for left in range(0, width - TILE + 1, STEP)
-    ]
-    # Tile by tile: rfft2 over a stack of tiles makes strided passes over a multi-MB
-    # temporary, which costs more per tile.
-    for top, left in corners:
-        tile = levels[top : top + TILE, left : left + TILE].astype(np.float32)
-        spectrum = np.fft.rfft2((tile - tile.mean()) * _WINDOW)
-        power += spectrum.real**2 + spectrum.imag**2
-    return np.fft.irfft2(np.log(power / len(corners) + FLOOR), s=(TILE, TILE))
+    lefts = range(0, width - TILE + 1, STEP)
+    tops = range(0, height - TILE + 1, STEP)
+    # One row of tiles per FFT call: the scorer computes signals on two threads at once, and
+    # numpy holds the GIL between calls, so 24 calls a photo (one a tile) made the two threads
+    # take turns; a whole image's stack per call makes strided passes over a multi-MB
+    # temporary instead (benchmarks/README.md, "Signals on two threads").
+    for top in tops:
+        band = levels[top : top + TILE].astype(np.float32)
+        tiles = np.stack([band[:, left : left + TILE] for left in lefts])
+        tiles -= tiles.mean(axis=(1, 2), keepdims=True)
+        tiles *= _WINDOW
+        spectrum = np.fft.rfft2(tiles)
+        power += (spectrum.real**2 + spectrum.imag**2).sum(axis=0)
+    return np.fft.irfft2(np.log(power / (len(tops) * len(lefts)) + FLOOR), s=(TILE, TILE))

@@ -14,8 +14,8 @@ measures take the worst direction:
   which the axes see only half of, shows fully; on crisp photos it stays close to `reblur`.
   A diagonal step is sqrt(2) pixels long.
 
-Pure numpy on the float32 gray levels `quality` works on, in row blocks: big temporaries cost
-a page fault per 4 KiB, every call.
+Pure numpy on the float32 gray levels `quality` works on, in row blocks: whole-image
+temporaries cost a page fault per 4 KiB, every call.
 """
 
 from __future__ import annotations
@@ -23,7 +23,10 @@ from __future__ import annotations
 import numpy as np
 
 TAPS = 9  # Crete et al.'s 9-tap box
-_BLOCK_ROWS = 32  # 32 x 512 float32 = 64 KiB: below malloc's mmap threshold, reused
+# 128 x 512 float32 = 256 KiB a temporary. Smaller blocks (32 rows) were a little faster on
+# one thread, but each block is several numpy calls holding the GIL in between, and the
+# scorer's two workers then take turns (benchmarks/README.md, "Signals on two threads").
+_BLOCK_ROWS = 128
 AXES = ((0, 1), (1, 0))
 DIAGONALS = ((1, 1), (1, -1))
 
