@@ -7,16 +7,15 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import os
 import shutil
-import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
+from test_xmp_cli_e2e import exiftool_xmp  # exiftool's reading, beside this file
 
 from photosieve.config import Config, MetadataConfig
 from photosieve.daemon import pipeline
@@ -145,17 +144,6 @@ def test_undo_takes_the_sidecar_back_with_its_photo(
     assert not list(on.quarantine.path.iterdir())
     back = (on.inboxes[0] / "IMG_1.jpg.xmp").read_bytes()  # undecided again: the owner's own
     assert xs.value(back, xs.RATING) == "2" and b"cats" in back and b"photosieve" not in back
-
-
-def exiftool_xmp(path: Path) -> dict[str, object] | None:
-    """exiftool's reading of a sidecar, or None where exiftool is not installed."""
-    if shutil.which("exiftool") is None:
-        return None
-    out = subprocess.run(
-        ["exiftool", "-j", "-G1", "-XMP:all", str(path)], check=True, capture_output=True
-    ).stdout
-    tags: dict[str, object] = json.loads(out)[0]
-    return tags
 
 
 def test_undoing_a_restore_marks_the_sidecar_rejected_again(
