@@ -43,7 +43,9 @@ from photosieve.vision import imaging, quality  # noqa: E402
 SIZE = 299
 
 
-def features(items: list[Item], album: Path, cache: Path, seed: int, threads: int) -> Split:
+def features(
+    items: list[Item], album: Path, cache: Path, seed: int, threads: int, base: str = "none"
+) -> Split:
     """Embeddings (quality_album's cache, filled by it when missing) and signals (cached here
     by content hash) of every album photo, as one Split (y: 1 = discard)."""
     store = cache / "signals-299-crop.npz"
@@ -52,16 +54,16 @@ def features(items: list[Item], album: Path, cache: Path, seed: int, threads: in
     if store.exists():
         with np.load(store) as z:
             known = dict(zip(z["shas"].tolist(), z["signals"], strict=True))
-    emb_store = cache / f"embeddings-inceptionv3-{SIZE}-crop-none-s{seed}.npz"
+    import quality_album
+
+    emb_store = quality_album.embedding_store(cache, seed, base)
     vectors: dict[str, np.ndarray] = {}
     if emb_store.exists():
         with np.load(emb_store) as z:
             vectors = dict(zip(z["shas"].tolist(), z["vecs"], strict=True))
     if any(s not in vectors for s in shas):
-        import quality_album
-
-        quality_album.extract(items, album, cache, seed, threads)
-        return features(items, album, cache, seed, threads)
+        quality_album.extract(items, album, cache, seed, threads, base)
+        return features(items, album, cache, seed, threads, base)
     for item, sha in zip(items, shas, strict=True):
         if sha not in known:
             dec = imaging.load(album / item.file, SIZE, fit="crop", want_gray=True)
@@ -150,13 +152,20 @@ def main() -> None:
     parser.add_argument("--test-sources", type=int, default=6, help="held out per repeat")
     parser.add_argument("--max-keep-loss", type=float, default=0.01)
     parser.add_argument("--threads", type=int, default=1, help="TensorFlow threads")
+    parser.add_argument(
+        "--base",
+        choices=("none", "nsfwjs"),
+        default="none",
+        help="embeddings: random InceptionV3 (seeded) or the pretrained stand-in"
+        " (pretrained_base.py)",
+    )
     args = parser.parse_args()
     quiet_tensorflow(False)
     start = time.monotonic()
     cache = args.cache.resolve()
     album = cache / "album"
     items = build_album(fetch_sources(cache), album, args.seed)
-    data = features(items, album, cache, args.seed, args.threads)
+    data = features(items, album, cache, args.seed, args.threads, args.base)
     import quality_album
 
     quality_album._threads(args.threads)

@@ -59,13 +59,29 @@ class Features:
     shots: list[bursts.Shot]
 
 
-def _embedder(cache_dir: Path, seed: int, threads: int) -> Any:
+def embedding_store(cache_dir: Path, seed: int, base: str = "none") -> Path:
+    """The cache of one base's embeddings: random weights ("none", by seed) or pretrained."""
+    tag = f"none-s{seed}" if base == "none" else base
+    return cache_dir / f"embeddings-inceptionv3-{SIZE}-crop-{tag}.npz"
+
+
+def _embedder(cache_dir: Path, seed: int, threads: int, base_name: str = "none") -> Any:
     import keras
 
     _threads(threads)
     keras.utils.set_random_seed(seed)
     from photosieve.trainer import model as netlib
 
+    if base_name == "nsfwjs":  # the pretrained stand-in for ImageNet (pretrained_base.py)
+        import pretrained_base
+
+        pretrained = pretrained_base.build(cache_dir.parent)
+        return netlib.embed_fn(
+            netlib.build_network(
+                netlib.build_base("inceptionv3", SIZE, str(pretrained)), SIZE
+            ).embedder,
+            16,
+        )
     base = netlib.build_base("inceptionv3", SIZE, None)
     weights = cache_dir / f"inceptionv3-none-s{seed}.weights.h5"
     if weights.exists():  # the very same random base as the run that filled the cache
@@ -94,10 +110,12 @@ def _taken(meta: dict[str, str]) -> datetime | None:
     return when + timedelta(milliseconds=int(meta.get("SubSecTimeOriginal", "0") or 0))
 
 
-def extract(items: list[Item], album: Path, cache_dir: Path, seed: int, threads: int) -> Features:
+def extract(
+    items: list[Item], album: Path, cache_dir: Path, seed: int, threads: int, base: str = "none"
+) -> Features:
     """One `imaging.load` per photo gives the 299 crop (embedding) and the gray work image
     (signals); embeddings are cached by content hash, signals always recomputed."""
-    store = cache_dir / f"embeddings-inceptionv3-{SIZE}-crop-none-s{seed}.npz"
+    store = embedding_store(cache_dir, seed, base)
     cached: dict[str, np.ndarray] = {}
     if store.exists():
         with np.load(store) as z:
@@ -133,7 +151,7 @@ def extract(items: list[Item], album: Path, cache_dir: Path, seed: int, threads:
             pixels.append(dec.pixels)
     if todo:
         start = time.monotonic()
-        embed = _embedder(cache_dir, seed, threads)
+        embed = _embedder(cache_dir, seed, threads, base)
         vecs = embed(np.stack(pixels))
         print(f"embedded {len(todo)} photos in {time.monotonic() - start:.0f} s", flush=True)
         cached.update({shas[i]: v for i, v in zip(todo, vecs, strict=True)})
