@@ -253,6 +253,31 @@ def _library(sources: list[Path], scratch: Path) -> tuple[dict[str, Library], di
 Library = tuple[np.ndarray, tuple[copies.Print, dict[str, str]]]
 
 
+Ask = Callable[[bytes, str | None, list[float]], Query]  # (file bytes, key to skip, residuals)
+
+
+def run_queries(
+    built: dict[str, Library], files: dict[str, Path], ask: Ask, rng: np.random.Generator
+) -> tuple[Results, Results, Residuals]:
+    """Every copy and every distinct photo of each library photo, asked in turn."""
+    caught: Results = defaultdict(list)
+    false: Results = defaultdict(list)
+    weighed: Residuals = defaultdict(list)
+    for key, (full, _) in built.items():
+        for kind, data in copies_of(full, _exif(CAMERA, T0), rng).items():
+            caught[kind].append((key, ask(data, None, weighed[kind])))
+        library_bytes = files[key].read_bytes()
+        false["another source"].append((None, ask(library_bytes, key, [])))
+        w = full.shape[1]
+        for side, half in (("left", full[:, : w * 11 // 20]), ("right", full[:, w * 9 // 20 :])):
+            data = _save(half, "JPEG", 90, _exif(CAMERA, T0 + timedelta(minutes=1)))
+            false[f"half ({side})"].append((None, ask(data, None, weighed[f"half ({side})"])))
+        for kind, img, when, subsec in siblings_of(full, rng):
+            data = _save(img, "JPEG", 90, _exif_at(when, subsec))
+            false[kind].append((None, ask(data, None, weighed[kind])))
+    return caught, false, weighed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sources", type=int, default=0, help="use the first N (0: all)")
@@ -280,21 +305,7 @@ def main() -> None:
         cosine = None if pairs is None else (lambda key: pairs.cosine(query_file, files[key]))
         return called_copy_of(found, index, library, skip, weighed, cosine)
 
-    caught: Results = defaultdict(list)
-    false: Results = defaultdict(list)
-    weighed: Residuals = defaultdict(list)
-    for key, (full, _) in built.items():
-        for kind, data in copies_of(full, _exif(CAMERA, T0), rng).items():
-            caught[kind].append((key, ask(data, None, weighed[kind])))
-        library_bytes = files[key].read_bytes()
-        false["another source"].append((None, ask(library_bytes, key, [])))
-        w = full.shape[1]
-        for side, half in (("left", full[:, : w * 11 // 20]), ("right", full[:, w * 9 // 20 :])):
-            data = _save(half, "JPEG", 90, _exif(CAMERA, T0 + timedelta(minutes=1)))
-            false[f"half ({side})"].append((None, ask(data, None, weighed[f"half ({side})"])))
-        for kind, img, when, subsec in siblings_of(full, rng):
-            data = _save(img, "JPEG", 90, _exif_at(when, subsec))
-            false[kind].append((None, ask(data, None, weighed[kind])))
+    caught, false, weighed = run_queries(built, files, ask, rng)
     report(caught, false, weighed, len(sources), embedded=pairs is not None)
     ms, found, took = index_speed()
     print(f"index query at 100,000 photos: {ms:.3f} ms, {found:.2f} candidates per query")

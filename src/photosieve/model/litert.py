@@ -70,11 +70,8 @@ class LiteRTClassifier(ExportedModel):
         _check_inputs(model_path, inputs, expected)
         self._input = int(inputs["images"]["index"])
         self._quality = int(inputs["quality"]["index"]) if self.uses_quality else -1
-        outputs = tflite_outputs(self._interp)
-        self._output = int(outputs[SCORE_OUTPUT]["index"])
-        embedding = outputs.get(EMBEDDING_OUTPUT)
-        self._embedding = -1 if embedding is None else int(embedding["index"])
-        self.embeds = embedding is not None and len(embedding["shape_signature"]) == 2
+        self._output, self._embedding = _output_indices(self._interp)
+        self.embeds = self._embedding >= 0
         self._batch = 0
         self._lock = threading.Lock()  # one interpreter, one caller at a time
 
@@ -137,6 +134,15 @@ def tflite_inputs(interpreter: Any) -> dict[str, dict[str, Any]]:
     if key is None:  # converted without signatures: only a pixels-only model makes sense
         return {"images": interpreter.get_input_details()[0]}
     return dict(interpreter.get_signature_runner(key).get_input_details())
+
+
+def _output_indices(interpreter: Any) -> tuple[int, int]:
+    """The score's tensor index and the embedding's ([N, D]; -1 when the model has none)."""
+    outputs = tflite_outputs(interpreter)
+    embedding = outputs.get(EMBEDDING_OUTPUT)
+    if embedding is None or len(embedding["shape_signature"]) != 2:
+        return int(outputs[SCORE_OUTPUT]["index"]), -1
+    return int(outputs[SCORE_OUTPUT]["index"]), int(embedding["index"])
 
 
 def tflite_outputs(interpreter: Any) -> dict[str, dict[str, Any]]:
