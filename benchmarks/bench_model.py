@@ -20,11 +20,12 @@ VERSION = "20260101-000000"
 
 
 def build_model(size: int = INPUT_SIZE) -> Any:
-    """The product's Keras model: the trainer's InceptionV3 backbone and head."""
+    """The product's Keras model as `photosieve train` exports it: the trainer's InceptionV3
+    backbone and head, with the score and the pooled embedding as outputs."""
     from photosieve.trainer import model as trainer_model
 
     base = trainer_model.build_base("inceptionv3", size, None)
-    return trainer_model.build_network(base, size).full
+    return trainer_model.serving_model(trainer_model.build_network(base, size))
 
 
 def _saved_model_and_tflite(model: Any, version_dir: Path) -> bytes:

@@ -19,6 +19,16 @@ photo; every distinct photo is a query that must be called a copy of nothing:
   pixels alone must tell it apart).
 
 Targets: >= 98 % of copies caught, <= 0.5 % of distinct photos called copies.
+
+Then the embedding step (MIN_EMBED_COSINE, `copies.embeddings_agree`): the product's InceptionV3
+built with weights=None (no network here for the ImageNet weights) and exported as `photosieve
+train` exports it (bench_model.py; cached in .cache/copies/model), loaded with the service's CPU
+runtime. Every candidate that reached MIN_CORRELATION is embedded with its query as the copy
+stage embeds a pair (both decoded as scoring decodes, one batch of two), and the tables give,
+by kind, the verdict of the pixels alone and of pixels + embedding, with the cosines: the
+lowest of a copy and its own photo, the highest of a distinct pair the pixels passed (and of
+any distinct pair weighed). A random network's features are not ImageNet's: redo this
+calibration with the ImageNet weights. `--pixels-only` skips the model.
 """
 
 from __future__ import annotations
@@ -28,6 +38,7 @@ import io
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -39,10 +50,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 import album_build
 from album_build import _exif, _load_source, _u8
+from copies_report import Query, Residuals, Results, report, strangers
 
+from photosieve.model import loader
+from photosieve.model.contract import Classifier
 from photosieve.vision import copies, imaging
 
 CACHE = Path(__file__).resolve().parent / ".cache"
+MODEL_DIR = CACHE / "copies" / "model"
 CAMERA = ("Google", "Pixel 7")
 T0 = datetime(2024, 6, 1, 10, 0, 0, 250000)
 
@@ -131,7 +146,7 @@ def _print(data: bytes, scratch: Path) -> tuple[copies.Print, dict[str, str]]:
     return copies.fingerprint(decoded.gray), decoded.metadata
 
 
-Residuals = dict[str, list[float]]
+Cosine = Callable[[str], float]  # a library key -> its cosine with the current query
 
 
 def called_copy_of(
@@ -140,20 +155,56 @@ def called_copy_of(
     library: dict[str, tuple[copies.Print, dict[str, str]]],
     skip: str | None = None,
     residuals: list[float] | None = None,
-) -> str | None:
-    """The library photo the copy stage would call `query` a copy of, if any (what
-    `copies.is_copy` does, step by step, so the residuals it weighed can be kept)."""
+    cosine: Cosine | None = None,
+) -> Query:
+    """Every candidate the copy stage would weigh for `query`, step by step as `copies.is_copy`
+    does (so the residuals and cosines can be kept); `.called(...)` gives its verdict."""
     mine, meta = query
+    out = Query()
     for _, key in index.query(mine):
         theirs, their_meta = library[key]
         if key == skip or copies.moments_differ(meta, their_meta):
             continue
         match = copies.confirm(mine, theirs)
-        if residuals is not None and match.correlation >= copies.MIN_CORRELATION:
+        if match.correlation < copies.MIN_CORRELATION:
+            continue
+        if residuals is not None:
             residuals.append(match.worst_residual)
+        alike = cosine(key) if cosine is not None else float("nan")
+        out.weighed.append(alike)
         if match.is_copy:
-            return key
-    return None
+            out.confirmed.append((key, alike))
+    return out
+
+
+class PairEmbedder:
+    """The copy stage's embedding of a pair: both files decoded as scoring decodes them, one
+    batch of two through the loaded model's `embed`."""
+
+    def __init__(self, classifier: Classifier) -> None:
+        self.classifier = classifier
+
+    def pixels(self, path: Path) -> np.ndarray:
+        size, fit = self.classifier.input_size, self.classifier.fit
+        return imaging.load(path, size, fit=fit, want_gray=True).pixels
+
+    def cosine(self, query: Path, library: Path) -> float:
+        vectors = self.classifier.embed(np.stack([self.pixels(query), self.pixels(library)]))
+        assert vectors is not None, "the benchmark's model has no embedding output"
+        return copies.embedding_cosine(vectors[0], vectors[1])
+
+
+def load_model() -> Classifier:
+    """The product's InceptionV3 (weights=None) exported as `photosieve train` exports it,
+    built once into the cache, on the service's CPU runtime."""
+    import bench_model
+
+    version_dir = MODEL_DIR / bench_model.VERSION
+    if not (version_dir / "model.json").exists():
+        model = bench_model.build_model(bench_model.INPUT_SIZE)
+        size = bench_model.INPUT_SIZE
+        bench_model.export_model(model, version_dir, size=size, backbone="inceptionv3")
+    return loader.load_model(version_dir, device="cpu")
 
 
 def index_speed(n: int = 100_000, queries: int = 300) -> tuple[float, float, float]:
@@ -186,73 +237,83 @@ def index_speed(n: int = 100_000, queries: int = 300) -> tuple[float, float, flo
     return (time.perf_counter() - start) / queries * 1000, found / queries, built
 
 
+def _library(sources: list[Path], scratch: Path) -> tuple[dict[str, Library], dict[str, Path]]:
+    """The library: each source saved as a camera would, fingerprinted, kept as a file too."""
+    library: dict[str, Library] = {}
+    files: dict[str, Path] = {}
+    scratch.mkdir(parents=True, exist_ok=True)
+    for s, path in enumerate(sources):
+        full = _load_source(path)
+        files[str(s)] = scratch / f"library-{s}.jpg"
+        data = _save(full, "JPEG", 90, _exif(CAMERA, T0))
+        library[str(s)] = (full, _print(data, files[str(s)]))
+    return library, files
+
+
+Library = tuple[np.ndarray, tuple[copies.Print, dict[str, str]]]
+
+
+Ask = Callable[[bytes, str | None, list[float]], Query]  # (file bytes, key to skip, residuals)
+
+
+def run_queries(
+    built: dict[str, Library], files: dict[str, Path], ask: Ask, rng: np.random.Generator
+) -> tuple[Results, Results, Residuals]:
+    """Every copy and every distinct photo of each library photo, asked in turn."""
+    caught: Results = defaultdict(list)
+    false: Results = defaultdict(list)
+    weighed: Residuals = defaultdict(list)
+    for key, (full, _) in built.items():
+        for kind, data in copies_of(full, _exif(CAMERA, T0), rng).items():
+            caught[kind].append((key, ask(data, None, weighed[kind])))
+        library_bytes = files[key].read_bytes()
+        false["another source"].append((None, ask(library_bytes, key, [])))
+        w = full.shape[1]
+        for side, half in (("left", full[:, : w * 11 // 20]), ("right", full[:, w * 9 // 20 :])):
+            data = _save(half, "JPEG", 90, _exif(CAMERA, T0 + timedelta(minutes=1)))
+            false[f"half ({side})"].append((None, ask(data, None, weighed[f"half ({side})"])))
+        for kind, img, when, subsec in siblings_of(full, rng):
+            data = _save(img, "JPEG", 90, _exif_at(when, subsec))
+            false[kind].append((None, ask(data, None, weighed[kind])))
+    return caught, false, weighed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sources", type=int, default=0, help="use the first N (0: all)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--pixels-only", action="store_true", help="no model, no embeddings")
     args = parser.parse_args()
     sources = album_build.fetch_sources(CACHE / "copies")
     sources = sources[: args.sources] if args.sources else sources
     rng = np.random.default_rng(args.seed)
     scratch = CACHE / "copies" / "scratch"
-    library: dict[str, tuple[copies.Print, dict[str, str]]] = {}
-    masters: dict[str, np.ndarray] = {}
-    for s, path in enumerate(sources):
-        full = _load_source(path)
-        masters[str(s)] = full
-        library[str(s)] = _print(_save(full, "JPEG", 90, _exif(CAMERA, T0)), scratch)
-    keys = list(library)
-    prints = [library[k][0] for k in keys]
+    built, files = _library(sources, scratch)
+    library = {key: found for key, (_, found) in built.items()}
+    prints = [library[k][0] for k in library]
     index = copies.CopyIndex(
-        keys, [p.whole for p in prints], [p.centre for p in prints], [p.tiny for p in prints]
+        list(library),
+        [p.whole for p in prints],
+        [p.centre for p in prints],
+        [p.tiny for p in prints],
     )
-    caught: dict[str, list[bool]] = defaultdict(list)
-    false: dict[str, list[bool]] = defaultdict(list)
-    weighed: Residuals = defaultdict(list)
-    for key, full in masters.items():
-        for kind, data in copies_of(full, _exif(CAMERA, T0), rng).items():
-            found = called_copy_of(_print(data, scratch), index, library, None, weighed[kind])
-            caught[kind].append(found == key)
-        false["another source"].append(
-            called_copy_of(library[key], index, library, key) is not None
-        )
-        w = full.shape[1]
-        for side, half in (("left", full[:, : w * 11 // 20]), ("right", full[:, w * 9 // 20 :])):
-            data = _save(half, "JPEG", 90, _exif(CAMERA, T0 + timedelta(minutes=1)))
-            found = called_copy_of(_print(data, scratch), index, library)
-            false[f"half ({side})"].append(found is not None)
-        for kind, img, when, subsec in siblings_of(full, rng):
-            data = _save(img, "JPEG", 90, _exif_at(when, subsec))
-            found = called_copy_of(_print(data, scratch), index, library, None, weighed[kind])
-            false[kind].append(found is not None)
-    report(caught, false, weighed, len(sources))
+    pairs = None if args.pixels_only else PairEmbedder(load_model())
+    query_file = scratch / "query"
 
+    def ask(data: bytes, skip: str | None, weighed: list[float]) -> Query:
+        found = _print(data, query_file)
+        cosine = None if pairs is None else (lambda key: pairs.cosine(query_file, files[key]))
+        return called_copy_of(found, index, library, skip, weighed, cosine)
 
-def _spread(values: list[float]) -> str:
-    return f"{min(values):.3f}..{max(values):.3f}" if values else "-"
-
-
-def report(
-    caught: dict[str, list[bool]], false: dict[str, list[bool]], weighed: Residuals, sources: int
-) -> None:
-    near, wide = (copies.RADIUS, copies.MIN_TINY), (copies.WIDE_RADIUS, copies.MIN_TINY_WIDE)
-    tiers = f"{near[0]} bits with tiny >= {near[1]}, {wide[0]} with >= {wide[1]}"
-    print(f"copy detector on {sources} real photos (candidates: {tiers})")
-    print(
-        f"{'copy kind':<22} {'caught':>8}   residual weighed (MAX_RESIDUAL {copies.MAX_RESIDUAL})"
-    )
-    for kind, hits in caught.items():
-        print(f"{kind:<22} {sum(hits):>3}/{len(hits):<4}   {_spread(weighed[kind])}")
-    total = [h for hits in caught.values() for h in hits]
-    print(f"{'all copies':<22} {sum(total):>3}/{len(total):<4} {100 * np.mean(total):6.1f} %")
-    print(f"{'distinct kind':<22} {'called copy':>12}")
-    for kind, hits in false.items():
-        print(f"{kind:<22} {sum(hits):>3}/{len(hits):<4}   {_spread(weighed[kind])}")
-    flat = [h for hits in false.values() for h in hits]
-    print(f"{'all distinct':<22} {sum(flat):>3}/{len(flat):<4} {100 * np.mean(flat):6.2f} %")
-    ms, found, built = index_speed()
+    caught, false, weighed = run_queries(built, files, ask, rng)
+    report(caught, false, weighed, len(sources), embedded=pairs is not None)
+    ms, found, took = index_speed()
     print(f"index query at 100,000 photos: {ms:.3f} ms, {found:.2f} candidates per query")
-    print(f"index built from 100,000 stored prints: {built:.2f} s")
+    print(f"index built from 100,000 stored prints: {took:.2f} s")
+    if pairs is not None:
+        vectors = pairs.classifier.embed(np.stack([pairs.pixels(f) for f in files.values()]))
+        assert vectors is not None
+        strangers(vectors)
 
 
 if __name__ == "__main__":

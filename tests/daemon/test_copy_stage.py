@@ -1,14 +1,18 @@
 """The copy stage in the pipeline, on real files: a worse copy goes to the quarantine with the
 reason naming the library copy; a better new copy takes the old one's place (the old one
 quarantined through the journaled mover); the owner taking a copy back out of the quarantine,
-by restore or by hand, records "not a copy" and the pair is never proposed again."""
+by restore or by hand, records "not a copy" and the pair is never proposed again; a model that
+embeds has the last word on a pair the pixels call copies, unless embedding fails."""
 
 from __future__ import annotations
 
+import logging
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import ExifTags, Image, ImageDraw, ImageFilter
 
 from photosieve.config import Config
@@ -49,8 +53,9 @@ def _messenger_copy(path: Path, seed: int = 1) -> Path:
     return path
 
 
-def run(config: Config, state: State) -> list[pipeline.Photo]:
-    pipe = pipeline.Pipeline(config, state, Mover(state, roots=config.roots), KeepAll(75))
+def run(config: Config, state: State, model: KeepAll | None = None) -> list[pipeline.Photo]:
+    mover = Mover(state, roots=config.roots)
+    pipe = pipeline.Pipeline(config, state, mover, model or KeepAll(75))
     inbox = config.inboxes[0]
     return pipe.run([(p, inbox) for p in sorted(inbox.rglob("*.jpg"))])
 
@@ -162,3 +167,73 @@ def test_a_dry_run_plans_the_displacement_and_moves_nothing(config: Config, stat
     assert new.exists() and old.result.exists()
     assert state.execute("SELECT COUNT(*) FROM moves").fetchone()[0] == before
     assert state.copyprint(sha256_file(new)) is None
+
+
+@dataclass
+class Embeds(KeepAll):
+    """A stand-in model that embeds: every pair it is asked about gets `vectors` (or, with
+    `fails`, the runtime's error); it keeps the shape of each batch it was given."""
+
+    vectors: tuple[tuple[float, ...], ...] = ((1.0, 0.0), (1.0, 0.0))
+    fails: bool = False
+    embeds: bool = True
+    batches: list[tuple[int, ...]] = field(default_factory=list)
+
+    def embed(self, pixels: np.ndarray) -> np.ndarray | None:
+        self.batches.append(pixels.shape)
+        if self.fails:
+            raise RuntimeError("the interpreter failed")
+        return np.array(self.vectors, np.float32)
+
+
+def _library_then_copy(config: Config, state: State, model: Embeds) -> pipeline.Photo:
+    inbox = config.inboxes[0]
+    (first,) = run_one(config, state, _original(inbox / "IMG_1.jpg"))
+    assert first.outcome == FileState.FILED
+    _messenger_copy(inbox / "IMG-WA0001.jpg")
+    (photo,) = run(config, state, model)
+    return photo
+
+
+def test_embeddings_that_disagree_overrule_the_pixels(config: Config, state: State) -> None:
+    model = Embeds("stand-in", 64, vectors=((1.0, 0.0), (0.0, 1.0)))
+    photo = _library_then_copy(config, state, model)
+    assert photo.outcome == FileState.FILED
+    assert not any(r.startswith("copy of") for r in photo.reasons)
+    assert model.batches == [(2, 64, 64, 3)]  # the pair, decoded at the model's input size
+
+
+def test_embeddings_that_agree_confirm_the_copy(config: Config, state: State) -> None:
+    model = Embeds("stand-in", 64, vectors=((0.6, 0.8), (1.2, 1.6)))  # one direction, any length
+    photo = _library_then_copy(config, state, model)
+    assert photo.outcome == FileState.QUARANTINED
+    assert any(r.startswith("copy of") for r in photo.reasons)
+    assert model.batches == [(2, 64, 64, 3)]
+
+
+def test_a_failed_embedding_leaves_the_pixels_verdict(
+    config: Config, state: State, caplog: pytest.LogCaptureFixture
+) -> None:
+    model = Embeds("stand-in", 64, fails=True)
+    with caplog.at_level(logging.DEBUG, logger="photosieve.daemon.copy_stage"):
+        photo = _library_then_copy(config, state, model)
+    assert photo.outcome == FileState.QUARANTINED
+    assert any(r.startswith("copy of") for r in photo.reasons)
+    (record,) = [r for r in caplog.records if "interpreter failed" in r.getMessage()]
+    assert record.levelno == logging.DEBUG
+
+
+def test_a_model_without_the_embedding_is_never_asked(config: Config, state: State) -> None:
+    model = Embeds("stand-in", 64, vectors=((1.0, 0.0), (0.0, 1.0)), embeds=False)
+    photo = _library_then_copy(config, state, model)
+    assert photo.outcome == FileState.QUARANTINED and model.batches == []
+
+
+def test_within_a_batch_disagreeing_embeddings_keep_both(config: Config, state: State) -> None:
+    inbox = config.inboxes[0]
+    _messenger_copy(inbox / "a-copy.jpg")
+    _original(inbox / "b-original.jpg")
+    model = Embeds("stand-in", 64, vectors=((1.0, 0.0), (0.0, 1.0)))
+    photos = run(config, state, model)
+    assert [p.outcome for p in photos] == [FileState.FILED, FileState.FILED]
+    assert model.batches == [(2, 64, 64, 3)]

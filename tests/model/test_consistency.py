@@ -39,7 +39,7 @@ from photosieve.config import load_config
 from photosieve.daemon import pipeline
 from photosieve.files.copy import sha256_file
 from photosieve.files.mover import Mover
-from photosieve.model import litert, loader
+from photosieve.model import contract, litert, loader
 from photosieve.state import open_state
 from photosieve.trainer import embeddings
 from photosieve.trainer import train as trainer
@@ -66,7 +66,7 @@ def _savedmodel(model_dir: Path, pixels: np.ndarray, signals: np.ndarray) -> np.
 
     serve = tf.saved_model.load(str(model_dir / "model.export")).signatures["serving_default"]
     out = serve(images=tf.constant(pixels), quality=tf.constant(signals))
-    return np.asarray(next(iter(out.values()))).reshape(-1)
+    return np.asarray(out[contract.SCORE_OUTPUT]).reshape(-1)  # outputs by name
 
 
 def _service_scores(config_file: Path, inbox: Path) -> tuple[dict[str, float], Any]:

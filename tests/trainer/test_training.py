@@ -146,7 +146,7 @@ def _serving_scores(folder: Path, pixels: np.ndarray, signals: np.ndarray | None
         feed["quality"] = tf.constant(signals)
     else:
         assert set(specs) == {"images"}
-    return np.asarray(signature(**feed)["output_0"]).reshape(-1)
+    return np.asarray(signature(**feed)[contract.SCORE_OUTPUT]).reshape(-1)
 
 
 def _litert_scores(folder: Path, pixels: np.ndarray, signals: np.ndarray | None) -> np.ndarray:
@@ -165,7 +165,7 @@ def _litert_scores(folder: Path, pixels: np.ndarray, signals: np.ndarray | None)
     for index, array in feeds:
         interpreter.set_tensor(index, array)
     interpreter.invoke()
-    out = interpreter.get_output_details()[0]
+    out = litert.tflite_outputs(interpreter)[contract.SCORE_OUTPUT]
     return np.array(interpreter.get_tensor(out["index"])).reshape(-1)
 
 
@@ -227,6 +227,11 @@ def test_without_quality_the_model_takes_pixels_alone(labelled: Labelled) -> Non
     classifier = loader.load_model(result.path, device="cpu")
     assert classifier.uses_quality is False
     np.testing.assert_allclose(classifier.score(pixels), float_scores, atol=0.02)
+    # The exported model also gives each photo's pooled embedding, unit length.
+    assert contract.can_embed(classifier)
+    vectors = classifier.embed(pixels)
+    assert vectors is not None and vectors.shape[0] == len(pixels)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-3)
 
 
 @pytest.mark.tf

@@ -234,3 +234,26 @@ def test_an_index_built_at_once_answers_as_one_built_photo_by_photo() -> None:
         found = at_once.query(probe, radius=20, wide=30)
         assert found == one_by_one.query(probe, radius=20, wide=30)
         assert (n < 40) == any(key == str(n) for _, key in found)  # a flat tiny matches nothing
+
+
+def test_embeddings_agree_by_their_cosine() -> None:
+    a = np.array([1.0, 0.0, 0.0], np.float32)
+    assert copies.embeddings_agree(a, a)
+    assert copies.embeddings_agree(a, 3 * a)  # the cosine ignores length
+    assert not copies.embeddings_agree(a, np.array([0.0, 1.0, 0.0]))
+    assert not copies.embeddings_agree(a, -a)
+    floor = copies.MIN_EMBED_COSINE
+    angle = np.arccos(floor)
+    for nudge, agree in ((-1e-4, True), (1e-4, False)):  # just inside, just outside the floor
+        b = np.array([np.cos(angle + nudge), np.sin(angle + nudge), 0.0])
+        assert copies.embeddings_agree(a, b) is agree
+
+
+def test_a_degenerate_embedding_agrees_with_nothing() -> None:
+    a = np.array([1.0, 0.0], np.float32)
+    assert np.isnan(copies.embedding_cosine(a, np.zeros(2)))
+    assert not copies.embeddings_agree(a, np.zeros(2))
+    assert not copies.embeddings_agree(a, np.array([np.nan, 1.0]))
+    assert not copies.embeddings_agree(np.array([np.inf, 0.0]), a)
+    with pytest.raises(ValueError, match="different sizes"):
+        copies.embedding_cosine(a, np.ones(3))

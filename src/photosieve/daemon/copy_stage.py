@@ -3,8 +3,14 @@
 `pipeline.copy` runs `propose` between burst and route, and `displace` after record. A photo of
 the batch is a copy of a library photo when it has the same content (sha256), or when the
 library's copy index (vision/copies.py) proposes a candidate and `copies.is_copy` confirms it
-on the candidate's pixels, decoded here from its file. The better copy stays (`copies.better`:
-more pixels, then EXIF kept, then more bytes; a tie keeps the one already filed):
+on the candidate's pixels, decoded here from its file; then, when the loaded model offers an
+embedding (`contract.can_embed`: a model exported since 2026-12-04), both photos are decoded
+as scoring decodes them, embedded in one batch of two, and `copies.embeddings_agree` must say
+yes too, else the photo is no copy and goes on. Without a model, with a model exported before
+the embedding output, or when embedding this pair fails (a decode error, the runtime's
+error; logged at debug level), the pixels' verdict stands. The better copy stays
+(`copies.better`: more pixels, then EXIF kept, then more bytes; a tie keeps the one already
+filed):
 
 - the library's is better: the new photo goes to the quarantine with the reason
   `copy of <library path>`;
@@ -21,22 +27,27 @@ better copy.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
+
 from photosieve import dating, library
 from photosieve.config import Config
 from photosieve.daemon.photo import Photo
 from photosieve.errors import BadInput
 from photosieve.files.plan import MoverLike
+from photosieve.model.contract import Classifier, can_embed
 from photosieve.quarantine.rows import rewrite
 from photosieve.state import FileRecord, FileState, State
 from photosieve.state_copies import CopyPrint
 from photosieve.vision import copies, imaging
 
+log = logging.getLogger(__name__)
 PLACED = (FileState.FILED, FileState.KEPT)
 LIVING_TWIN = (FileState.FILED, FileState.KEPT, FileState.QUARANTINED)
 
@@ -59,10 +70,13 @@ def index_of(state: State) -> copies.CopyIndex:
     )
 
 
-def propose(state: State, photos: Sequence[Photo]) -> list[Photo]:
+def propose(
+    state: State, photos: Sequence[Photo], classifier: Classifier | None = None
+) -> list[Photo]:
     """Mark this batch's copies of library photos: a worse copy is headed for the quarantine
     with its reason; a better one notes the library photo it displaces. Returns the photos
-    that go on to route and record (a worse copy of another photo of this batch waits)."""
+    that go on to route and record (a worse copy of another photo of this batch waits).
+    `classifier`: the loaded model, whose embedding (if it has one) confirms the pixels."""
     index: copies.CopyIndex | None = None
     for photo in photos:
         if photo.sha256 is None or _exact(state, photo):
@@ -71,12 +85,14 @@ def propose(state: State, photos: Sequence[Photo]) -> list[Photo]:
             continue
         if index is None:
             index = index_of(state)
-        _near(state, index, photo)
-    _within_batch(state, photos)
+        _near(state, index, photo, classifier)
+    _within_batch(state, photos, classifier)
     return [photo for photo in photos if photo.outcome is None]
 
 
-def _within_batch(state: State, photos: Sequence[Photo]) -> None:
+def _within_batch(
+    state: State, photos: Sequence[Photo], classifier: Classifier | None = None
+) -> None:
     """Copies among this batch's photos headed for the library: the worse one stops, pending,
     and is looked at again on the next pass, once the better one is in the library, where
     the library rule (and the reason naming its path) applies."""
@@ -91,7 +107,9 @@ def _within_batch(state: State, photos: Sequence[Photo]) -> None:
             if other.outcome is not None or state.is_not_copy(photo.sha256, key):
                 continue
             assert other.copyprint is not None
-            if copies.is_copy(mine, photo.metadata, other.copyprint, other.metadata):
+            if copies.is_copy(
+                mine, photo.metadata, other.copyprint, other.metadata
+            ) and embeddings_allow(classifier, photo.path, other.path):
                 keeps = copies.better(facts_of(photo), facts_of(other))
                 worse, kept = (other, photo) if keeps else (photo, other)
                 worse.stop("pending", f"copy of {kept.path.name} of the same batch (next pass)")
@@ -113,7 +131,9 @@ def _exact(state: State, photo: Photo) -> bool:
     return False
 
 
-def _near(state: State, index: copies.CopyIndex, photo: Photo) -> None:
+def _near(
+    state: State, index: copies.CopyIndex, photo: Photo, classifier: Classifier | None = None
+) -> None:
     assert photo.sha256 is not None and photo.copyprint is not None
     mine = photo.copyprint
     for _, key in index.query(mine):
@@ -124,6 +144,8 @@ def _near(state: State, index: copies.CopyIndex, photo: Photo) -> None:
             continue
         seen = _decode(Path(other.path))
         if seen is None or not copies.is_copy(mine, photo.metadata, seen[0], seen[1]):
+            continue
+        if not embeddings_allow(classifier, photo.path, Path(other.path)):
             continue
         if copies.better(facts_of(photo), copies.Facts(stored.pixels, stored.exif, stored.size)):
             photo.displaces = other.path
@@ -155,6 +177,34 @@ def _decode(path: Path) -> tuple[copies.Print, dict[str, str]] | None:
         return None
     assert decoded.gray is not None
     return copies.fingerprint(decoded.gray), decoded.metadata
+
+
+def embeddings_allow(classifier: Classifier | None, new: Path, old: Path) -> bool:
+    """Whether the model's embeddings let a pair the pixels call copies be copies: they agree
+    (`copies.embeddings_agree`), or there is nothing to ask (no model that embeds), or asking
+    failed for this pair (then the pixels' verdict stands; logged at debug level)."""
+    if classifier is None or not can_embed(classifier):
+        return True
+    try:
+        pixels = np.stack([_model_pixels(classifier, path) for path in (new, old)])
+        vectors = classifier.embed(pixels)
+        if vectors is None or len(vectors) != 2:
+            raise ValueError(f"the model gave no embeddings for two photos ({vectors!r:.60})")
+        agree = copies.embeddings_agree(vectors[0], vectors[1])
+    except Exception as exc:  # one pair's trouble must not stop the batch: the pixels decide
+        log.debug("%s: no embedding check against %s (%s); the pixels decide", new, old, exc)
+        return True
+    if not agree:
+        cosine = copies.embedding_cosine(vectors[0], vectors[1])
+        log.debug(
+            "%s: the pixels call it a copy of %s, the embeddings (%.3f) do not", new, old, cosine
+        )
+    return agree
+
+
+def _model_pixels(classifier: Classifier, path: Path) -> np.ndarray:
+    """The photo as scoring feeds it to the model (same size, fit and JPEG drafting)."""
+    return imaging.load(path, classifier.input_size, fit=classifier.fit, want_gray=True).pixels
 
 
 def displace(

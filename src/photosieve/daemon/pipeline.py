@@ -294,10 +294,10 @@ def copy(pipe: Pipeline, photos: list[Photo]) -> None:
     """Mark this batch's copies of library photos (copy_stage.py). If the batch fails, each
     photo alone: only the photo that fails is stopped."""
     try:
-        copy_stage.propose(pipe.state, photos)
+        copy_stage.propose(pipe.state, photos, pipe.classifier)
     except Exception:
         for photo in photos:
-            guarded(pipe, photo, copy_stage.propose, pipe.state, [photo])
+            guarded(pipe, photo, copy_stage.propose, pipe.state, [photo], pipe.classifier)
 
 
 def displace(pipe: Pipeline, photos: list[Photo]) -> None:

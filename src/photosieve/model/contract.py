@@ -5,6 +5,12 @@ A `Classifier` takes raw uint8 pixels (and, for models whose model.json lists
 columns and standardises them itself) and returns P(discard). `decide` is the one rule that
 turns a score into keep or discard. `KeepAll` stands in until a model is installed. The
 runtimes themselves live in `litert.py` (CPU) and `tf.py` (GPU); `loader.py` picks one.
+
+Models exported since 2026-12-04 have two named outputs: SCORE_OUTPUT, P(discard), and
+EMBEDDING_OUTPUT, the base network's pooled features (what the head consumes), L2-normalised.
+Scoring reads only the score; `embed` reads the embedding, and only the copy stage calls it,
+for the rare photo the pixels call a copy. A model exported before has one output, the score:
+its runtime says `embeds` False and `embed` gives None, as KeepAll does.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ log = logging.getLogger(__name__)
 
 
 KEEP, DISCARD = "keep", "discard"
+SCORE_OUTPUT, EMBEDDING_OUTPUT = "score", "embedding"  # the exported model's output names
 
 
 class Classifier(Protocol):
@@ -38,6 +45,18 @@ class Classifier(Protocol):
     def score(self, pixels: np.ndarray, quality: np.ndarray | None = None) -> np.ndarray:
         """[N, S, S, 3] uint8 (+ [N, len(SIGNAL_NAMES)] signals) -> [N] float32 in [0, 1]."""
         ...
+
+    def embed(self, pixels: np.ndarray) -> np.ndarray | None:
+        """[N, S, S, 3] uint8 -> [N, D] float32 L2-normalised embeddings, or None when the
+        model has no embedding output (exported before it had one, or no model at all)."""
+        ...
+
+
+def can_embed(classifier: object) -> bool:
+    """Whether `classifier` offers embeddings (stand-ins without `embeds` do not)."""
+    return bool(getattr(classifier, "embeds", False)) and callable(
+        getattr(classifier, "embed", None)
+    )
 
 
 def uses_quality(classifier: object) -> bool:
@@ -112,9 +131,13 @@ class KeepAll:
     fit: imaging.Fit = imaging.DEFAULT_FIT
     threshold: float = 1.0
     uses_quality: bool = False
+    embeds: bool = False
 
     def score(self, pixels: np.ndarray, quality: np.ndarray | None = None) -> np.ndarray:
         return np.zeros(len(pixels), dtype=np.float32)
+
+    def embed(self, pixels: np.ndarray) -> np.ndarray | None:
+        return None
 
 
 class ExportedModel:
@@ -136,3 +159,8 @@ class ExportedModel:
         self.threshold = threshold
         self.uses_quality = bool(quality_features)
         self._columns = quality_columns(quality_features)
+        self.embeds = False  # set by the runtime once it finds the model's embedding output
+
+    def _blank_quality(self, n: int) -> np.ndarray | None:
+        """Zero signals for an embedding call (the embedding does not depend on them)."""
+        return np.zeros((n, len(self._columns)), np.float32) if self.uses_quality else None

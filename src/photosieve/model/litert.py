@@ -5,6 +5,10 @@ Batches: the interpreter is resized to exactly the batch it is given and re-allo
 that size changes, because an allocation costs about one image of inference while padding a
 partial batch costs a whole image per padding slot (figures in benchmarks/README.md,
 "Resize, don't pad").
+
+Outputs are found by name too (contract.SCORE_OUTPUT, EMBEDDING_OUTPUT): a model with both
+computes the embedding on every invoke anyway (the head needs it), but `score` copies out only
+the score; a model exported before the embedding output has one output, the score.
 """
 
 from __future__ import annotations
@@ -18,7 +22,12 @@ from typing import Any
 import numpy as np
 
 from photosieve.errors import ModelError
-from photosieve.model.contract import ExportedModel, quality_input
+from photosieve.model.contract import (
+    EMBEDDING_OUTPUT,
+    SCORE_OUTPUT,
+    ExportedModel,
+    quality_input,
+)
 from photosieve.vision import imaging
 
 
@@ -61,7 +70,8 @@ class LiteRTClassifier(ExportedModel):
         _check_inputs(model_path, inputs, expected)
         self._input = int(inputs["images"]["index"])
         self._quality = int(inputs["quality"]["index"]) if self.uses_quality else -1
-        self._output = int(self._interp.get_output_details()[0]["index"])
+        self._output, self._embedding = _output_indices(self._interp)
+        self.embeds = self._embedding >= 0
         self._batch = 0
         self._lock = threading.Lock()  # one interpreter, one caller at a time
 
@@ -70,6 +80,22 @@ class LiteRTClassifier(ExportedModel):
         if n == 0:
             return np.zeros(0, dtype=np.float32)
         signals = quality_input(quality, self._columns, n) if self.uses_quality else None
+        out = self._run(pixels, signals, self._output)
+        return np.asarray(out, dtype=np.float32).reshape(n, -1)[:, 0].copy()
+
+    def embed(self, pixels: np.ndarray) -> np.ndarray | None:
+        """The pooled, L2-normalised embedding of each photo; None for a model without one."""
+        if not self.embeds:
+            return None
+        n = len(pixels)
+        if n == 0:
+            return np.zeros((0, 0), dtype=np.float32)
+        out = self._run(pixels, self._blank_quality(n), self._embedding)
+        return np.asarray(out, dtype=np.float32).reshape(n, -1)
+
+    def _run(self, pixels: np.ndarray, signals: np.ndarray | None, output: int) -> np.ndarray:
+        """Invoke on `pixels` (and `signals`) and read the tensor `output`."""
+        n = len(pixels)
         with self._lock:
             if n != self._batch:
                 size = self.input_size
@@ -82,8 +108,7 @@ class LiteRTClassifier(ExportedModel):
             if signals is not None:
                 self._interp.set_tensor(self._quality, signals)
             self._interp.invoke()
-            out = self._interp.get_tensor(self._output)
-        return np.asarray(out, dtype=np.float32).reshape(n, -1)[:, 0].copy()
+            return np.asarray(self._interp.get_tensor(output))
 
 
 def _check_inputs(
@@ -109,3 +134,26 @@ def tflite_inputs(interpreter: Any) -> dict[str, dict[str, Any]]:
     if key is None:  # converted without signatures: only a pixels-only model makes sense
         return {"images": interpreter.get_input_details()[0]}
     return dict(interpreter.get_signature_runner(key).get_input_details())
+
+
+def _output_indices(interpreter: Any) -> tuple[int, int]:
+    """The score's tensor index and the embedding's ([N, D]; -1 when the model has none)."""
+    outputs = tflite_outputs(interpreter)
+    embedding = outputs.get(EMBEDDING_OUTPUT)
+    if embedding is None or len(embedding["shape_signature"]) != 2:
+        return int(outputs[SCORE_OUTPUT]["index"]), -1
+    return int(outputs[SCORE_OUTPUT]["index"]), int(embedding["index"])
+
+
+def tflite_outputs(interpreter: Any) -> dict[str, dict[str, Any]]:
+    """A TFLite model's output details by signature name; a model without a SCORE_OUTPUT
+    (exported before the embedding output, or converted without signatures) has one output,
+    the score."""
+    signatures = interpreter.get_signature_list()
+    key = next((k for k in ("serving_default", "serve") if k in signatures), None)
+    outputs = (
+        {} if key is None else dict(interpreter.get_signature_runner(key).get_output_details())
+    )
+    if SCORE_OUTPUT not in outputs:
+        return {SCORE_OUTPUT: interpreter.get_output_details()[0]}
+    return outputs

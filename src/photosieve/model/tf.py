@@ -1,7 +1,9 @@
 """The TensorFlow runtime: the exported SavedModel, for machines where TensorFlow sees a GPU.
 
 Kept apart from litert.py and loader.py so that a CPU-only service never imports TensorFlow;
-this module itself imports TensorFlow only when a TFClassifier is built.
+this module itself imports TensorFlow only when a TFClassifier is built. The serving signature
+returns every output by name; `score` reads contract.SCORE_OUTPUT (the only output of a model
+exported before the embedding output), `embed` contract.EMBEDDING_OUTPUT when there is one.
 """
 
 from __future__ import annotations
@@ -15,7 +17,12 @@ from typing import Any
 import numpy as np
 
 from photosieve.errors import ModelError
-from photosieve.model.contract import ExportedModel, quality_input
+from photosieve.model.contract import (
+    EMBEDDING_OUTPUT,
+    SCORE_OUTPUT,
+    ExportedModel,
+    quality_input,
+)
 from photosieve.vision import imaging
 
 log = logging.getLogger(__name__)
@@ -81,15 +88,31 @@ class TFClassifier(ExportedModel):
         self._loaded, self._function = _serving_function(export_dir, expected)
         self._tf = tf
         self._lock = threading.Lock()
+        names = set(self._function.structured_outputs)
+        self.embeds = SCORE_OUTPUT in names and EMBEDDING_OUTPUT in names
 
     def score(self, pixels: np.ndarray, quality: np.ndarray | None = None) -> np.ndarray:
         n = len(pixels)
         if n == 0:
             return np.zeros(0, dtype=np.float32)
+        signals = quality_input(quality, self._columns, n) if self.uses_quality else None
+        outputs = self._run(pixels, signals)
+        out = outputs[SCORE_OUTPUT] if SCORE_OUTPUT in outputs else next(iter(outputs.values()))
+        return np.asarray(out.numpy(), dtype=np.float32).reshape(n, -1)[:, 0]
+
+    def embed(self, pixels: np.ndarray) -> np.ndarray | None:
+        """The pooled, L2-normalised embedding of each photo; None for a model without one."""
+        if not self.embeds:
+            return None
+        n = len(pixels)
+        if n == 0:
+            return np.zeros((0, 0), dtype=np.float32)
+        out = self._run(pixels, self._blank_quality(n))[EMBEDDING_OUTPUT]
+        return np.asarray(out.numpy(), dtype=np.float32).reshape(n, -1)
+
+    def _run(self, pixels: np.ndarray, signals: np.ndarray | None) -> dict[str, Any]:
         feed = {"images": self._tf.constant(np.ascontiguousarray(pixels, dtype=np.uint8))}
-        if self.uses_quality:
-            feed["quality"] = self._tf.constant(quality_input(quality, self._columns, n))
+        if signals is not None:
+            feed["quality"] = self._tf.constant(signals)
         with self._lock:
-            outputs = self._function(**feed)
-        out = next(iter(outputs.values())).numpy()
-        return np.asarray(out, dtype=np.float32).reshape(n, -1)[:, 0]
+            return dict(self._function(**feed))

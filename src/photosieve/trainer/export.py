@@ -6,7 +6,9 @@ The TFLite model uses dynamic-range quantisation (int8 weights); it must make th
 discard decision as the float model on >= 99 % of the test photos and never move a score by
 more than 0.02, else the float TFLite model is exported instead and model.json says so. Models
 with quality signals take two inputs, `images` and `quality`; both are fed by name, as the
-runtime does (the converter does not keep their order).
+runtime does (the converter does not keep their order). The exported model (model.serving_model)
+has two outputs, the score and the L2-normalised pooled embedding the copy stage confirms copies
+with; the check reads the score by its name (contract.SCORE_OUTPUT) for the same reason.
 Installing switches the `current` pointer (see photosieve.model.store), records the version in
 the state database and prunes old versions.
 """
@@ -23,6 +25,7 @@ import numpy as np
 
 from photosieve.model import litert
 from photosieve.model import store as modelstore
+from photosieve.model.contract import SCORE_OUTPUT
 from photosieve.state import State
 
 log = logging.getLogger(__name__)
@@ -52,7 +55,7 @@ def publish(staging: Path, models_dir: Path, version: str) -> Path:
 def save_model(full: Any, folder: Path) -> Path:
     """The SavedModel with signatures "serve" and "serving_default" taking uint8 `images` (and
     float32 `quality`, when the model has that input: Keras names signature inputs after the
-    model's Input layers)."""
+    model's Input layers) and returning the model's outputs by name (a dict's keys)."""
     path = folder / SAVED_MODEL
     full.export(str(path), format="tf_saved_model", verbose=False)
     return path
@@ -76,7 +79,7 @@ def tflite_scores(
 
     interpreter = Interpreter(model_content=model, num_threads=threads)
     inputs = litert.tflite_inputs(interpreter)
-    out = interpreter.get_output_details()[0]
+    out = litert.tflite_outputs(interpreter)[SCORE_OUTPUT]
     feeds = [(int(inputs["images"]["index"]), np.asarray(pixels, np.uint8))]
     if "quality" in inputs:
         if quality is None:

@@ -165,6 +165,19 @@ def build_network(
     return Network(base, embedder, head, full, dim, standardizer, towers)
 
 
+def serving_model(net: Network) -> Any:
+    """What is exported: `full`'s inputs and two named outputs, contract.SCORE_OUTPUT (the
+    full model's P(discard)) and contract.EMBEDDING_OUTPUT (the pooled features the head
+    consumes, L2-normalised), sharing every layer with `full`. Training never sees it."""
+    import keras
+
+    from photosieve.model.contract import EMBEDDING_OUTPUT, SCORE_OUTPUT
+
+    unit = keras.layers.UnitNormalization(name=EMBEDDING_OUTPUT)(net.embedder.output)
+    outputs = {SCORE_OUTPUT: net.full.output, EMBEDDING_OUTPUT: unit}
+    return keras.Model(net.full.inputs, outputs, name="photosieve_serving")
+
+
 def _block_starts(base: Any, backbone: str) -> list[int]:
     """Layer index where each block starts, bottom to top (the top block last)."""
     names = [layer.name for layer in base.layers]

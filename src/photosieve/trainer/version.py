@@ -108,7 +108,7 @@ def write_version(
     options: TrainOptions,
 ) -> str:
     """SavedModel, checked TFLite, report and plots, then model.json; returns the report."""
-    saved = export.save_model(net.full, staging)
+    saved = export.save_model(netlib.serving_model(net), staging)
     reference = predict(net.full, check.inputs, options.batch_size)
     with silenced_stderr(options.verbose == 0):  # the TFLite interpreter's INFO line
         meta["tflite"] = export.write_tflite(

@@ -19,9 +19,14 @@ stage (daemon/copy_stage.py) does the reading and the moving. Three steps, cheap
    compared block by block after a gain and offset fit. A copy matches everywhere up to
    compression noise (each block's residual over its own spread stays under MAX_RESIDUAL); a
    burst frame differs somewhere (a subject moved, the hand shook), and `moments_differ` sees
-   two capture times in the metadata, which no re-save changes.
+   two capture times in the metadata, which no re-save changes. Where a model is loaded and
+   exported with its embedding output (model/contract.py), a pair the pixels call copies must
+   also pass `embeddings_agree`: the cosine of the two photos' L2-normalised pooled features
+   (decoded and embedded as scoring would) at least MIN_EMBED_COSINE. Without such a model
+   the pixels decide alone.
 
-`better` says which of two copies stays: more pixels, then EXIF kept, then more bytes.
+`better` says which of two copies stays: more pixels, then EXIF kept, then more bytes (those
+two and `moments_differ` live in vision/copy_facts.py).
 """
 
 from __future__ import annotations
@@ -31,6 +36,11 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
+
+from photosieve.vision.copy_facts import Facts as Facts
+from photosieve.vision.copy_facts import better as better
+from photosieve.vision.copy_facts import has_exif as has_exif
+from photosieve.vision.copy_facts import moments_differ
 
 # A candidate is within RADIUS bits with tiny thumbnails correlating at MIN_TINY, or within
 # WIDE_RADIUS bits (a 10 % crop can move the hashes that far) correlating at MIN_TINY_WIDE.
@@ -48,10 +58,14 @@ TINY = 8  # side of the tiny thumbnail the index keeps for each photo
 MIN_TINY = 0.5  # the tiny thumbnails' correlation a candidate within RADIUS needs
 MIN_TINY_WIDE = 0.9  # ... and one within WIDE_RADIUS
 BRIGHT_WIDE = 16  # bits of the tiny's average hash a wide-tier candidate may differ by
+# The embeddings' cosine a pair the pixels call copies must reach (`embeddings_agree`). On
+# InceptionV3 with weights=None (random features) any floor up to 0.999 kept every copy the
+# pixels caught and 0.9995 lost one; none rejected the one burst frame the pixels pass (cosine
+# 1.0000). 0.9 vetoes only what the model sees as other content (benchmarks/README.md).
+MIN_EMBED_COSINE = 0.9
 _HASH_SIDE = 32
 _CENTRE = 0.8
 _MASK64 = (1 << 64) - 1
-_PAD = " \t\r\n\x00"
 Box = tuple[float, float, float, float]  # left, top, right, bottom
 
 
@@ -318,34 +332,7 @@ def confirm(a: Print, b: Print) -> Match:
     return Match(score, _worst_residual(_view(big, box, common.shape), common), box)
 
 
-# --- metadata: two moments are never copies of each other -------------------------------------
-
-
-def _tag(metadata: Mapping[str, str], name: str, group: str) -> str:
-    """An EXIF tag by the metadata reader's key (Exif.Photo.X), or a bare Pillow-style key."""
-    return (metadata.get(f"Exif.{group}.{name}") or metadata.get(name) or "").strip(_PAD)
-
-
-def _moment(metadata: Mapping[str, str]) -> tuple[str, str] | None:
-    when = _tag(metadata, "DateTimeOriginal", "Photo")
-    if not when:
-        return None
-    return when, _tag(metadata, "SubSecTimeOriginal", "Photo")
-
-
-def moments_differ(a: Mapping[str, str], b: Mapping[str, str]) -> bool:
-    """True when the metadata says two photos are different moments: both carry a capture
-    time and the times (or, when both have them, the sub-seconds) differ, or both name a
-    camera and the cameras differ. A copy keeps its EXIF or loses it, never changes it."""
-    cams = [" ".join(_tag(m, k, "Image") for k in ("Make", "Model")).strip() for m in (a, b)]
-    if all(cams) and cams[0] != cams[1]:
-        return True
-    first, second = _moment(a), _moment(b)
-    if first is None or second is None:
-        return False
-    if first[0] != second[0]:
-        return True
-    return bool(first[1] and second[1] and first[1] != second[1])
+# --- the verdict --------------------------------------------------------------------------
 
 
 def is_copy(a: Print, meta_a: Mapping[str, str], b: Print, meta_b: Mapping[str, str]) -> bool:
@@ -365,23 +352,25 @@ def reachable(a: Print, b: Print) -> bool:
     return bits <= WIDE_RADIUS and bright <= BRIGHT_WIDE and alike >= MIN_TINY_WIDE
 
 
-@dataclass(frozen=True)
-class Facts:
-    """What decides which of two copies stays: pixels, original metadata, bytes."""
-
-    pixels: int
-    has_exif: bool
-    size: int
-
-
-def better(a: Facts, b: Facts) -> bool:
-    """True when `a` is the better copy: more pixels, then EXIF kept, then more bytes; a tie
-    keeps `b` (the one already filed)."""
-    return (a.pixels, a.has_exif, a.size) > (b.pixels, b.has_exif, b.size)
+def embedding_cosine(a: np.ndarray, b: np.ndarray) -> float:
+    """The cosine similarity of two embeddings (any scale); NaN if either is zero or not finite."""
+    x, y = np.asarray(a, np.float64).ravel(), np.asarray(b, np.float64).ravel()
+    if x.shape != y.shape:
+        raise ValueError(f"embeddings of different sizes: {x.size} and {y.size}")
+    norms = float(np.linalg.norm(x) * np.linalg.norm(y))
+    if not np.isfinite(norms) or norms <= 1e-12:
+        return float("nan")
+    return float(x @ y) / norms
 
 
-def has_exif(metadata: Mapping[str, str]) -> bool:
-    """True when the photo kept its camera metadata (a capture time or a camera)."""
-    return bool(
-        _moment(metadata) or _tag(metadata, "Make", "Image") or _tag(metadata, "Model", "Image")
-    )
+def embeddings_agree(a: np.ndarray, b: np.ndarray) -> bool:
+    """True when two photos' model embeddings are alike enough for copies: their cosine is at
+    least MIN_EMBED_COSINE. Asked only of a pair the pixels already call copies (the step after
+    `confirm`); an embedding that is zero or not finite agrees with nothing, so the photo goes
+    on as no copy. MIN_EMBED_COSINE was calibrated by benchmarks/copies.py on InceptionV3 with
+    weights=None, i.e. on random features (the ImageNet weights could not be downloaded where
+    it ran), whose cosines crowd near 1 (two different photos: 0.94..0.9986): the calibration
+    only bounds the floor (<= 0.999 costs no copy there). Redo it with the ImageNet weights the
+    product trains from, whose cosines spread wider."""
+    cosine = embedding_cosine(a, b)
+    return bool(np.isfinite(cosine)) and cosine >= MIN_EMBED_COSINE

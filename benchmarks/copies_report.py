@@ -1,0 +1,121 @@
+"""The tables benchmarks/copies.py prints: by kind of copy and of distinct photo, the verdict of
+the pixels alone and of pixels + embedding (MIN_EMBED_COSINE), the residuals and cosines
+weighed, and the shares over a few cosine floors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from photosieve.vision import copies
+
+Residuals = dict[str, list[float]]
+
+
+@dataclass
+class Query:
+    """What the copy stage weighed for one query: the pixel-confirmed candidates in the order
+    it tries them, each with its embedding cosine (NaN without a model), and the cosines of
+    every candidate that reached MIN_CORRELATION."""
+
+    confirmed: list[tuple[str, float]] = field(default_factory=list)
+    weighed: list[float] = field(default_factory=list)
+
+    def called(self, min_cosine: float | None) -> str | None:
+        """The library photo it is called a copy of: the first confirmed by the pixels (and,
+        with `min_cosine`, whose cosine reaches it)."""
+        for key, cosine in self.confirmed:
+            if min_cosine is None or (np.isfinite(cosine) and cosine >= min_cosine):
+                return key
+        return None
+
+
+Results = dict[str, list[tuple[str | None, Query]]]  # kind -> (its own photo or None, query)
+
+
+def strangers(vectors: np.ndarray) -> None:
+    """The cosines of two different library photos' embeddings (no copy stage ever asks: the
+    reference for how much alike the model's features make any two photos)."""
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    cos = (unit @ unit.T)[np.triu_indices(len(vectors), 1)]
+    print(
+        f"cosine of two different library photos: min {cos.min():.4f}, "
+        f"median {np.median(cos):.4f}, max {cos.max():.4f} ({len(cos)} pairs)"
+    )
+
+
+def _spread(values: list[float], digits: int = 3) -> str:
+    return f"{min(values):.{digits}f}..{max(values):.{digits}f}" if values else "-"
+
+
+def _rate(rows: list[tuple[str | None, Query]], min_cosine: float | None) -> tuple[int, int]:
+    """(right verdicts, queries): a copy called a copy of its own photo, a distinct photo
+    called a copy of nothing."""
+    return sum(q.called(min_cosine) == own for own, q in rows), len(rows)
+
+
+def _cosines(rows: list[tuple[str | None, Query]], own_only: bool) -> list[float]:
+    """Cosines of the pixel-confirmed pairs (a copy's: with its own photo only)."""
+    out = [c for own, q in rows for key, c in q.confirmed if not own_only or key == own]
+    return [c for c in out if np.isfinite(c)]
+
+
+def _count(rows: list[tuple[str | None, Query]], min_cosine: float | None, copy: bool) -> str:
+    right, n = _rate(rows, min_cosine)
+    return f"{right if copy else n - right}/{n}"
+
+
+def _table(title: str, results: Results, weighed: Residuals, embedded: bool, copy: bool) -> None:
+    """One row per kind: the verdicts (pixels alone, with the embedding), the residuals
+    weighed and the cosines."""
+    what = "caught" if copy else "called copy"
+    cos = "cosine (own photo)" if copy else "cosine (pixel-passed; any weighed)"
+    print(
+        f"{title:<22} {what + ' pixels':>18} {'+emb' if embedded else '':>7}   "
+        f"{'residual weighed':<16} {cos if embedded else ''}"
+    )
+    for kind, rows in results.items():
+        line = f"{kind:<22} {_count(rows, None, copy):>18}"
+        emb = _count(rows, copies.MIN_EMBED_COSINE, copy) if embedded else ""
+        line += f" {emb:>7}   {_spread(weighed[kind]):<16}"
+        if embedded:
+            anyw = [c for _, q in rows for c in q.weighed if np.isfinite(c)]
+            line += f" {_spread(_cosines(rows, copy), 4)}"
+            line += "" if copy else f"; {_spread(anyw, 4)}"
+        print(line)
+
+
+def _overall(results: Results, min_cosine: float | None, copy: bool) -> float:
+    rows = [row for kind in results.values() for row in kind]
+    right, n = _rate(rows, min_cosine)
+    return 100 * (right if copy else n - right) / max(1, n)
+
+
+def _sweep(caught: Results, false: Results, embedded: bool) -> None:
+    """Caught and distinct-called-copies shares, pixels alone and with a few cosine floors."""
+    settings: list[tuple[str, float | None]] = [("pixels alone", None)]
+    if embedded:
+        own = _cosines([r for rows in caught.values() for r in rows], own_only=True)
+        passed = _cosines([r for rows in false.values() for r in rows], own_only=False)
+        low, high = min(own, default=float("nan")), max(passed, default=float("nan"))
+        print(f"cosine of a copy and its own photo: min {low:.4f}")
+        print(f"cosine of a distinct pair the pixels passed: max {high:.4f}")
+        cuts = sorted({0.99, 0.999, 0.9995, 0.9998, 0.9999, copies.MIN_EMBED_COSINE})
+        settings += [(f"+ embedding >= {cut}", cut) for cut in cuts]
+    for name, cut in settings:
+        got, bad = _overall(caught, cut, copy=True), _overall(false, cut, copy=False)
+        print(f"{name:<26} copies caught {got:6.1f} %, distinct called copies {bad:5.2f} %")
+
+
+def report(
+    caught: Results, false: Results, weighed: Residuals, sources: int, *, embedded: bool
+) -> None:
+    near, wide = (copies.RADIUS, copies.MIN_TINY), (copies.WIDE_RADIUS, copies.MIN_TINY_WIDE)
+    tiers = f"{near[0]} bits with tiny >= {near[1]}, {wide[0]} with >= {wide[1]}"
+    print(f"copy detector on {sources} real photos (candidates: {tiers})")
+    print(f"MAX_RESIDUAL {copies.MAX_RESIDUAL}, MIN_EMBED_COSINE {copies.MIN_EMBED_COSINE}")
+    _table("copy kind", caught, weighed, embedded, copy=True)
+    _table("distinct kind", false, weighed, embedded, copy=False)
+    _sweep(caught, false, embedded)
