@@ -33,10 +33,26 @@ from photosieve.trainer.split import PhotoFacts  # noqa: E402
 from photosieve.vision import imaging  # noqa: E402
 
 SIZE = 299
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    """`split.near_duplicate_groups`' keywords; the defaults are the product's rule."""
+
+    dhash_bits: int = split.DHASH_BITS
+    frame_bits: int = split.FRAME_BITS
+    window: float = split.BURST_SECONDS
+
+    def groups(self, facts: dict[str, PhotoFacts]) -> dict[str, str]:
+        return split.near_duplicate_groups(
+            facts, dhash_bits=self.dhash_bits, frame_bits=self.frame_bits, window=self.window
+        )
+
+
 RULES = {
-    "old: dHash equal, camera 2 s": {"dhash_bits": 0, "frame_bits": -1, "window": 2.0},
-    "new: dHash <= 2, DCT <= 8, camera 2 s": {},
-    "new + camera 10 min (not adopted)": {"window": 600.0},
+    "old: dHash equal, camera 2 s": Rule(dhash_bits=0, frame_bits=-1),
+    "new: dHash <= 2, DCT <= 8, camera 2 s": Rule(),
+    "new + camera 10 min (not adopted)": Rule(window=600.0),
 }
 
 
@@ -105,12 +121,12 @@ def main() -> None:
         f" {'sources':>7} {'session':>7}"
     )
     for name, rule in RULES.items():
-        members = keeper_groups(items, split.near_duplicate_groups(facts, **rule))
+        members = keeper_groups(items, rule.groups(facts))
         spanning = sum(len(set(sources)) > 1 for sources in members.values())
         sizes = Counter(len(sources) for sources in members.values())
         histogram = " ".join(f"{k}:{sizes[k]}" for k in sorted(sizes))
-        alone = len(set(split.near_duplicate_groups(wallpapers, **rule).values()))
-        session = len(set(split.near_duplicate_groups(one_session(wallpapers), **rule).values()))
+        alone = len(set(rule.groups(wallpapers).values()))
+        session = len(set(rule.groups(one_session(wallpapers)).values()))
         print(
             f"{name:<38} {len(members):>6} {spanning:>8}  {histogram:<28}"
             f" {alone:>3} / {len(paths):<2} {session:>3} / {len(paths):<2}"
