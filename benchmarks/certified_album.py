@@ -2,6 +2,7 @@
 
     python benchmarks/certified_album.py [--repeats 20] [--start 0] [--test-sources 6]
                                          [--seed 0] [--max-keep-loss 0.01] [--threads 1]
+                                         [--groups source|product]
 
 The album and its cached InceptionV3 embeddings (weights=None, seeded) come from
 quality_album.py (run it once first, or let this script build them: the same cache folder).
@@ -12,7 +13,10 @@ photo as the near-duplicate group): out-of-fold scores of every labelled photo c
 certified threshold (photosieve.trainer.certify), then the head is fitted on all of them for the
 folds' median epochs, as `photosieve train` does. Only the head is fitted, on cached arrays.
 The source photo is also the certificate's keeper group: its five keeper variants are one
-unit of the bound, as near-duplicates and bursts are in the product.
+unit of the bound, as near-duplicates and bursts are in the product. With `--groups product`
+the folds and the certificate use the product's own scene groups instead
+(split.near_duplicate_groups over the labelled photos' facts, taken from the files as
+scene_groups.py takes them), which may split a scene in two.
 
 It prints one line per repeat (with the held-out sources that lost keepers, and how many)
 and a summary against the issue's targets: mean test keep-loss
@@ -38,6 +42,7 @@ from photosieve.trainer import certify, crossfit, split  # noqa: E402
 from photosieve.trainer.options import TrainOptions  # noqa: E402
 from photosieve.trainer.phases import FitSettings, Split, predict  # noqa: E402
 from photosieve.trainer.progress import PhaseBar, quiet_tensorflow  # noqa: E402
+from photosieve.trainer.split import PhotoFacts  # noqa: E402
 from photosieve.vision import imaging, quality  # noqa: E402
 
 SIZE = 299
@@ -99,9 +104,15 @@ def _settings(options: TrainOptions, y: np.ndarray, seed: int) -> FitSettings:
 
 
 def one_repeat(
-    data: Split, sources: np.ndarray, test_sources: np.ndarray, max_keep_loss: float, seed: int
+    data: Split,
+    sources: np.ndarray,
+    test_sources: np.ndarray,
+    max_keep_loss: float,
+    seed: int,
+    facts: dict[str, PhotoFacts] | None = None,
 ) -> dict[str, Any]:
-    """Cross-fit and certify on the labelled sources, fit on all of them, score the test."""
+    """Cross-fit and certify on the labelled sources, fit on all of them, score the test;
+    groups by source photo, or by the product's rule on `facts` when given."""
     test = np.isin(sources, test_sources)
     rows = np.flatnonzero(~test)
     labelled = crossfit.part(data, rows)
@@ -109,6 +120,8 @@ def one_repeat(
         sha: ("discard" if y else "keep") for sha, y in zip(labelled.shas, labelled.y, strict=True)
     }
     groups = {sha: f"source{sources[r]}" for sha, r in zip(labelled.shas, rows, strict=True)}
+    if facts is not None:
+        groups = split.near_duplicate_groups({sha: facts[sha] for sha in labelled.shas})
     by_sha = split.fold_photos(labels, groups, crossfit.K_FOLDS)
     fold = np.array([by_sha[s] for s in labelled.shas], np.int64)
     options = TrainOptions(seed=seed)
@@ -159,6 +172,7 @@ def main() -> None:
         help="embeddings: random InceptionV3 (seeded) or the pretrained stand-in"
         " (pretrained_base.py)",
     )
+    parser.add_argument("--groups", choices=("source", "product"), default="source")
     args = parser.parse_args()
     quiet_tensorflow(False)
     start = time.monotonic()
@@ -170,11 +184,17 @@ def main() -> None:
 
     quality_album._threads(args.threads)
     sources = np.array([i.source for i in items])
+    facts = None
+    if args.groups == "product":
+        import scene_groups
+
+        facts = scene_groups.album_facts(items, album)
     n_sources = int(sources.max()) + 1
     print(
         f"album: {len(items)} photos ({int((data.y == 0).sum())} keepers) from {n_sources} "
         f"source photos; per repeat {args.test_sources} sources held out; "
-        f"max_keep_loss {args.max_keep_loss:g}; features {time.monotonic() - start:.0f} s",
+        f"max_keep_loss {args.max_keep_loss:g}; groups by {args.groups}; "
+        f"features {time.monotonic() - start:.0f} s",
         flush=True,
     )
     print(HEADER, flush=True)
@@ -182,7 +202,7 @@ def main() -> None:
     for r in range(args.start, args.start + args.repeats):
         began = time.monotonic()
         held = np.random.default_rng(args.seed + r).permutation(n_sources)[: args.test_sources]
-        row = one_repeat(data, sources, held, args.max_keep_loss, args.seed + r)
+        row = one_repeat(data, sources, held, args.max_keep_loss, args.seed + r, facts)
         row["over"] = float(row["test_keep_loss"] > row["bound"])
         rows.append(row)
         print(line(r, row, time.monotonic() - began), flush=True)

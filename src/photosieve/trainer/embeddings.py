@@ -9,8 +9,10 @@ One SQLite file, `<state_dir>/cache/embeddings.sqlite`, keyed by content hash:
   `quality.SIGNALS_VERSION` and the signal names, so a changed signal definition is recomputed
   instead of silently reused (a version, not a hash of the source: a comment edit must not
   cost a full re-decode).
-- `facts`: dHash, camera and EXIF time, which the leak-free split needs (taken from the same
-  decode, keyed by content hash alone).
+- `facts`: dHash, the whole-frame and centre DCT hashes, camera and EXIF time, which the scene
+  groups of the split and the certificate need (taken from the same decode, keyed by content
+  hash alone). Rows of an older FACTS_VERSION (before the DCT hashes) are read but count as
+  missing, so the next fill decodes those photos once more.
 - `pixels`: the decoded test photos (up to a cap) the export check runs both models on, so a
   retrain with a cached set decodes nothing at all.
 Every decode is the service's (`want_gray=True`, which also sets the JPEG draft scale), so the
@@ -50,6 +52,8 @@ CREATE TABLE IF NOT EXISTS signals (
     key TEXT NOT NULL, sha256 TEXT NOT NULL, vec BLOB NOT NULL, PRIMARY KEY (key, sha256));
 """
 LAYOUT = 2  # 2: decoded with want_gray=True, as the service decodes
+FACTS_VERSION = 2  # 2: with the DCT hashes (whole, centre); 1 (NULL): dHash, camera, time
+_FACTS_ADDED = ("whole TEXT", "centre TEXT", "version INTEGER")  # columns after version 1
 _CHUNK = 500  # SQLite's variable limit is far above; this keeps statements small
 _DECODE_CHUNK = 64  # photos decoded, embedded and committed together
 
@@ -74,6 +78,10 @@ class EmbeddingCache:
         self.conn = sqlite3.connect(cache_dir / "embeddings.sqlite", isolation_level=None)
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.executescript(SCHEMA)
+        have = {row[1] for row in self.conn.execute("PRAGMA table_info(facts)")}
+        for column in _FACTS_ADDED:
+            if column.split()[0] not in have:
+                self.conn.execute(f"ALTER TABLE facts ADD COLUMN {column}")
         if self.conn.execute("PRAGMA user_version").fetchone()[0] < LAYOUT:
             with self.conn:  # pixels decoded differently from the service's: decode again
                 self.conn.execute("BEGIN")
@@ -112,12 +120,20 @@ class EmbeddingCache:
 
     def facts(self, shas: Sequence[str]) -> dict[str, PhotoFacts]:
         rows = self._select(
-            "SELECT sha256, dhash, camera, taken FROM facts WHERE sha256 IN ({marks})", (), shas
+            "SELECT sha256, dhash, camera, taken, whole, centre FROM facts"
+            " WHERE sha256 IN ({marks})",
+            (),
+            shas,
         )
         return {
-            sha: PhotoFacts(None if dh is None else int(dh, 16), camera, taken)
-            for sha, dh, camera, taken in rows
+            sha: PhotoFacts(_int(dh), camera, taken, _int(whole), _int(centre))
+            for sha, dh, camera, taken, whole, centre in rows
         }
+
+    def current_facts(self, shas: Sequence[str]) -> set[str]:
+        """The hashes among `shas` whose facts are of this FACTS_VERSION."""
+        sql = "SELECT sha256 FROM facts WHERE version >= ? AND sha256 IN ({marks})"
+        return {row[0] for row in self._select(sql, (FACTS_VERSION,), shas)}
 
     def pixels(self, size: int, fit: str, shas: Sequence[str]) -> dict[str, np.ndarray]:
         rows = self._select(
@@ -154,11 +170,9 @@ class EmbeddingCache:
                 ],
             )
             self.conn.executemany(
-                "INSERT OR REPLACE INTO facts VALUES (?,?,?,?)",
-                [
-                    (sha, None if f.dhash is None else f"{f.dhash:016x}", f.camera, f.taken)
-                    for sha, f in facts.items()
-                ],
+                "INSERT OR REPLACE INTO facts (sha256, dhash, camera, taken, whole, centre,"
+                " version) VALUES (?,?,?,?,?,?,?)",
+                [(sha, *_fact_row(f)) for sha, f in facts.items()],
             )
             self.conn.executemany(
                 "INSERT OR REPLACE INTO pixels VALUES (?,?,?,?)",
@@ -167,6 +181,19 @@ class EmbeddingCache:
                     for sha, p in pixels.items()
                 ],
             )
+
+
+def _hex(value: int | None) -> str | None:
+    return None if value is None else f"{value & 0xFFFFFFFFFFFFFFFF:016x}"
+
+
+def _fact_row(f: PhotoFacts) -> tuple[object, ...]:
+    """A fact's columns after sha256, as `put` stores them."""
+    return (_hex(f.dhash), f.camera, f.taken, _hex(f.whole), _hex(f.centre), FACTS_VERSION)
+
+
+def _int(text: str | None) -> int | None:
+    return None if text is None else int(text, 16)
 
 
 def _missing(
@@ -181,7 +208,7 @@ def _missing(
     """The photos to decode, and the hashes among them that already have a vector."""
     shas = [p.sha256 for p in photos]
     have_vec = set(cache.vectors(key, shas)) if embedding else set(shas)
-    have_facts = set(cache.facts(shas))
+    have_facts = cache.current_facts(shas)
     have_signals = set(cache.signals(signals_key(size, fit), shas))
     have_pix = set(cache.pixels(size, fit, sorted(wanted)))
     complete = have_vec & have_facts & have_signals
@@ -203,7 +230,7 @@ def _describe(
     """Add one photo's quality signals and facts; an unexpected error is its reason (None: ok)."""
     try:
         signals[sha] = quality.signal_vector(contract.decoded_signals(decoded))
-        facts[sha] = facts_from(decoded.pixels, decoded.metadata)
+        facts[sha] = facts_from(decoded.pixels, decoded.metadata, decoded.gray)
     except Exception as exc:  # this photo's reason; the rest go on
         log.exception("internal error reading the quality of %r", str(where))
         signals.pop(sha, None)

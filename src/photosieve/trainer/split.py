@@ -1,10 +1,17 @@
-"""The leak-free split: near-duplicate groups, then a deterministic stratified split by group hash.
+"""The leak-free split: scene groups, then a deterministic stratified split by group hash.
 
-Pure functions of plain data. Two photos belong to one
-group when their 64-bit dHash is identical (a re-save, a copy with new EXIF) or when the same
-camera (EXIF Make + Model) took them within `BURST_SECONDS` of each other (a burst); groups
-chain, so a 10-shot burst is one group. A whole group lands in one split, so a near-copy of a
-test photo is never trained on.
+Pure functions of plain data. Two photos belong to one group (`near_duplicate_groups`) when
+- their 64-bit dHash differs in at most DHASH_BITS bits (a re-save, a copy with new EXIF, a
+  re-exposure);
+- their crop-tolerant DCT hashes (photosieve.vision.copies: the whole frame and its central
+  80 %, closest of the four pairings) differ in at most FRAME_BITS bits (a resize, a slight
+  crop, a screen-sized download, a burst frame moments later);
+- or the same camera (EXIF Make + Model) took them within `BURST_SECONDS` of each other (a
+  burst).
+Groups chain (union-find), so a 10-shot burst is one group. A longer same-camera window is
+left out on purpose: it joins distinct scenes shot in one session (docs/decisions.md,
+2026-12-04). A whole group lands in one split and one cross-fitting fold, and the certificate
+counts keeper groups, so a near-copy of a test photo is never trained on.
 
 The split never depends on the training seed: the test set stays put when only `--seed`
 changes. Within each class (a group counts as its majority label), groups are ordered by a salted
@@ -19,18 +26,25 @@ import hashlib
 import itertools
 import math
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 BURST_SECONDS = 2.0
+# Hash distances (bits) that join two photos. On the real-photo album (benchmarks/
+# scene_groups.py) photos of distinct source photos come no closer than 4 dHash bits and 10
+# DCT-hash bits; variants of one scene mostly within these.
+DHASH_BITS = 2
+FRAME_BITS = 8
+_BLOCK = 256  # rows compared at once in the pairwise hash scan
 # A frame whose gray levels (1st to 99th percentile) span less than this is "flat" (a black
 # pocket shot, a lens cap): its dHash is noise, and grouping every black frame together would
 # sweep one class into a single split. Flat photos get no perceptual hash, only camera time.
 FLAT_RANGE = 8.0
 SPLIT_SALT = "photosieve-split-v1"
 SPLITS = ("train", "val", "test")
+_MASK64 = (1 << 64) - 1
 
 
 @dataclass(frozen=True)
@@ -40,6 +54,8 @@ class PhotoFacts:
     dhash: int | None
     camera: str | None
     taken: float | None  # camera wall-clock seconds (only differences matter)
+    whole: int | None = None  # DCT hash of the whole frame (copies.frame_hashes); None: flat
+    centre: int | None = None  # ... and of its central 80 %
 
 
 def dhash(pixels: np.ndarray) -> int | None:
@@ -74,23 +90,58 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
-def near_duplicate_groups(facts: Mapping[str, PhotoFacts]) -> dict[str, str]:
-    """Map each content hash to its group key (the smallest content hash in its group)."""
+def _near_pairs(keys: Sequence[str], hashes: np.ndarray, bits: int) -> Iterator[tuple[str, str]]:
+    """Pairs of `keys` whose hashes (one row of uint64 per key) come within `bits` bits, by
+    the closest of any of one row's hashes to any of the other's; a block of rows at a time."""
+    columns = range(hashes.shape[1])
+    for start in range(0, len(keys), _BLOCK):
+        block, rest = hashes[start : start + _BLOCK], hashes[start:]
+        best = np.full((len(block), len(rest)), 64, np.uint8)
+        for a, b in itertools.product(columns, columns):
+            np.minimum(best, np.bitwise_count(block[:, a, None] ^ rest[None, :, b]), out=best)
+        rows, cols = np.nonzero(best <= bits)
+        for i, j in zip(rows.tolist(), cols.tolist(), strict=True):
+            if j > i:  # each pair once, never a photo with itself
+                yield keys[start + i], keys[start + j]
+
+
+def _hash_rows(facts: Mapping[str, PhotoFacts], frame: bool) -> tuple[list[str], np.ndarray]:
+    """The photos that have the hashes, and their hashes as uint64 rows: (dHash) or (whole,
+    centre)."""
+    rows: dict[str, tuple[int, ...]] = {}
+    for sha, fact in sorted(facts.items()):
+        if frame and fact.whole is not None and fact.centre is not None:
+            rows[sha] = (fact.whole, fact.centre)
+        elif not frame and fact.dhash is not None:
+            rows[sha] = (fact.dhash,)
+    array = np.array([[h & _MASK64 for h in row] for row in rows.values()], np.uint64)
+    return list(rows), array.reshape(len(rows), 2 if frame else 1)
+
+
+def near_duplicate_groups(
+    facts: Mapping[str, PhotoFacts],
+    *,
+    dhash_bits: int = DHASH_BITS,
+    frame_bits: int = FRAME_BITS,
+    window: float = BURST_SECONDS,
+) -> dict[str, str]:
+    """Map each content hash to its group key (the smallest content hash in its group); see the
+    module docstring. A negative `dhash_bits` or `frame_bits` turns that rule off (the rule
+    before 2026-12-04 was dhash_bits=0, frame_bits=-1)."""
     uf = _UnionFind(sorted(facts))
-    by_dhash: dict[int, list[str]] = defaultdict(list)
+    for frame, bits in ((False, dhash_bits), (True, frame_bits)):
+        if bits >= 0:
+            keys, hashes = _hash_rows(facts, frame)
+            for a, b in _near_pairs(keys, hashes, bits):
+                uf.union(a, b)
     by_camera: dict[str, list[tuple[float, str]]] = defaultdict(list)
     for sha, fact in facts.items():
-        if fact.dhash is not None:
-            by_dhash[fact.dhash].append(sha)
         if fact.camera and fact.taken is not None:
             by_camera[fact.camera].append((fact.taken, sha))
-    for members in by_dhash.values():
-        for other in members[1:]:
-            uf.union(members[0], other)
     for shots in by_camera.values():
         shots.sort()
         for (t0, a), (t1, b) in itertools.pairwise(shots):
-            if t1 - t0 <= BURST_SECONDS:
+            if t1 - t0 <= window:
                 uf.union(a, b)
     return {sha: uf.find(sha) for sha in facts}
 
@@ -199,13 +250,19 @@ def wallclock_seconds(taken: object) -> float | None:
     return (naive - datetime(1970, 1, 1)).total_seconds()
 
 
-def facts_from(pixels: np.ndarray, metadata: Mapping[str, str]) -> PhotoFacts:
-    """Grouping facts from one decode: dHash of the pixels, camera and time from EXIF/XMP."""
+def facts_from(
+    pixels: np.ndarray, metadata: Mapping[str, str], gray: np.ndarray | None = None
+) -> PhotoFacts:
+    """Grouping facts from one decode: dHash of the pixels, the DCT hashes of the whole gray
+    work image (when given; none for a flat photo), camera and time from EXIF/XMP."""
     from photosieve.dating import metadata_time
+    from photosieve.vision.copies import frame_hashes
 
     make, model = metadata.get("Make", "").strip(), metadata.get("Model", "").strip()
     camera = f"{make}|{model}" if make and model else None
     taken = wallclock_seconds(metadata_time(metadata))
     if taken is not None and not math.isfinite(taken):
         taken = None
-    return PhotoFacts(dhash(pixels), camera, taken)
+    hashed = dhash(pixels)
+    whole, centre = frame_hashes(gray) if gray is not None and hashed is not None else (None, None)
+    return PhotoFacts(hashed, camera, taken, whole, centre)

@@ -118,17 +118,29 @@ def phash(gray: np.ndarray, box: Box | None = None) -> int:
     return int.from_bytes(np.packbits(bits).tobytes(), "big")
 
 
-def fingerprint(gray: np.ndarray) -> Print:
-    """The photo's Print from its 2-D gray work image (any scale, values 0..1)."""
+def _prepared(gray: np.ndarray) -> tuple[np.ndarray, Box]:
+    """`gray` checked, stretched if it is a sliver (an extreme panorama's work image) so every
+    hash cell has a pixel, and the box of its central region."""
     if gray.ndim != 2 or gray.size == 0:
         raise ValueError(f"fingerprint needs a non-empty 2-D image, got shape {gray.shape}")
-    # A sliver (an extreme panorama's work image) is stretched so every hash cell has a pixel.
     stretch = (-(-TINY // gray.shape[0]), -(-TINY // gray.shape[1]))
     if stretch != (1, 1):
         gray = np.repeat(np.repeat(gray, stretch[0], axis=0), stretch[1], axis=1)
     h, w = gray.shape
     margin = (1 - _CENTRE) / 2
-    centre = (w * margin, h * margin, w * (1 - margin), h * (1 - margin))
+    return gray, (w * margin, h * margin, w * (1 - margin), h * (1 - margin))
+
+
+def frame_hashes(gray: np.ndarray) -> tuple[int, int]:
+    """The Print's two DCT hashes (whole frame, central region) alone, without thumbnails."""
+    gray, centre = _prepared(gray)
+    return phash(gray), phash(gray, centre)
+
+
+def fingerprint(gray: np.ndarray) -> Print:
+    """The photo's Print from its 2-D gray work image (any scale, values 0..1)."""
+    gray, centre = _prepared(gray)
+    h, w = gray.shape
     scale = THUMB_SIDE / max(h, w)
     size = (max(2, round(w * scale)), max(2, round(h * scale)))
     tiny = np.clip(np.rint(_resize(gray, (TINY, TINY), centre) * 255), 0, 255).astype(np.uint8)
