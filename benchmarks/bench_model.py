@@ -4,7 +4,7 @@ The model is the trainer's own (photosieve.trainer.model build_base + build_netw
 exported by the trainer's own steps (photosieve.trainer.export), so the benchmark times what
 `photosieve train` ships; if that API is missing or changed, the build fails rather than timing
 something else. weights=None: the benchmark measures speed, not accuracy, and never touches the
-network.
+network. `build_model` also takes a weights file for the base (benchmarks/copies.py --weights).
 """
 
 from __future__ import annotations
@@ -19,12 +19,13 @@ INPUT_SIZE = 299
 VERSION = "20260101-000000"
 
 
-def build_model(size: int = INPUT_SIZE) -> Any:
+def build_model(size: int = INPUT_SIZE, weights: str | None = None) -> Any:
     """The product's Keras model as `photosieve train` exports it: the trainer's InceptionV3
-    backbone and head, with the score and the pooled embedding as outputs."""
+    backbone (random, or started from the Keras weights file `weights`) and head, with the
+    score and the pooled embedding as outputs."""
     from photosieve.trainer import model as trainer_model
 
-    base = trainer_model.build_base("inceptionv3", size, None)
+    base = trainer_model.build_base("inceptionv3", size, weights)
     return trainer_model.serving_model(trainer_model.build_network(base, size))
 
 

@@ -2,7 +2,8 @@
 and distinct photos, burst siblings included, run through the index and the confirmation
 exactly as the copy stage runs them; then the index's query time at 100,000 photos.
 
-    python benchmarks/copies.py [--sources N] [--seed S]
+    python benchmarks/copies.py [--sources N] [--seed S] [--pixels-only] [--weights none|FILE]
+        [--floors F,F,...] [--source-cosines]
 
 The library holds each source photo as a camera would save it (1600 px long side, JPEG q 90,
 EXIF camera and capture time). Every copy of it is a query that must be called a copy of that
@@ -27,13 +28,18 @@ runtime. Every candidate that reached MIN_CORRELATION is embedded with its query
 stage embeds a pair (both decoded as scoring decodes, one batch of two), and the tables give,
 by kind, the verdict of the pixels alone and of pixels + embedding, with the cosines: the
 lowest of a copy and its own photo, the highest of a distinct pair the pixels passed (and of
-any distinct pair weighed). A random network's features are not ImageNet's: redo this
-calibration with the ImageNet weights. `--pixels-only` skips the model.
+any distinct pair weighed). A random network's features are not ImageNet's: `--weights FILE`
+starts the base from a Keras weights file instead (e.g. pretrained_base.py's stand-in for the
+ImageNet weights), exported into a cache folder of its own, named by the file's name and
+digest. `--floors` sets the sweep's floors; `--source-cosines` also embeds every half and burst
+sibling with the library photo it was made from, weighed or not (the pixels skip most of
+those pairs). `--pixels-only` skips the model.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import sys
 import time
@@ -50,7 +56,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 import album_build
 from album_build import _exif, _load_source, _u8
-from copies_report import Query, Residuals, Results, report, strangers
+from copies_report import FLOORS, Query, Residuals, Results, report, strangers
 
 from photosieve.model import loader
 from photosieve.model.contract import Classifier
@@ -194,14 +200,26 @@ class PairEmbedder:
         return copies.embedding_cosine(vectors[0], vectors[1])
 
 
-def load_model() -> Classifier:
-    """The product's InceptionV3 (weights=None) exported as `photosieve train` exports it,
-    built once into the cache, on the service's CPU runtime."""
+def model_dir(weights: Path | None) -> Path:
+    """The cache folder of the exported model: MODEL_DIR for weights=None (random), else one
+    per weights file, named by its name and content digest so two bases never mix."""
+    if weights is None:
+        return MODEL_DIR
+    digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:12]
+    stem = weights.name.removesuffix(".h5").removesuffix(".weights")
+    return MODEL_DIR.with_name(f"model-{stem}-{digest}")
+
+
+def load_model(weights: Path | None = None) -> Classifier:
+    """The product's InceptionV3 (weights=None, or its base started from the Keras weights
+    file `weights`) exported as `photosieve train` exports it, built once into the cache, on
+    the service's CPU runtime."""
     import bench_model
 
-    version_dir = MODEL_DIR / bench_model.VERSION
+    version_dir = model_dir(weights) / bench_model.VERSION
     if not (version_dir / "model.json").exists():
-        model = bench_model.build_model(bench_model.INPUT_SIZE)
+        start = None if weights is None else str(weights)
+        model = bench_model.build_model(bench_model.INPUT_SIZE, start)
         size = bench_model.INPUT_SIZE
         bench_model.export_model(model, version_dir, size=size, backbone="inceptionv3")
     return loader.load_model(version_dir, device="cpu")
@@ -253,7 +271,8 @@ def _library(sources: list[Path], scratch: Path) -> tuple[dict[str, Library], di
 Library = tuple[np.ndarray, tuple[copies.Print, dict[str, str]]]
 
 
-Ask = Callable[[bytes, str | None, list[float]], Query]  # (file bytes, key to skip, residuals)
+# (file bytes, key to skip, residuals, the library photo a distinct photo was made from)
+Ask = Callable[[bytes, str | None, list[float], str | None], Query]
 
 
 def run_queries(
@@ -265,25 +284,52 @@ def run_queries(
     weighed: Residuals = defaultdict(list)
     for key, (full, _) in built.items():
         for kind, data in copies_of(full, _exif(CAMERA, T0), rng).items():
-            caught[kind].append((key, ask(data, None, weighed[kind])))
+            caught[kind].append((key, ask(data, None, weighed[kind], None)))
         library_bytes = files[key].read_bytes()
-        false["another source"].append((None, ask(library_bytes, key, [])))
+        false["another source"].append((None, ask(library_bytes, key, [], None)))
         w = full.shape[1]
         for side, half in (("left", full[:, : w * 11 // 20]), ("right", full[:, w * 9 // 20 :])):
             data = _save(half, "JPEG", 90, _exif(CAMERA, T0 + timedelta(minutes=1)))
-            false[f"half ({side})"].append((None, ask(data, None, weighed[f"half ({side})"])))
+            half_of = ask(data, None, weighed[f"half ({side})"], key)
+            false[f"half ({side})"].append((None, half_of))
         for kind, img, when, subsec in siblings_of(full, rng):
             data = _save(img, "JPEG", 90, _exif_at(when, subsec))
-            false[kind].append((None, ask(data, None, weighed[kind])))
+            false[kind].append((None, ask(data, None, weighed[kind], key)))
     return caught, false, weighed
 
 
-def main() -> None:
+def _arguments() -> tuple[argparse.Namespace, Path | None]:
+    """The command line, and the weights file the model's base starts from (None: random)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sources", type=int, default=0, help="use the first N (0: all)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--pixels-only", action="store_true", help="no model, no embeddings")
+    parser.add_argument(
+        "--weights",
+        default="none",
+        help="the model base's start: none (random) or a Keras weights FILE"
+        " (e.g. .cache/inceptionv3-nsfwjs-4.3.0.weights.h5 from pretrained_base.py)",
+    )
+    parser.add_argument(
+        "--floors",
+        type=lambda text: tuple(float(f) for f in text.split(",")),
+        default=FLOORS,
+        help="the sweep's cosine floors, comma-separated (MIN_EMBED_COSINE is always one)",
+    )
+    parser.add_argument(
+        "--source-cosines",
+        action="store_true",
+        help="also embed each half and burst sibling with the photo it was made from",
+    )
     args = parser.parse_args()
+    weights = None if args.weights == "none" else Path(args.weights).resolve()
+    if weights is not None and not weights.is_file():
+        parser.error(f"--weights: no such file {weights}")
+    return args, weights
+
+
+def main() -> None:
+    args, weights = _arguments()
     sources = album_build.fetch_sources(CACHE / "copies")
     sources = sources[: args.sources] if args.sources else sources
     rng = np.random.default_rng(args.seed)
@@ -297,16 +343,21 @@ def main() -> None:
         [p.centre for p in prints],
         [p.tiny for p in prints],
     )
-    pairs = None if args.pixels_only else PairEmbedder(load_model())
+    pairs = None if args.pixels_only else PairEmbedder(load_model(weights))
     query_file = scratch / "query"
 
-    def ask(data: bytes, skip: str | None, weighed: list[float]) -> Query:
+    def ask(data: bytes, skip: str | None, weighed: list[float], kin: str | None) -> Query:
         found = _print(data, query_file)
         cosine = None if pairs is None else (lambda key: pairs.cosine(query_file, files[key]))
-        return called_copy_of(found, index, library, skip, weighed, cosine)
+        out = called_copy_of(found, index, library, skip, weighed, cosine)
+        if cosine is not None and kin is not None and args.source_cosines:
+            out.kin = cosine(kin)
+        return out
 
     caught, false, weighed = run_queries(built, files, ask, rng)
-    report(caught, false, weighed, len(sources), embedded=pairs is not None)
+    if weights is not None and pairs is not None:  # weights=None prints as it always did
+        print(f"model base started from {weights.name}")
+    report(caught, false, weighed, len(sources), embedded=pairs is not None, floors=args.floors)
     ms, found, took = index_speed()
     print(f"index query at 100,000 photos: {ms:.3f} ms, {found:.2f} candidates per query")
     print(f"index built from 100,000 stored prints: {took:.2f} s")

@@ -1,6 +1,7 @@
 """The tables benchmarks/copies.py prints: by kind of copy and of distinct photo, the verdict of
 the pixels alone and of pixels + embedding (MIN_EMBED_COSINE), the residuals and cosines
-weighed, and the shares over a few cosine floors.
+weighed, the shares over a few cosine floors and, when asked, each distinct photo's cosine
+with the library photo it was made from.
 """
 
 from __future__ import annotations
@@ -12,16 +13,20 @@ import numpy as np
 from photosieve.vision import copies
 
 Residuals = dict[str, list[float]]
+FLOORS = (0.99, 0.999, 0.9995, 0.9998, 0.9999)  # the sweep's floors unless told others
 
 
 @dataclass
 class Query:
     """What the copy stage weighed for one query: the pixel-confirmed candidates in the order
     it tries them, each with its embedding cosine (NaN without a model), and the cosines of
-    every candidate that reached MIN_CORRELATION."""
+    every candidate that reached MIN_CORRELATION; `kin`: a distinct photo's cosine with the
+    library photo it was made from, whether or not the pixels weighed that pair (NaN: not
+    asked)."""
 
     confirmed: list[tuple[str, float]] = field(default_factory=list)
     weighed: list[float] = field(default_factory=list)
+    kin: float = float("nan")
 
     def called(self, min_cosine: float | None) -> str | None:
         """The library photo it is called a copy of: the first confirmed by the pixels (and,
@@ -93,7 +98,7 @@ def _overall(results: Results, min_cosine: float | None, copy: bool) -> float:
     return 100 * (right if copy else n - right) / max(1, n)
 
 
-def _sweep(caught: Results, false: Results, embedded: bool) -> None:
+def _sweep(caught: Results, false: Results, embedded: bool, floors: tuple[float, ...]) -> None:
     """Caught and distinct-called-copies shares, pixels alone and with a few cosine floors."""
     settings: list[tuple[str, float | None]] = [("pixels alone", None)]
     if embedded:
@@ -102,15 +107,30 @@ def _sweep(caught: Results, false: Results, embedded: bool) -> None:
         low, high = min(own, default=float("nan")), max(passed, default=float("nan"))
         print(f"cosine of a copy and its own photo: min {low:.4f}")
         print(f"cosine of a distinct pair the pixels passed: max {high:.4f}")
-        cuts = sorted({0.99, 0.999, 0.9995, 0.9998, 0.9999, copies.MIN_EMBED_COSINE})
+        cuts = sorted({*floors, copies.MIN_EMBED_COSINE})
         settings += [(f"+ embedding >= {cut}", cut) for cut in cuts]
     for name, cut in settings:
         got, bad = _overall(caught, cut, copy=True), _overall(false, cut, copy=False)
         print(f"{name:<26} copies caught {got:6.1f} %, distinct called copies {bad:5.2f} %")
 
 
+def _kin(false: Results) -> None:
+    """By kind of distinct photo, its cosine with the library photo it was made from (only
+    when the run asked: the pixels weigh few of these pairs, moments_differ skips most)."""
+    for kind, rows in false.items():
+        kin = [q.kin for _, q in rows if np.isfinite(q.kin)]
+        if kin:
+            print(f"cosine of a {kind} photo and its source: {_spread(kin, 4)} ({len(kin)})")
+
+
 def report(
-    caught: Results, false: Results, weighed: Residuals, sources: int, *, embedded: bool
+    caught: Results,
+    false: Results,
+    weighed: Residuals,
+    sources: int,
+    *,
+    embedded: bool,
+    floors: tuple[float, ...] = FLOORS,
 ) -> None:
     near, wide = (copies.RADIUS, copies.MIN_TINY), (copies.WIDE_RADIUS, copies.MIN_TINY_WIDE)
     tiers = f"{near[0]} bits with tiny >= {near[1]}, {wide[0]} with >= {wide[1]}"
@@ -118,4 +138,5 @@ def report(
     print(f"MAX_RESIDUAL {copies.MAX_RESIDUAL}, MIN_EMBED_COSINE {copies.MIN_EMBED_COSINE}")
     _table("copy kind", caught, weighed, embedded, copy=True)
     _table("distinct kind", false, weighed, embedded, copy=False)
-    _sweep(caught, false, embedded)
+    _sweep(caught, false, embedded, floors)
+    _kin(false)
