@@ -249,6 +249,16 @@ def test_embeddings_agree_by_their_cosine() -> None:
         assert copies.embeddings_agree(a, b) is agree
 
 
+def test_the_floor_sits_below_every_copy_the_benchmark_measured() -> None:
+    """benchmarks/copies.py --weights (the ImageNet-based stand-in, 2026-12-04): a copy and its
+    own photo came no lower than 0.7584 (a 256 px resize); the median of two unrelated library
+    photos was 0.6475. The floor must keep the one and veto the other."""
+    a = np.array([1.0, 0.0], np.float32)
+    for cosine, agree in ((0.7584, True), (0.6475, False)):
+        b = np.array([cosine, np.sqrt(1 - cosine**2)])
+        assert copies.embeddings_agree(a, b) is agree
+
+
 def test_a_degenerate_embedding_agrees_with_nothing() -> None:
     a = np.array([1.0, 0.0], np.float32)
     assert np.isnan(copies.embedding_cosine(a, np.zeros(2)))
