@@ -33,7 +33,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from album_build import Item, build_album, fetch_sources, sha256
+from album_build import Item, build_album
+from album_sources import fetch_sources, sha256
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))

@@ -49,6 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 import album_build
+import album_sources
 from album_build import _exif, _load_source, _u8
 from copies_report import Query, Residuals, Results, report, strangers
 
@@ -284,7 +285,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--pixels-only", action="store_true", help="no model, no embeddings")
     args = parser.parse_args()
-    sources = album_build.fetch_sources(CACHE / "copies")
+    sources = album_sources.fetch_sources(CACHE / "copies")
     sources = sources[: args.sources] if args.sources else sources
     rng = np.random.default_rng(args.seed)
     scratch = CACHE / "copies" / "scratch"
