@@ -1,19 +1,13 @@
-"""The album recipe of the real-photo quality benchmark (benchmarks/quality_album.py): the
-source photos (benchmarks/album/manifest.txt, fetched once and sha256-checked) and, from each,
-keepers (the photo and a few harmless variants) and discards (motion blur, defocus, too dark,
-blown out, a screenshot, shaken burst frames), saved as a phone camera or a messenger would.
+"""The album recipe of the real-photo quality benchmark (benchmarks/quality_album.py): from each
+source photo (album_sources.py: a manifest, fetched once and sha256-checked), keepers (the
+photo and a few harmless variants) and discards (motion blur, defocus, too dark, blown out, a
+screenshot, shaken burst frames), saved as a phone camera or a messenger would.
 Seeded: the same album every run.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import shutil
-import subprocess
-import sys
-import tempfile
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,7 +19,6 @@ import numpy as np
 from album_screens import TEMPLATES, screenshot
 from PIL import ExifTags, Image, ImageOps
 
-MANIFEST = Path(__file__).resolve().parent / "album" / "manifest.txt"
 ALBUM_VERSION = 3  # bump when the album recipe changes: the album is rebuilt
 MASTER = 1600  # long side the sources are reduced to before anything else
 OUTPUT = 1024  # long side of the album's camera photos
@@ -49,68 +42,6 @@ class Item:
     source: int
     kind: str
     label: int  # 1 = discard
-
-
-# --- sources ---------------------------------------------------------------------------------
-
-
-def read_manifest() -> list[tuple[str, str, str, str]]:
-    lines = MANIFEST.read_text().splitlines()
-    rows = [line.split("\t") for line in lines if line and not line.startswith("#")]
-    return [(pkg, version, path, sha) for pkg, version, path, sha in rows]
-
-
-def sha256(path: Path) -> str:
-    with path.open("rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
-
-
-def _unpack(pkg: str, version: str, members: list[str], dest: Path, work: Path) -> None:
-    """Download one package into `work` and copy just `members` out of it into `dest`."""
-    if pkg == "scikit-image":
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "-q",
-                "--no-deps",
-                "--only-binary=:all:",
-                f"scikit-image=={version}",
-                "-d",
-                str(work),
-            ],
-            check=True,
-        )
-        with zipfile.ZipFile(next(work.glob("scikit_image-*.whl"))) as zf:
-            for member in members:
-                zf.extract(member, dest)
-        return
-    subprocess.run(["apt-get", "download", "-q", f"{pkg}={version}"], cwd=work, check=True)
-    tree = work / "tree"
-    subprocess.run(["dpkg-deb", "-x", str(next(work.glob("*.deb"))), str(tree)], check=True)
-    for member in members:
-        (dest / member).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(tree / member, dest / member)
-
-
-def fetch_sources(cache_dir: Path) -> list[Path]:
-    """Each manifest photo as a file under `cache_dir`/src, fetched (once) and checked."""
-    rows = read_manifest()
-    root = cache_dir / "src"
-    paths = [root / pkg / path for pkg, _, path, _ in rows]
-    for pkg, version in sorted({(r[0], r[1]) for r in rows}):
-        members = [r[2] for r in rows if r[0] == pkg]
-        if all((root / pkg / m).exists() for m in members):
-            continue
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=cache_dir) as work:  # the package itself: dropped
-            _unpack(pkg, version, members, root / pkg, Path(work))
-    for path, (_, _, name, sha) in zip(paths, rows, strict=True):
-        if sha256(path) != sha:
-            raise SystemExit(f"{name}: sha256 differs from the manifest; delete {root} to refetch")
-    return paths
 
 
 # --- image operations (float32 RGB, 0..255) --------------------------------------------------

@@ -1,21 +1,22 @@
 """Certified keep-loss on unseen photos: the real-photo album, repeated splits by source photo.
 
-    python benchmarks/certified_album.py [--repeats 20] [--start 0] [--test-sources 6]
+    python benchmarks/certified_album.py [--repeats 20] [--start 0] [--test-sources N]
                                          [--seed 0] [--max-keep-loss 0.01] [--threads 1]
-                                         [--groups source|product]
+                                         [--groups source|product] [--manifest default|wide]
 
 The album and its cached InceptionV3 embeddings (weights=None, seeded) come from
-quality_album.py (run it once first, or let this script build them: the same cache folder).
-Each repeat holds `--test-sources` source photos out (every keeper and discard made from them:
-the test photos, never used for training or for the threshold) and gives the rest to the
-product's own cross-fitting (photosieve.trainer.crossfit with split.fold_photos, the source
-photo as the near-duplicate group): out-of-fold scores of every labelled photo choose the
-certified threshold (photosieve.trainer.certify), then the head is fitted on all of them for the
-folds' median epochs, as `photosieve train` does. Only the head is fitted, on cached arrays.
-The source photo is also the certificate's keeper group: its five keeper variants are one
-unit of the bound, as near-duplicates and bursts are in the product. With `--groups product`
-the folds and the certificate use the product's own scene groups instead
-(split.near_duplicate_groups over the labelled photos' facts, taken from the files as
+quality_album.py (run it once first, or let this script build them: the same cache folder;
+`--manifest wide` is the wider album of album/manifest-wide.txt, in its own folder). Each
+repeat holds `--test-sources` source photos out (default a fifth: 6 of 30; every keeper and
+discard made from them: the test photos, never used for training or for the threshold) and
+gives the rest to the product's own cross-fitting (photosieve.trainer.crossfit with
+split.fold_photos, the source photo as the near-duplicate group): out-of-fold scores of every
+labelled photo choose the certified threshold (photosieve.trainer.certify), then the head is
+fitted on all of them for the folds' median epochs, as `photosieve train` does. Only the head
+is fitted, on cached arrays. The source photo is also the certificate's keeper group: its five
+keeper variants are one unit of the bound, as near-duplicates and bursts are in the product.
+With `--groups product` the folds and the certificate use the product's own scene groups
+instead (split.near_duplicate_groups over the labelled photos' facts, taken from the files as
 scene_groups.py takes them), which may split a scene in two.
 
 It prints one line per repeat (with the held-out sources that lost keepers, and how many)
@@ -33,7 +34,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from album_build import Item, build_album, fetch_sources, sha256
+from album_build import Item, build_album
+from album_sources import MANIFESTS, cache_for, fetch_sources, sha256
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
@@ -156,13 +158,14 @@ def one_repeat(
     }
 
 
-def main() -> None:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--cache", type=Path, default=HERE / ".cache" / "quality_album")
+    parser.add_argument("--cache", type=Path, help="default: the manifest's own folder")
+    parser.add_argument("--manifest", choices=tuple(MANIFESTS), default="default")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--start", type=int, default=0, help="first repeat (to extend a run)")
-    parser.add_argument("--test-sources", type=int, default=6, help="held out per repeat")
+    parser.add_argument("--test-sources", type=int, help="held out per repeat; default N/5")
     parser.add_argument("--max-keep-loss", type=float, default=0.01)
     parser.add_argument("--threads", type=int, default=1, help="TensorFlow threads")
     parser.add_argument(
@@ -173,12 +176,16 @@ def main() -> None:
         " (pretrained_base.py)",
     )
     parser.add_argument("--groups", choices=("source", "product"), default="source")
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = _parser().parse_args()
     quiet_tensorflow(False)
     start = time.monotonic()
-    cache = args.cache.resolve()
+    cache = (args.cache or cache_for(args.manifest)).resolve()
     album = cache / "album"
-    items = build_album(fetch_sources(cache), album, args.seed)
+    items = build_album(fetch_sources(cache, args.manifest), album, args.seed)
     data = features(items, album, cache, args.seed, args.threads, args.base)
     import quality_album
 
@@ -190,9 +197,10 @@ def main() -> None:
 
         facts = scene_groups.album_facts(items, album)
     n_sources = int(sources.max()) + 1
+    n_test = args.test_sources or round(n_sources / 5)
     print(
         f"album: {len(items)} photos ({int((data.y == 0).sum())} keepers) from {n_sources} "
-        f"source photos; per repeat {args.test_sources} sources held out; "
+        f"source photos; per repeat {n_test} sources held out; "
         f"max_keep_loss {args.max_keep_loss:g}; groups by {args.groups}; "
         f"features {time.monotonic() - start:.0f} s",
         flush=True,
@@ -201,7 +209,7 @@ def main() -> None:
     rows = []
     for r in range(args.start, args.start + args.repeats):
         began = time.monotonic()
-        held = np.random.default_rng(args.seed + r).permutation(n_sources)[: args.test_sources]
+        held = np.random.default_rng(args.seed + r).permutation(n_sources)[:n_test]
         row = one_repeat(data, sources, held, args.max_keep_loss, args.seed + r, facts)
         row["over"] = float(row["test_keep_loss"] > row["bound"])
         rows.append(row)

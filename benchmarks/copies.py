@@ -55,6 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 import album_build
+import album_sources
 from album_build import _exif, _load_source, _u8
 from copies_report import FLOORS, Query, Residuals, Results, report, strangers
 
@@ -330,7 +331,7 @@ def _arguments() -> tuple[argparse.Namespace, Path | None]:
 
 def main() -> None:
     args, weights = _arguments()
-    sources = album_build.fetch_sources(CACHE / "copies")
+    sources = album_sources.fetch_sources(CACHE / "copies")
     sources = sources[: args.sources] if args.sources else sources
     rng = np.random.default_rng(args.seed)
     scratch = CACHE / "copies" / "scratch"

@@ -2,28 +2,31 @@
 real photographs with realistic defects, split by source photo.
 
     python benchmarks/quality_album.py [--cache DIR] [--seed N] [--repeats N] [--threads N]
-                                       [--shakes line|path]
+                                       [--shakes line|path] [--manifest default|wide]
 
 The source photos (benchmarks/album/manifest.txt: package, version, path, sha256) come from
 Debian's mate-backgrounds and plasma-workspace-wallpapers (`apt-get download`, `dpkg-deb -x`)
 and scikit-image's bundled data (`pip download --no-deps`, unzipped); everything lands in
-`<cache>/` (default benchmarks/.cache/quality_album, gitignored). From each source photo the
-album (album_build.py, screenshots from album_screens.py) gets keepers (the photo, three of
-crop / exposure / resize / recompress / download, and the sharp frame of a burst) and discards
-(motion blur, defocus, underexposed or pocket shot, blown out, a screenshot, two shaken burst
-frames). Features come from one `imaging.load` per file: InceptionV3 (weights=None, seeded)
-pooled embeddings of the 299 crop, and `quality.compute_signals` (all of SIGNAL_NAMES; nothing
-else). The heads (album_heads.py) are the trainer's own (`trainer.model.build_head` fitted
-by `trainer.phases.fit_head` with `photosieve train`'s defaults) and, for reference, numpy
-logistic regressions; all are scored with group 5-fold cross-validation by source photo: per
-outer fold one fold is the test set, the next is validation (early stopping or hyperparameters,
-and the discard threshold at <= 1 % validation keepers lost), the rest train. Nothing is tuned
-on a test fold. Besides the three main heads the table shows the trainer's earlier heads (one
-member instead of HEAD_MEMBERS; also without detail_median/tile_slope; also without the
-cepstral signals and 30 epochs at most; linear; the first 19 signals) and the numpy references.
-A last line names the source photo whose keeper sets each main head's <= 1 % point.
-`--shakes path` builds a second album whose motion blur and shaken bursts follow random
-hand-shake paths instead of straight lines (see album_build.path_kernel).
+`<cache>/` (default benchmarks/.cache/quality_album, gitignored). `--manifest wide`
+(album/manifest-wide.txt: those 30 and 14 more real photos from lomiri-wallpapers-16.04 and
+-20.04) builds a wider album in its own folder (.cache/quality_album_wide). From each source
+photo the album (album_build.py, screenshots from album_screens.py) gets keepers (the photo,
+three of crop / exposure / resize / recompress / download, and the sharp frame of a burst) and
+discards (motion blur, defocus, underexposed or pocket shot, blown out, a screenshot, two
+shaken burst frames). Features come from one `imaging.load` per file: InceptionV3
+(weights=None, seeded) pooled embeddings of the 299 crop, and `quality.compute_signals` (all of
+SIGNAL_NAMES; nothing else). The heads (album_heads.py) are the trainer's own
+(`trainer.model.build_head` fitted by `trainer.phases.fit_head` with `photosieve train`'s
+defaults) and, for reference, numpy logistic regressions; all are scored with group 5-fold
+cross-validation by source photo: per outer fold one fold is the test set, the next is
+validation (early stopping or hyperparameters, and the discard threshold at <= 1 % validation
+keepers lost), the rest train. Nothing is tuned on a test fold. Besides the three main heads
+the table shows the trainer's earlier heads (one member instead of HEAD_MEMBERS; also without
+detail_median/tile_slope; also without the cepstral signals and 30 epochs at most; linear; the
+first 19 signals) and the numpy references. A last line names the source photo whose keeper
+sets each main head's <= 1 % point. `--shakes path` builds a second album whose motion blur and
+shaken bursts follow random hand-shake paths instead of straight lines (see
+album_build.path_kernel).
 """
 
 from __future__ import annotations
@@ -38,8 +41,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from album_build import DISCARD_KINDS, Item, build_album, fetch_sources, sha256
+from album_build import DISCARD_KINDS, Item, build_album
 from album_heads import HEADS, KEEP_LOSS, MAIN, Inputs, Result, auc, evaluate, threshold
+from album_sources import MANIFESTS, cache_for, fetch_sources, sha256
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
@@ -340,7 +344,8 @@ def sourcesof(items: list[Item]) -> set[int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--cache", type=Path, default=HERE / ".cache" / "quality_album")
+    parser.add_argument("--cache", type=Path, help="default: the manifest's own folder")
+    parser.add_argument("--manifest", choices=tuple(MANIFESTS), default="default")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeats", type=int, default=5, help="fold assignments to average")
     parser.add_argument("--threads", type=int, default=1, help="TensorFlow threads")
@@ -359,8 +364,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     start = time.monotonic()
-    cache_dir = args.cache.resolve()
-    sources = fetch_sources(cache_dir)
+    cache_dir = (args.cache or cache_for(args.manifest)).resolve()
+    sources = fetch_sources(cache_dir, args.manifest)
     album = cache_dir / ("album" if args.shakes == "line" else f"album-{args.shakes}")
     items = build_album(sources, album, args.seed, args.shakes)
     feats = extract(items, album, cache_dir, args.seed, args.threads)

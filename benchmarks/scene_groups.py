@@ -23,7 +23,8 @@ import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from album_build import Item, build_album, fetch_sources
+from album_build import Item, build_album
+from album_sources import fetch_sources
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
