@@ -264,13 +264,16 @@ def test_without_epochs_the_head_may_run_to_head_min_steps(
         return real(head, tr, val, settings, extra)
 
     monkeypatch.setattr(crossfit, "fit_head", spy)
+    # A smaller step floor keeps the rule (it still outruns AUTO_EPOCHS on 24 photos) and the
+    # final fits, which have no validation to stop on, short.
+    monkeypatch.setattr(trainopts, "HEAD_MIN_STEPS", 150)
     config, state = labelled(12)
     options = dataclasses.replace(TINY, epochs=None)
     result = train_from_state(config, state, options)
     folds = [fit for fit in fits if fit[1]]
     assert len(folds) == 2 * crossfit.K_FOLDS  # each fold: the quality tower, the embedding's
     for n_train, _, limit in folds:
-        assert limit == options.head_epochs(n_train)
+        assert limit == options.head_epochs(n_train) > trainopts.AUTO_EPOCHS
         assert limit * -(-n_train // options.batch_size) >= trainopts.HEAD_MIN_STEPS
     final = [fit for fit in fits if not fit[1]]  # on every label, no photo left to stop on
     assert [n for n, _, _ in final] == [24, 24]
