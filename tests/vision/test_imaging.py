@@ -95,6 +95,18 @@ def test_orientation_is_applied_after_a_drafted_decode(tmp_path: Path) -> None:
     assert _close(got.pixels[10, 50], BLUE)
 
 
+def test_load_frame_is_the_upright_whole_frame_within_its_side(tmp_path: Path) -> None:
+    path = _save(_halves(1600, 800), tmp_path / "big.jpg", quality=95, exif=_exif(8))
+    frame = imaging.load_frame(path, 400)
+    assert frame.mode == "RGB" and frame.size == (200, 400)
+    assert _close(np.asarray(frame)[380, 100], RED) and _close(np.asarray(frame)[20, 100], BLUE)
+    assert imaging.load_frame(path, 4000).size == (800, 1600)  # never enlarged
+    clear = _save(Image.new("RGBA", (30, 20), (0, 0, 0, 0)), tmp_path / "clear.png")
+    assert _close(np.asarray(imaging.load_frame(clear, 100)), imaging.BACKGROUND, tol=0)
+    with pytest.raises(BadInput):
+        imaging.load_frame(tmp_path / "missing.jpg", 100)
+
+
 def test_heic_rotation_is_applied_once(tmp_path: Path) -> None:
     path = _save_heic(_halves(), tmp_path / "o6.heic", exif=_exif(6))
     got = imaging.load(path, 100, fit="letterbox")

@@ -137,6 +137,26 @@ def load(path: Path, size: int, *, fit: Fit = DEFAULT_FIT, want_gray: bool = Fal
     return Decoded(pixels, width, height, fmt, reader.read(path), gray)
 
 
+def load_frame(path: Path, long_side: int) -> Image.Image:
+    """The photo's whole frame as `load` decodes it (drafted, EXIF orientation applied,
+    transparency on white), as RGB with its long side at most `long_side`: for callers that
+    make images of their own from a photo (the trainer's copies of it). BadInput as `load`."""
+    with _open_file(path) as fp, _decoding(path):
+        img = _open_image(fp, path)
+        _draft(img, long_side, "letterbox", False)
+        with _huge_one_at_a_time(img.size[0] * img.size[1]):
+            img.load()
+            orientation = _orientation(img)
+            if orientation in _TRANSPOSE:
+                img = img.transpose(_TRANSPOSE[orientation])
+            rgb = _to_rgb(img)
+    scale = long_side / max(rgb.size)
+    if scale < 1:
+        size = (max(1, round(rgb.size[0] * scale)), max(1, round(rgb.size[1] * scale)))
+        rgb = rgb.resize(size, RESAMPLE, reducing_gap=REDUCING_GAP)
+    return rgb
+
+
 # A PNG, TIFF or HEIC that has no draft mode decodes at full size: a 190 MP scan takes ~0.8 GB.
 # Two decode workers doing that at once could exhaust a small box's memory and restart the
 # service in a loop, so decodes above HUGE_PIXELS (after draft) take turns.
