@@ -2,7 +2,8 @@
 reason naming the library copy; a better new copy takes the old one's place (the old one
 quarantined through the journaled mover); the owner taking a copy back out of the quarantine,
 by restore or by hand, records "not a copy" and the pair is never proposed again; a model that
-embeds has the last word on a pair the pixels call copies, unless embedding fails."""
+embeds has the last word on a pair the pixels call copies (at its own copy floor, if its
+model.json records one), unless embedding fails."""
 
 from __future__ import annotations
 
@@ -209,6 +210,30 @@ def test_embeddings_that_agree_confirm_the_copy(config: Config, state: State) ->
     assert photo.outcome == FileState.QUARANTINED
     assert any(r.startswith("copy of") for r in photo.reasons)
     assert model.batches == [(2, 64, 64, 3)]
+
+
+@pytest.mark.parametrize(
+    ("floor", "copy"),
+    [
+        (None, False),  # no floor recorded: MIN_EMBED_COSINE (0.7) vetoes a cosine of 0.6
+        (0.55, True),  # the model's own floor lets it through
+        (0.65, False),
+    ],
+)
+def test_the_models_own_floor_decides(
+    config: Config, state: State, floor: float | None, copy: bool
+) -> None:
+    model = Embeds("stand-in", 64, vectors=((1.0, 0.0), (0.6, 0.8)), copy_floor=floor)
+    photo = _library_then_copy(config, state, model)
+    assert photo.outcome == (FileState.QUARANTINED if copy else FileState.FILED)
+    assert any(r.startswith("copy of") for r in photo.reasons) is copy
+    assert model.batches == [(2, 64, 64, 3)]
+
+
+def test_a_floor_above_a_pairs_cosine_vetoes_it(config: Config, state: State) -> None:
+    model = Embeds("stand-in", 64, vectors=((1.0, 0.0), (0.8, 0.6)), copy_floor=0.9)
+    photo = _library_then_copy(config, state, model)  # 0.8 passes 0.7, not the model's 0.9
+    assert photo.outcome == FileState.FILED
 
 
 def test_a_failed_embedding_leaves_the_pixels_verdict(

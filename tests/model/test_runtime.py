@@ -371,6 +371,7 @@ def test_litert_and_savedmodel_give_the_same_scores(tiny_state: Path, tmp_path: 
     assert isinstance(lite, litert.LiteRTClassifier)
     assert lite.version == VERSION_A and lite.threshold == 0.5 and full.threshold == 0.3
     assert not lite.uses_quality and not full.uses_quality  # exported before quality signals
+    assert lite.copy_floor is None and full.copy_floor is None  # and before the copy floor
     photos = write_photos(tmp_path / "photos", 5)
     # batch 2 over 5 photos: full batches, then a partial one (the interpreter is resized).
     lite_scores = [r.score for r in batchscore.score_paths(lite, photos, batch_size=2)]
@@ -422,6 +423,21 @@ def test_model_json_and_model_inputs_must_agree(tiny_state: Path, tmp_path: Path
         loader.load_model(model_dir, device="cpu")
     with pytest.raises(ModelError, match="takes \\['images'\\]"):
         loader.load_model(model_dir, device="tf-cpu")
+
+
+@pytest.mark.tf
+def test_the_copy_floor_comes_from_model_json(tiny_state: Path, tmp_path: Path) -> None:
+    model_dir = tmp_path / "models" / VERSION_A
+    model_dir.parent.mkdir()
+    shutil.copytree(tiny_state / "models" / VERSION_A, model_dir)
+    meta = json.loads((model_dir / "model.json").read_text())
+    meta["copy_floor"] = {"floor": 0.8123, "copies": 96, "min_copy": 0.8623}
+    (model_dir / "model.json").write_text(json.dumps(meta))
+    assert loader.load_model(model_dir, device="cpu").copy_floor == 0.8123
+    assert loader.load_model(model_dir, device="tf-cpu").copy_floor == 0.8123
+    meta["copy_floor"] = {"floor": None, "copies": 3}  # too few copies measured
+    (model_dir / "model.json").write_text(json.dumps(meta))
+    assert loader.load_model(model_dir, device="cpu").copy_floor is None
 
 
 @pytest.mark.tf

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from photosieve.model import contract
 from photosieve.vision import copy_floor
 from photosieve.vision.copy_floor import choose_floor, recorded_floor
 
@@ -80,6 +81,12 @@ def test_the_record_rounds_and_names_the_rule() -> None:
 )
 def test_no_usable_record_means_no_floor(meta: dict[str, Any]) -> None:
     assert recorded_floor(meta) is None
+
+
+def test_a_stand_in_without_a_floor_has_none() -> None:
+    assert contract.copy_floor_of(contract.KeepAll()) is None
+    assert contract.copy_floor_of(object()) is None
+    assert contract.copy_floor_of(contract.KeepAll(copy_floor=0.66)) == 0.66
 
 
 def test_paired_and_pairwise_cosines() -> None:

@@ -6,9 +6,10 @@ library's copy index (vision/copies.py) proposes a candidate and `copies.is_copy
 on the candidate's pixels, decoded here from its file; then, when the loaded model offers an
 embedding (`contract.can_embed`: a model exported since 2026-12-04), both photos are decoded
 as scoring decodes them, embedded in one batch of two, and `copies.embeddings_agree` must say
-yes too, else the photo is no copy and goes on. Without a model, with a model exported before
-the embedding output, or when embedding this pair fails (a decode error, the runtime's
-error; logged at debug level), the pixels' verdict stands. The better copy stays
+yes too (at the model's own copy floor, from its model.json; MIN_EMBED_COSINE for a model
+that records none), else the photo is no copy and goes on. Without a model, with a model
+exported before the embedding output, or when embedding this pair fails (a decode error, the
+runtime's error; logged at debug level), the pixels' verdict stands. The better copy stays
 (`copies.better`: more pixels, then EXIF kept, then more bytes; a tie keeps the one already
 filed):
 
@@ -41,7 +42,7 @@ from photosieve.config import Config
 from photosieve.daemon.photo import Photo
 from photosieve.errors import BadInput
 from photosieve.files.plan import MoverLike
-from photosieve.model.contract import Classifier, can_embed
+from photosieve.model.contract import Classifier, can_embed, copy_floor_of, model_pixels
 from photosieve.quarantine.rows import rewrite
 from photosieve.state import FileRecord, FileState, State
 from photosieve.state_copies import CopyPrint
@@ -181,30 +182,28 @@ def _decode(path: Path) -> tuple[copies.Print, dict[str, str]] | None:
 
 def embeddings_allow(classifier: Classifier | None, new: Path, old: Path) -> bool:
     """Whether the model's embeddings let a pair the pixels call copies be copies: they agree
-    (`copies.embeddings_agree`), or there is nothing to ask (no model that embeds), or asking
+    (`copies.embeddings_agree` at the model's copy floor, if it records one), or there is
+    nothing to ask (no model that embeds), or asking
     failed for this pair (then the pixels' verdict stands; logged at debug level)."""
     if classifier is None or not can_embed(classifier):
         return True
+    floor = copy_floor_of(classifier)
     try:
-        pixels = np.stack([_model_pixels(classifier, path) for path in (new, old)])
+        pixels = np.stack([model_pixels(classifier, path) for path in (new, old)])
         vectors = classifier.embed(pixels)
         if vectors is None or len(vectors) != 2:
             raise ValueError(f"the model gave no embeddings for two photos ({vectors!r:.60})")
-        agree = copies.embeddings_agree(vectors[0], vectors[1])
+        agree = copies.embeddings_agree(vectors[0], vectors[1], floor)
     except Exception as exc:  # one pair's trouble must not stop the batch: the pixels decide
         log.debug("%s: no embedding check against %s (%s); the pixels decide", new, old, exc)
         return True
     if not agree:
         cosine = copies.embedding_cosine(vectors[0], vectors[1])
         log.debug(
-            "%s: the pixels call it a copy of %s, the embeddings (%.3f) do not", new, old, cosine
+            "%s: the pixels call it a copy of %s, the embeddings (%.3f, floor %s) do not",
+            *(new, old, cosine, copies.MIN_EMBED_COSINE if floor is None else floor),
         )
     return agree
-
-
-def _model_pixels(classifier: Classifier, path: Path) -> np.ndarray:
-    """The photo as scoring feeds it to the model (same size, fit and JPEG drafting)."""
-    return imaging.load(path, classifier.input_size, fit=classifier.fit, want_gray=True).pixels
 
 
 def displace(

@@ -10,7 +10,10 @@ Models exported since 2026-12-04 have two named outputs: SCORE_OUTPUT, P(discard
 EMBEDDING_OUTPUT, the base network's pooled features (what the head consumes), L2-normalised.
 Scoring reads only the score; `embed` reads the embedding, and only the copy stage calls it,
 for the rare photo the pixels call a copy. A model exported before has one output, the score:
-its runtime says `embeds` False and `embed` gives None, as KeepAll does.
+its runtime says `embeds` False and `embed` gives None, as KeepAll does. Models trained since
+2026-12-04 also record in model.json the cosine their embeddings need for copies (`copy_floor`,
+measured by the trainer on the model's own copies, vision/copy_floor.py); the runtime offers it
+as `copy_floor`, None for a model without one (the copy stage then uses MIN_EMBED_COSINE).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -57,6 +61,19 @@ def can_embed(classifier: object) -> bool:
     return bool(getattr(classifier, "embeds", False)) and callable(
         getattr(classifier, "embed", None)
     )
+
+
+def copy_floor_of(classifier: object) -> float | None:
+    """The embedding cosine `classifier` needs for copies (model.json's `copy_floor`), or None:
+    no floor recorded, or a stand-in without the attribute."""
+    found = getattr(classifier, "copy_floor", None)
+    return float(found) if isinstance(found, int | float) and not isinstance(found, bool) else None
+
+
+def model_pixels(classifier: Classifier, path: Path) -> np.ndarray:
+    """The photo at `path` as scoring feeds it to `classifier` (same size, fit and JPEG
+    drafting: the decode the copy stage embeds a pair with)."""
+    return imaging.load(path, classifier.input_size, fit=classifier.fit, want_gray=True).pixels
 
 
 def uses_quality(classifier: object) -> bool:
@@ -132,6 +149,7 @@ class KeepAll:
     threshold: float = 1.0
     uses_quality: bool = False
     embeds: bool = False
+    copy_floor: float | None = None
 
     def score(self, pixels: np.ndarray, quality: np.ndarray | None = None) -> np.ndarray:
         return np.zeros(len(pixels), dtype=np.float32)
@@ -142,7 +160,8 @@ class KeepAll:
 
 class ExportedModel:
     """What the LiteRT and TensorFlow classifiers share: model.json's facts about the exported
-    model, and where its quality features sit in a SIGNAL_NAMES-ordered row."""
+    model (its copy floor too: None when it records none), and where its quality features sit
+    in a SIGNAL_NAMES-ordered row."""
 
     def __init__(
         self,
@@ -152,6 +171,7 @@ class ExportedModel:
         fit: imaging.Fit,
         threshold: float,
         quality_features: Sequence[str],
+        copy_floor: float | None = None,
     ) -> None:
         self.version: str | None = version
         self.input_size = input_size
@@ -160,6 +180,7 @@ class ExportedModel:
         self.uses_quality = bool(quality_features)
         self._columns = quality_columns(quality_features)
         self.embeds = False  # set by the runtime once it finds the model's embedding output
+        self.copy_floor = copy_floor
 
     def _blank_quality(self, n: int) -> np.ndarray | None:
         """Zero signals for an embedding call (the embedding does not depend on them)."""

@@ -45,6 +45,7 @@ class LiteRTClassifier(ExportedModel):
         threshold: float,
         num_threads: int | None = None,
         quality_features: Sequence[str] = (),
+        copy_floor: float | None = None,
     ) -> None:
         from ai_edge_litert.interpreter import Interpreter
 
@@ -54,6 +55,7 @@ class LiteRTClassifier(ExportedModel):
             fit=fit,
             threshold=threshold,
             quality_features=quality_features,
+            copy_floor=copy_floor,
         )
         try:
             self._interp = Interpreter(

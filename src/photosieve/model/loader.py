@@ -11,6 +11,7 @@ import importlib.util
 import logging
 import os
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -19,7 +20,7 @@ from photosieve.errors import ModelError
 from photosieve.model import store as modelstore
 from photosieve.model.contract import Classifier, KeepAll, warm_up
 from photosieve.model.litert import LiteRTClassifier
-from photosieve.vision import imaging
+from photosieve.vision import copy_floor, imaging
 
 log = logging.getLogger(__name__)
 
@@ -78,46 +79,71 @@ def _tf_sees_gpu() -> bool:
 # --- loading ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Facts:
+    """What the runtime needs from one version's model.json."""
+
+    version: str
+    size: int
+    fit: imaging.Fit
+    threshold: float
+    tflite: str
+    features: tuple[str, ...]
+    floor: float | None  # None before 2026-12-04 or unmeasured: MIN_EMBED_COSINE applies
+
+
+def _facts(model_dir: Path, threshold: float | None) -> _Facts:
+    meta = modelstore.read_meta(model_dir)
+    try:
+        return _Facts(
+            version=str(meta.get("version") or model_dir.name),
+            size=int(meta["input_size"]),
+            fit=meta.get("fit", imaging.DEFAULT_FIT),
+            threshold=float(meta["threshold"]) if threshold is None else threshold,
+            tflite=str((meta.get("tflite") or {}).get("file", "model.tflite")),
+            features=tuple(str(name) for name in meta.get("quality_features") or ()),
+            floor=copy_floor.recorded_floor(meta),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"{model_dir / modelstore.META} lacks a valid {exc}") from exc
+
+
 def load_model(
     model_dir: Path, *, device: str = "auto", threshold: float | None = None
 ) -> Classifier:
     """The classifier for one exported version folder; threshold None means model.json's."""
-    meta = modelstore.read_meta(model_dir)
-    try:
-        version = str(meta.get("version") or model_dir.name)
-        size = int(meta["input_size"])
-        fit: imaging.Fit = meta.get("fit", imaging.DEFAULT_FIT)
-        chosen = float(meta["threshold"]) if threshold is None else threshold
-        tflite_file = str((meta.get("tflite") or {}).get("file", "model.tflite"))
-        features = tuple(str(name) for name in meta.get("quality_features") or ())
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ModelError(f"{model_dir / modelstore.META} lacks a valid {exc}") from exc
+    facts = _facts(model_dir, threshold)
     runtime = choose_runtime(
         device, tf_available=tf_installed(), gpu_hint=gpu_evidence(), tf_sees_gpu=_tf_sees_gpu
     )
-    log.info("model %s: %s runtime (device %s), threshold %.3f", version, runtime, device, chosen)
+    log.info(
+        "model %s: %s runtime (device %s), threshold %.3f, copy floor %s",
+        *(facts.version, runtime, device, facts.threshold, facts.floor),
+    )
     if runtime == "tf":
         from photosieve.model.tf import TFClassifier
 
         return TFClassifier(
             model_dir / "model.export",
-            version=version,
-            input_size=size,
-            fit=fit,
-            threshold=chosen,
+            version=facts.version,
+            input_size=facts.size,
+            fit=facts.fit,
+            threshold=facts.threshold,
             hide_gpus=device == "tf-cpu",
-            quality_features=features,
+            quality_features=facts.features,
+            copy_floor=facts.floor,
         )
-    tflite = model_dir / tflite_file
+    tflite = model_dir / facts.tflite
     if not tflite.is_file():
-        raise ModelError(f"model {version} has no {tflite_file}; retrain or use device: gpu")
+        raise ModelError(f"model {facts.version} has no {facts.tflite}; retrain or use device: gpu")
     return LiteRTClassifier(
         tflite,
-        version=version,
-        input_size=size,
-        fit=fit,
-        threshold=chosen,
-        quality_features=features,
+        version=facts.version,
+        input_size=facts.size,
+        fit=facts.fit,
+        threshold=facts.threshold,
+        quality_features=facts.features,
+        copy_floor=facts.floor,
     )
 
 

@@ -71,6 +71,7 @@ class TFClassifier(ExportedModel):
         threshold: float,
         hide_gpus: bool = False,
         quality_features: Sequence[str] = (),
+        copy_floor: float | None = None,
     ) -> None:
         import tensorflow as tf
 
@@ -82,6 +83,7 @@ class TFClassifier(ExportedModel):
             fit=fit,
             threshold=threshold,
             quality_features=quality_features,
+            copy_floor=copy_floor,
         )
         expected = {"images", "quality"} if self.uses_quality else {"images"}
         # The loaded object owns the variables the signature reads; keep it alive.

@@ -22,8 +22,9 @@ stage (daemon/copy_stage.py) does the reading and the moving. Three steps, cheap
    two capture times in the metadata, which no re-save changes. Where a model is loaded and
    exported with its embedding output (model/contract.py), a pair the pixels call copies must
    also pass `embeddings_agree`: the cosine of the two photos' L2-normalised pooled features
-   (decoded and embedded as scoring would) at least MIN_EMBED_COSINE. Without such a model
-   the pixels decide alone.
+   (decoded and embedded as scoring would) at least the model's copy floor (model.json's,
+   measured by the trainer), else MIN_EMBED_COSINE. Without such a model the pixels decide
+   alone.
 
 `better` says which of two copies stays: more pixels, then EXIF kept, then more bytes (those
 two and `moments_differ` live in vision/copy_facts.py).
@@ -63,6 +64,7 @@ BRIGHT_WIDE = 16  # bits of the tiny's average hash a wide-tier candidate may di
 # its own photo came as low as 0.758 (a 256 px resize), so 0.9 rejected 4 caught copies and no
 # distinct photo; 0.7 keeps them all and sits above the median pair of unrelated photos (0.65).
 # Bursts (0.90 to 0.9996) are no floor's to tell from copies. (benchmarks/README.md, 2026-12-04)
+# The fallback: a model trained since records its own floor (vision/copy_floor.py).
 MIN_EMBED_COSINE = 0.7
 _HASH_SIDE = 32
 _CENTRE = 0.8
@@ -376,13 +378,15 @@ def embedding_cosine(a: np.ndarray, b: np.ndarray) -> float:
     return float(x @ y) / norms
 
 
-def embeddings_agree(a: np.ndarray, b: np.ndarray) -> bool:
+def embeddings_agree(a: np.ndarray, b: np.ndarray, floor: float | None = None) -> bool:
     """True when two photos' model embeddings are alike enough for copies: their cosine is at
-    least MIN_EMBED_COSINE. Asked only of a pair the pixels already call copies (the step after
-    `confirm`); an embedding that is zero or not finite agrees with nothing, so the photo goes
-    on as no copy. MIN_EMBED_COSINE was calibrated by benchmarks/copies.py --weights on a
-    pretrained stand-in for the ImageNet base (not the weights themselves, and not fine-tuned
-    on the owner's labels as an installed model is): it sits below every copy's cosine there,
-    as a veto of pairs the model sees as other content, not a test of sameness."""
+    least `floor`, the model's own (its model.json's copy_floor, vision/copy_floor.py), or
+    MIN_EMBED_COSINE for a model that records none. Asked only of a pair the pixels already
+    call copies (the step after `confirm`); an embedding that is zero or not finite agrees with
+    nothing, so the photo goes on as no copy. MIN_EMBED_COSINE was calibrated by
+    benchmarks/copies.py --weights on a pretrained stand-in for the ImageNet base (not the
+    weights themselves, and not fine-tuned on the owner's labels as an installed model is): it
+    sits below every copy's cosine there, as a veto of pairs the model sees as other content,
+    not a test of sameness."""
     cosine = embedding_cosine(a, b)
-    return bool(np.isfinite(cosine)) and cosine >= MIN_EMBED_COSINE
+    return bool(np.isfinite(cosine)) and cosine >= (MIN_EMBED_COSINE if floor is None else floor)
