@@ -23,7 +23,7 @@ from photosieve.trainer.evaluate import evaluate
 from photosieve.trainer.labels import import_labels
 from photosieve.trainer.options import TrainOptions
 from photosieve.trainer.train import TrainResult, train_from_state
-from photosieve.vision import imaging, quality
+from photosieve.vision import copy_floor, imaging, quality
 
 Labelled = Callable[..., tuple[Config, State]]
 TINY = TrainOptions(
@@ -209,6 +209,15 @@ def test_savedmodel_and_tflite_agree_on_every_test_photo(labelled: Labelled) -> 
     # The signals really reach the score: each photo scored with another's signals moves.
     swapped = _serving_scores(result.path, pixels, signals[::-1].copy())
     assert np.abs(swapped - float_scores).max() > 1e-3
+    # The copy floor, measured on the TFLite model shipped: 24 of the 40 photos, 4 copies each.
+    floor = meta["copy_floor"]
+    assert (floor["photos"], floor["copies"], floor["distinct_pairs"]) == (24, 96, 24 * 23 // 2)
+    assert floor["model"] == "model.tflite" and floor["rule"] == copy_floor.RULE
+    expected_floor = np.clip(floor["min_copy"] - copy_floor.MARGIN, 0.3, 0.95)
+    assert floor["floor"] == pytest.approx(expected_floor, abs=2e-4)
+    assert -1 <= floor["distinct_median"] <= floor["distinct_p99"] <= 1
+    assert 0 <= floor["distinct_vetoed"] <= 1
+    assert loader.load_model(result.path, device="cpu").copy_floor == floor["floor"]
 
 
 @pytest.mark.tf

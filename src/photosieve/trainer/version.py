@@ -1,5 +1,6 @@
 """One trained version's folder: the threshold and its certificate, model.json's record, the
-checked export, the report and plots, and the cross-fitted scores.
+checked export and the copy floor measured on it, the report and plots, and the cross-fitted
+scores.
 
 The pipeline (photosieve.trainer.train) hands over a finished `Run`; everything written here
 is a function of it and the options, so what model.json says is what the run measured.
@@ -17,7 +18,7 @@ from typing import Any
 
 from photosieve import __version__
 from photosieve.model import store as modelstore
-from photosieve.trainer import certify, export, report, split
+from photosieve.trainer import certify, copy_measure, export, report, split
 from photosieve.trainer import head as headlib
 from photosieve.trainer import model as netlib
 from photosieve.trainer.options import TrainOptions
@@ -98,6 +99,31 @@ def meta_of(
     }
 
 
+def _export(
+    staging: Path,
+    meta: dict[str, Any],
+    run: Run,
+    net: netlib.Network,
+    check: Split,
+    threshold: float,
+    options: TrainOptions,
+) -> None:
+    """The SavedModel, the checked TFLite model, and the copy floor measured on that TFLite
+    model (copy_measure: none when it cannot be measured), into `staging` and `meta`."""
+    saved = export.save_model(netlib.serving_model(net), staging)
+    reference = predict(net.full, check.inputs, options.batch_size)
+    with silenced_stderr(options.verbose == 0):  # the TFLite interpreter's INFO line
+        meta["tflite"] = export.write_tflite(staging, saved, reference, check.x, threshold, check.q)
+        meta |= copy_measure.section(
+            staging / export.TFLITE, meta, run.photos, seed=options.seed, threads=options.threads
+        )
+    if not meta["tflite"]["quantized"]:
+        run.notes.append(
+            "the quantised TFLite model failed the export check; "
+            "the float TFLite model was exported instead"
+        )
+
+
 def write_version(
     staging: Path,
     meta: dict[str, Any],
@@ -107,18 +133,9 @@ def write_version(
     chosen: tuple[certify.Certificate, str],
     options: TrainOptions,
 ) -> str:
-    """SavedModel, checked TFLite, report and plots, then model.json; returns the report."""
-    saved = export.save_model(netlib.serving_model(net), staging)
-    reference = predict(net.full, check.inputs, options.batch_size)
-    with silenced_stderr(options.verbose == 0):  # the TFLite interpreter's INFO line
-        meta["tflite"] = export.write_tflite(
-            staging, saved, reference, check.x, chosen[0].threshold, check.q
-        )
-    if not meta["tflite"]["quantized"]:
-        run.notes.append(
-            "the quantised TFLite model failed the export check; "
-            "the float TFLite model was exported instead"
-        )
+    """SavedModel, checked TFLite, copy floor, report and plots, then model.json; returns the
+    report."""
+    _export(staging, meta, run, net, check, chosen[0].threshold, options)
     held = held_out(run)
     text = report.text_report(
         version=meta["version"],
