@@ -1,4 +1,5 @@
-"""The certified keep-loss recorded in model.json, as `models list` and `status` show it."""
+"""The certified keep-loss recorded in model.json, as `models list` and `status` show it (and
+the copy floor, as `status` shows it)."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def test_models_list_and_status_show_the_certified_figure(
     config = write_config(tmp_path / "config.yaml")
     models = tmp_path / "state" / "models"
     _version(models, "20260101-000000")
-    _version(models, "20260102-000000", certificate=CERTIFICATE)
+    _version(models, "20260102-000000", certificate=CERTIFICATE, copy_floor={"floor": 0.7212})
     modelstore.set_current(models, "20260102-000000")
     lines = cli(config, "models", "list").output.splitlines()
     assert "certified" in lines[0]
@@ -44,3 +45,6 @@ def test_models_list_and_status_show_the_certified_figure(
     assert "Model: 20260102-000000 (tiny, threshold 0.42; certified keep-loss ≤ 2.5 % (95 %) " in (
         status
     )
+    assert status.rstrip().endswith("; copy floor 0.72)")  # the model's own (vision/copy_floor)
+    modelstore.set_current(models, "20260101-000000")  # no certificate, no copy floor
+    assert "Model: 20260101-000000 (tiny, threshold 0.42)" in cli(config, "status").output

@@ -11,6 +11,7 @@ from photosieve.errors import shown
 from photosieve.model import store as modelstore
 from photosieve.state import FileState
 from photosieve.trainer.certify import recorded
+from photosieve.vision.copy_floor import recorded_floor
 
 
 @click.command("status")
@@ -49,10 +50,11 @@ def command(ctx: click.Context, recent: int) -> None:
         click.echo("Model: none installed (every photo is kept)")
     else:
         meta = modelstore.read_meta(current)
-        certified = recorded(meta)
+        certified, floor = recorded(meta), recorded_floor(meta)
         click.echo(
             f"Model: {meta.get('version', current.name)} "
             f"({meta.get('backbone', '?')}, threshold {meta.get('threshold', '?')}"
             + ("" if certified is None else f"; {certified}")
+            + ("" if floor is None else f"; copy floor {floor:.2f}")
             + ")"
         )
