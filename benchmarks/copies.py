@@ -33,7 +33,10 @@ starts the base from a Keras weights file instead (e.g. pretrained_base.py's sta
 ImageNet weights), exported into a cache folder of its own, named by the file's name and
 digest. `--floors` sets the sweep's floors; `--source-cosines` also embeds every half and burst
 sibling with the library photo it was made from, weighed or not (the pixels skip most of
-those pairs). `--pixels-only` skips the model.
+those pairs). `--pixels-only` skips the model. Last, with a model, the floor the trainer's rule
+(vision/copy_floor.py: the model's own floor in model.json) would choose from this run's
+cosines (copies with their own photo, and two different library photos), from every kind of
+copy and from the trainer's four kinds alone, with the shares at that floor.
 """
 
 from __future__ import annotations
@@ -57,7 +60,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 import album_build
 import album_sources
 from album_build import _exif, _load_source, _u8
-from copies_report import FLOORS, Query, Residuals, Results, report, strangers
+from copies_report import FLOORS, Query, Residuals, Results, report, strangers, trainer_floor
 
 from photosieve.model import loader
 from photosieve.model.contract import Classifier
@@ -365,7 +368,7 @@ def main() -> None:
     if pairs is not None:
         vectors = pairs.classifier.embed(np.stack([pairs.pixels(f) for f in files.values()]))
         assert vectors is not None
-        strangers(vectors)
+        trainer_floor(caught, false, strangers(vectors))
 
 
 if __name__ == "__main__":

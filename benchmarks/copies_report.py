@@ -1,7 +1,8 @@
 """The tables benchmarks/copies.py prints: by kind of copy and of distinct photo, the verdict of
 the pixels alone and of pixels + embedding (MIN_EMBED_COSINE), the residuals and cosines
 weighed, the shares over a few cosine floors and, when asked, each distinct photo's cosine
-with the library photo it was made from.
+with the library photo it was made from; then the floor the trainer's rule
+(vision/copy_floor.py) would choose from this run's cosines, and the shares at that floor.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from photosieve.vision import copies
+from photosieve.vision import copies, copy_floor
 
 Residuals = dict[str, list[float]]
 FLOORS = (0.99, 0.999, 0.9995, 0.9998, 0.9999)  # the sweep's floors unless told others
@@ -40,15 +41,17 @@ class Query:
 Results = dict[str, list[tuple[str | None, Query]]]  # kind -> (its own photo or None, query)
 
 
-def strangers(vectors: np.ndarray) -> None:
+def strangers(vectors: np.ndarray) -> np.ndarray:
     """The cosines of two different library photos' embeddings (no copy stage ever asks: the
-    reference for how much alike the model's features make any two photos)."""
+    reference for how much alike the model's features make any two photos), printed and
+    returned."""
     unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
     cos = (unit @ unit.T)[np.triu_indices(len(vectors), 1)]
     print(
         f"cosine of two different library photos: min {cos.min():.4f}, "
         f"median {np.median(cos):.4f}, max {cos.max():.4f} ({len(cos)} pairs)"
     )
+    return cos
 
 
 def _spread(values: list[float], digits: int = 3) -> str:
@@ -110,8 +113,37 @@ def _sweep(caught: Results, false: Results, embedded: bool, floors: tuple[float,
         cuts = sorted({*floors, copies.MIN_EMBED_COSINE})
         settings += [(f"+ embedding >= {cut}", cut) for cut in cuts]
     for name, cut in settings:
-        got, bad = _overall(caught, cut, copy=True), _overall(false, cut, copy=False)
-        print(f"{name:<26} copies caught {got:6.1f} %, distinct called copies {bad:5.2f} %")
+        _shares(name, caught, false, cut)
+
+
+def _shares(name: str, caught: Results, false: Results, cut: float | None) -> None:
+    got, bad = _overall(caught, cut, copy=True), _overall(false, cut, copy=False)
+    print(f"{name:<26} copies caught {got:6.1f} %, distinct called copies {bad:5.2f} %")
+
+
+def _num(value: float | None, scale: float = 1, digits: int = 4) -> str:
+    return "-" if value is None else f"{scale * value:.{digits}f}"
+
+
+def trainer_floor(caught: Results, false: Results, distinct: np.ndarray) -> None:
+    """The floor `copy_floor.choose_floor` picks from this run's cosines of a copy and its own
+    photo (those the pixels caught) and of two different library photos, and the shares at it:
+    from every kind of copy, and from the four kinds the trainer makes (COPY_KINDS)."""
+    print(f"the trainer's rule: {copy_floor.RULE}")
+    for name, kinds in (
+        ("every kind", list(caught)),
+        ("trainer's kinds", [k for k in copy_floor.COPY_KINDS if k in caught]),
+    ):
+        own = _cosines([row for kind in kinds for row in caught[kind]], own_only=True)
+        chosen = copy_floor.choose_floor(own, distinct.tolist())
+        print(
+            f"from {name} ({chosen.copies} copies, lowest {_num(chosen.min_copy)}): "
+            f"floor {_num(chosen.floor)}; {chosen.distinct} distinct pairs, median "
+            f"{_num(chosen.distinct_median)}, p99 {_num(chosen.distinct_p99)}, "
+            f"{_num(chosen.distinct_vetoed, 100, 1)} % under the floor"
+        )
+        if chosen.floor is not None:
+            _shares(f"+ embedding >= {chosen.floor:.4f}", caught, false, chosen.floor)
 
 
 def _kin(false: Results) -> None:
