@@ -36,7 +36,8 @@ sibling with the library photo it was made from, weighed or not (the pixels skip
 those pairs). `--pixels-only` skips the model. Last, with a model, the floor the trainer's rule
 (vision/copy_floor.py: the model's own floor in model.json) would choose from this run's
 cosines (copies with their own photo, and two different library photos), from every kind of
-copy and from the trainer's four kinds alone, with the shares at that floor.
+copy and from the trainer's four kinds alone, with the shares at that floor; and what the
+trainer itself records for the model (its own sample of the source photos and its copies).
 """
 
 from __future__ import annotations
@@ -59,8 +60,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 import album_build
 import album_sources
+import bench_model
 from album_build import _exif, _load_source, _u8
-from copies_report import FLOORS, Query, Residuals, Results, report, strangers, trainer_floor
+from copies_report import (
+    FLOORS,
+    Query,
+    Residuals,
+    Results,
+    report,
+    strangers,
+    trainer_floor,
+    trainer_measured,
+)
 
 from photosieve.model import loader
 from photosieve.model.contract import Classifier
@@ -218,8 +229,6 @@ def load_model(weights: Path | None = None) -> Classifier:
     """The product's InceptionV3 (weights=None, or its base started from the Keras weights
     file `weights`) exported as `photosieve train` exports it, built once into the cache, on
     the service's CPU runtime."""
-    import bench_model
-
     version_dir = model_dir(weights) / bench_model.VERSION
     if not (version_dir / "model.json").exists():
         start = None if weights is None else str(weights)
@@ -369,6 +378,8 @@ def main() -> None:
         vectors = pairs.classifier.embed(np.stack([pairs.pixels(f) for f in files.values()]))
         assert vectors is not None
         trainer_floor(caught, false, strangers(vectors))
+        version_dir = model_dir(weights) / bench_model.VERSION
+        trainer_measured(version_dir, sources, args.seed, caught, false)
 
 
 if __name__ == "__main__":

@@ -2,15 +2,19 @@
 the pixels alone and of pixels + embedding (MIN_EMBED_COSINE), the residuals and cosines
 weighed, the shares over a few cosine floors and, when asked, each distinct photo's cosine
 with the library photo it was made from; then the floor the trainer's rule
-(vision/copy_floor.py) would choose from this run's cosines, and the shares at that floor.
+(vision/copy_floor.py) would choose from this run's cosines, and the shares at that floor, and
+what the trainer itself would record for the model (trainer/copy_measure.py).
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
+from photosieve.model import store as modelstore
 from photosieve.vision import copies, copy_floor
 
 Residuals = dict[str, list[float]]
@@ -172,3 +176,25 @@ def report(
     _table("distinct kind", false, weighed, embedded, copy=False)
     _sweep(caught, false, embedded, floors)
     _kin(false)
+
+
+def trainer_measured(
+    version_dir: Path, sources: list[Path], seed: int, caught: Results, false: Results
+) -> None:
+    """What `photosieve train` would record as this model's copy floor: trainer/copy_measure.py
+    on the model's TFLite file with the album's source photos as the labelled photos (its own
+    sample and copies of them, made from the source files, not from this run's library); and
+    this run's shares at that floor."""
+    from photosieve.trainer import copy_measure
+    from photosieve.trainer.dataset import LabeledPhoto
+    from photosieve.trainer.labels import content_hash
+
+    photos = [LabeledPhoto(content_hash(path), "keep", (path,)) for path in sources]
+    meta = modelstore.read_meta(version_dir)
+    start = time.perf_counter()
+    found = copy_measure.section(version_dir / "model.tflite", meta, photos, seed=seed)
+    took = time.perf_counter() - start
+    facts = {k: v for k, v in found.get("copy_floor", {}).items() if k not in ("rule", "model")}
+    print(f"the trainer's own measurement, seed {seed} ({took:.1f} s): {facts or 'none'}")
+    if facts.get("floor") is not None:
+        _shares(f"+ embedding >= {facts['floor']:.4f}", caught, false, float(facts["floor"]))
