@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import click
 
@@ -45,16 +46,21 @@ def command(ctx: click.Context, recent: int) -> None:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(row["updated"]))
         moved = f"{shown(row['src'])} -> {shown(row['dst'])}"
         click.echo(f"  {when} {row['kind']:<10} {row['state']:<11} {moved}")
-    current = modelstore.current_model_dir(app.config.models_dir)
+    click.echo(_model_line(app.config.models_dir))
+
+
+def _model_line(models_dir: Path) -> str:
+    """The model in use: its version, backbone, threshold, certified keep-loss and copy floor
+    (each when model.json records it)."""
+    current = modelstore.current_model_dir(models_dir)
     if current is None:
-        click.echo("Model: none installed (every photo is kept)")
-    else:
-        meta = modelstore.read_meta(current)
-        certified, floor = recorded(meta), recorded_floor(meta)
-        click.echo(
-            f"Model: {meta.get('version', current.name)} "
-            f"({meta.get('backbone', '?')}, threshold {meta.get('threshold', '?')}"
-            + ("" if certified is None else f"; {certified}")
-            + ("" if floor is None else f"; copy floor {floor:.2f}")
-            + ")"
-        )
+        return "Model: none installed (every photo is kept)"
+    meta = modelstore.read_meta(current)
+    certified, floor = recorded(meta), recorded_floor(meta)
+    return (
+        f"Model: {meta.get('version', current.name)} "
+        f"({meta.get('backbone', '?')}, threshold {meta.get('threshold', '?')}"
+        + ("" if certified is None else f"; {certified}")
+        + ("" if floor is None else f"; copy floor {floor:.2f}")
+        + ")"
+    )
