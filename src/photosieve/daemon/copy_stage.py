@@ -183,8 +183,8 @@ def _decode(path: Path) -> tuple[copies.Print, dict[str, str]] | None:
 def embeddings_allow(classifier: Classifier | None, new: Path, old: Path) -> bool:
     """Whether the model's embeddings let a pair the pixels call copies be copies: they agree
     (`copies.embeddings_agree` at the model's copy floor, if it records one), or there is
-    nothing to ask (no model that embeds), or asking
-    failed for this pair (then the pixels' verdict stands; logged at debug level)."""
+    nothing to ask (no model that embeds), or asking failed for this pair (then the pixels'
+    verdict stands; logged at debug level)."""
     if classifier is None or not can_embed(classifier):
         return True
     floor = copy_floor_of(classifier)
