@@ -3,10 +3,11 @@
 The threshold and its certificate (photosieve.trainer.certify) need scores from models that
 never saw the photos scored, and as many such photos as there are labels: a validation split
 of a few dozen keepers cannot certify a 1 % keep-loss. So the labelled photos are dealt into
-K_FOLDS folds by near-duplicate group (split.fold_photos); for each fold a fresh head is fitted
-on the other folds, with the next fold holding early stopping, and scores the fold it never
-saw. The installed head is then fitted on every label for the median of the folds' best epoch
-counts (it has no photos left to stop early on). Only the head is fitted, on cached arrays, so
+K_FOLDS folds by near-duplicate group (split.fold_photos); for each fold a head starting fresh
+(foldhead.FoldHead: one compiled head, reset per fold) is fitted on the other folds, with the
+next fold holding early stopping, and scores the fold it never saw. The installed head is
+then fitted on every label for the median of the folds' best epoch counts (it has no photos
+left to stop early on). Only the head is fitted, on cached arrays, so
 K fits cost K times phase 1, seconds for hundreds of labels.
 """
 
@@ -24,6 +25,7 @@ from photosieve.errors import PhotosieveError
 from photosieve.trainer import certify
 from photosieve.trainer import head as headlib
 from photosieve.trainer import model as netlib
+from photosieve.trainer.foldhead import FoldHead, fold_split
 from photosieve.trainer.options import TrainOptions
 from photosieve.trainer.phases import FitSettings, Run, Split, fit_head, predict
 from photosieve.trainer.progress import PhaseBar, callback
@@ -79,19 +81,22 @@ def cross_fit(
     best: dict[str, list[int]] = {}
     first: dict[str, dict[str, list[float]]] = {}
     done = 0
+    reused = FoldHead(data, settings(data.y).learning_rate)
+    head = reused.head
     for t in range(k):
         test, val = np.flatnonzero(fold == t), np.flatnonzero(fold == (t + 1) % k)
         train = np.flatnonzero((fold != t) & (fold != (t + 1) % k))
         s = settings(data.y[train])
-        head, fitted = fresh_head(data, train, s.seed + t)
-        for model in fitted:
-            history = fit_head(model, part(data, train), part(data, val), s, [callback(bar)])
+        reused.reset(s.seed + t)
+        ours = fold_split(data, train)  # this fold's standardisation, as a fresh head's
+        for model in reused.fitted:
+            history = fit_head(model, part(ours, train), part(ours, val), s, [callback(bar)])
             best.setdefault(model.name, []).append(_best_epoch(history))
             if t == 0:
                 first[model.name] = history
             done += s.epochs
             bar.skip_to(done)
-        scores[test] = predict(head, part(data, test).inputs, s.batch_size)
+        scores[test] = predict(head, part(ours, test).inputs, s.batch_size)
         seen = ~np.isnan(scores)
         keys = None if groups is None else [g for g, w in zip(groups, seen, strict=True) if w]
         cert = certify.certify(scores[seen], data.y[seen], max_keep_loss, keys)

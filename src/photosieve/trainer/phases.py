@@ -107,13 +107,19 @@ def fit_head(
 ) -> dict[str, list[float]]:
     """Phase 1: the head alone on embeddings. Each member of the head fits the same labels on
     its own loss (their mean is the loss early stopping watches); `extra` callbacks (a
-    progress bar) are added to early stopping's."""
+    progress bar) are added to early stopping's. A model not yet compiled gets a fresh Adam
+    at the settings' rate; one compiled by its caller (foldhead.FoldHead, which resets its
+    optimizer per fold) is fitted as it is, so Keras need not trace its functions again.
+    The arrays are fed as endless tf.data pipelines read one pass per epoch (`_endless`):
+    Keras then makes each pipeline's iterator once, where NumPy arrays cost it a new one per
+    epoch, which was most of an epoch's time on a few hundred photos."""
     import keras
 
-    head.compile(
-        optimizer=keras.optimizers.Adam(s.learning_rate),
-        loss="binary_crossentropy",
-    )
+    if not getattr(head, "compiled", False):
+        head.compile(
+            optimizer=keras.optimizers.Adam(s.learning_rate),
+            loss="binary_crossentropy",
+        )
     members = int(head.output.shape[-1])
 
     def targets(y: np.ndarray) -> np.ndarray:
@@ -121,18 +127,35 @@ def fit_head(
 
     # Class weights as per-photo weights: Keras would read [N, members] targets as one-hot.
     weights = np.array([s.class_weight.get(int(v), 1.0) for v in train.y], np.float32)
+    data, steps = _endless((train.inputs, targets(train.y), weights), s.batch_size, s.seed)
+    checked, val_steps = (
+        _endless((val.inputs, targets(val.y)), s.batch_size) if len(val) else (None, None)
+    )
     result = head.fit(
-        train.inputs,
-        targets(train.y),
-        sample_weight=weights,
-        validation_data=(val.inputs, targets(val.y)) if len(val) else None,
+        data,
+        steps_per_epoch=steps,
+        validation_data=checked,
+        validation_steps=val_steps,
         epochs=s.epochs,
-        batch_size=s.batch_size,
         callbacks=[*_callbacks(bool(len(val)), s.patience), *extra],
-        shuffle=True,
+        shuffle=False,  # the pipeline shuffles
         verbose=s.verbose,
     )
     return _history(result)
+
+
+def _endless(parts: tuple[Any, ...], batch_size: int, seed: int | None = None) -> tuple[Any, int]:
+    """(dataset, batches per pass): `parts` (inputs, one array or a list of the model's
+    inputs in order; targets; weights) batched and repeated without end, reshuffled each pass
+    when `seed` is given; one pass is one epoch."""
+    import tensorflow as tf
+
+    inputs = tuple(parts[0]) if isinstance(parts[0], list) else parts[0]
+    n = len(parts[1])
+    data = tf.data.Dataset.from_tensor_slices((inputs, *parts[1:]))
+    if seed is not None:
+        data = data.shuffle(n, seed=seed, reshuffle_each_iteration=True)
+    return data.batch(batch_size).repeat(), max(1, -(-n // batch_size))
 
 
 def fit_pixels(
