@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -23,20 +23,32 @@ pytestmark = [pytest.mark.tf, pytest.mark.slow]
 Cli = Callable[..., Result]
 
 
-@pytest.fixture
-def trained(
-    tmp_path: Path,
+@pytest.fixture(scope="module")
+def trained_state(
+    tmp_path_factory: pytest.TempPathFactory,
     write_config: Callable[..., Path],
     two_classes: Callable[..., list[Path]],
     cli: Cli,
     train_tiny: Cli,
-) -> Path:
-    """A config whose state holds a tiny model trained on sharp scenes vs pocket shots."""
-    config = write_config(tmp_path / "photosieve.yaml", "watch: {settle_seconds: 0.5}\n")
-    two_classes(tmp_path / "sorted", 25, seed=5)
-    cli(config, "label", "import", str(tmp_path / "sorted"))
-    train_tiny(config)
-    return config
+) -> Iterator[Path]:
+    """A state folder holding a tiny model trained on sharp scenes vs pocket shots (trained
+    once for the module; each test runs on its own copy)."""
+    root = tmp_path_factory.mktemp("watch-model")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HOME", str(root / "home"))  # Keras may write ~/.keras on import
+        config = write_config(root / "photosieve.yaml")
+        two_classes(root / "sorted", 25, seed=5)
+        cli(config, "label", "import", str(root / "sorted"))
+        train_tiny(config)
+        yield root / "state"
+
+
+@pytest.fixture
+def trained(trained_state: Path, tmp_path: Path, write_config: Callable[..., Path]) -> Path:
+    """This test's config, its state a copy of the trained one (the `current` link is
+    relative), its inbox, library and quarantine its own."""
+    shutil.copytree(trained_state, tmp_path / "state", symlinks=True)
+    return write_config(tmp_path / "photosieve.yaml", "watch: {settle_seconds: 0.5}\n")
 
 
 def test_watch_routes_by_model_and_picks_up_a_new_version(
