@@ -42,9 +42,8 @@ def test_models_list_and_status_show_the_certified_figure(
     assert lines[1].rstrip().endswith("-")  # trained before certificates
     assert lines[2].rstrip().endswith("≤2.5%")
     status = cli(config, "status").output
-    assert "Model: 20260102-000000 (tiny, threshold 0.42; certified keep-loss ≤ 2.5 % (95 %) " in (
-        status
-    )
-    assert status.rstrip().endswith("; copy floor 0.72)")  # the model's own (vision/copy_floor)
+    shown = "Model: 20260102-000000 (tiny, threshold 0.4200; certified keep-loss ≤ 2.5 % (95 %) "
+    assert shown in status
+    assert status.rstrip().endswith("; copy floor 0.7212)")  # the model's own (vision/copy_floor)
     modelstore.set_current(models, "20260101-000000")  # no certificate, no copy floor
-    assert "Model: 20260101-000000 (tiny, threshold 0.42)" in cli(config, "status").output
+    assert "Model: 20260101-000000 (tiny, threshold 0.4200)" in cli(config, "status").output

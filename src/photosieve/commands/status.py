@@ -57,10 +57,12 @@ def _model_line(models_dir: Path) -> str:
         return "Model: none installed (every photo is kept)"
     meta = modelstore.read_meta(current)
     certified, floor = recorded(meta), recorded_floor(meta)
+    threshold = meta.get("threshold")
+    shown_threshold = f"{threshold:.4f}" if isinstance(threshold, int | float) else "?"
     return (
         f"Model: {meta.get('version', current.name)} "
-        f"({meta.get('backbone', '?')}, threshold {meta.get('threshold', '?')}"
+        f"({meta.get('backbone', '?')}, threshold {shown_threshold}"  # as the report shows it
         + ("" if certified is None else f"; {certified}")
-        + ("" if floor is None else f"; copy floor {floor:.2f}")
+        + ("" if floor is None else f"; copy floor {floor:.4f}")
         + ")"
     )
