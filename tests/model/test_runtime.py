@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -411,12 +412,17 @@ def test_a_quality_model_gets_its_signals_by_name_in_both_runtimes(tmp_path: Pat
     assert np.isfinite(lite_holes).all() and np.allclose(lite_holes, full_holes, atol=0.02)
 
 
-@pytest.mark.tf
-def test_model_json_and_model_inputs_must_agree(tiny_state: Path, tmp_path: Path) -> None:
+def _copied_version(tiny_state: Path, tmp_path: Path) -> tuple[Path, dict[str, Any]]:
+    """A copy of the tiny model's version folder to edit, and its model.json."""
     model_dir = tmp_path / "models" / VERSION_A
     model_dir.parent.mkdir()
     shutil.copytree(tiny_state / "models" / VERSION_A, model_dir)
-    meta = json.loads((model_dir / "model.json").read_text())
+    return model_dir, json.loads((model_dir / "model.json").read_text())
+
+
+@pytest.mark.tf
+def test_model_json_and_model_inputs_must_agree(tiny_state: Path, tmp_path: Path) -> None:
+    model_dir, meta = _copied_version(tiny_state, tmp_path)
     meta["quality_features"] = list(quality.SIGNAL_NAMES)  # but the model takes pixels alone
     (model_dir / "model.json").write_text(json.dumps(meta))
     with pytest.raises(ModelError, match="takes inputs"):
@@ -427,10 +433,7 @@ def test_model_json_and_model_inputs_must_agree(tiny_state: Path, tmp_path: Path
 
 @pytest.mark.tf
 def test_the_copy_floor_comes_from_model_json(tiny_state: Path, tmp_path: Path) -> None:
-    model_dir = tmp_path / "models" / VERSION_A
-    model_dir.parent.mkdir()
-    shutil.copytree(tiny_state / "models" / VERSION_A, model_dir)
-    meta = json.loads((model_dir / "model.json").read_text())
+    model_dir, meta = _copied_version(tiny_state, tmp_path)
     meta["copy_floor"] = {"floor": 0.8123, "copies": 96, "min_copy": 0.8623}
     (model_dir / "model.json").write_text(json.dumps(meta))
     assert loader.load_model(model_dir, device="cpu").copy_floor == 0.8123
@@ -457,6 +460,7 @@ def test_load_classifier_warms_the_model_at_the_configured_batch(tiny_state: Pat
 CPU_ONLY_SCRIPT = """
 import sys
 from pathlib import Path
+from typing import Any
 from photosieve.model import score as batchscore, contract, litert, loader
 from photosieve.config import Config, ClassifierConfig
 import dataclasses

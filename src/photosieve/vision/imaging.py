@@ -124,11 +124,7 @@ def load(path: Path, size: int, *, fit: Fit = DEFAULT_FIT, want_gray: bool = Fal
         fmt = "JPEG" if img.format == "MPO" else str(img.format)
         _draft(img, size, fit, want_gray)
         with _huge_one_at_a_time(img.size[0] * img.size[1]):
-            img.load()
-            orientation = _orientation(img)
-            if orientation in _TRANSPOSE:
-                img = img.transpose(_TRANSPOSE[orientation])
-            rgb = _to_rgb(img)
+            rgb, orientation = _upright(img)
             del img
             gray = _gray(rgb) if want_gray else None
             pixels = _fit(rgb, size, fit)
@@ -145,16 +141,21 @@ def load_frame(path: Path, long_side: int) -> Image.Image:
         img = _open_image(fp, path)
         _draft(img, long_side, "letterbox", False)
         with _huge_one_at_a_time(img.size[0] * img.size[1]):
-            img.load()
-            orientation = _orientation(img)
-            if orientation in _TRANSPOSE:
-                img = img.transpose(_TRANSPOSE[orientation])
-            rgb = _to_rgb(img)
+            rgb, _ = _upright(img)
     scale = long_side / max(rgb.size)
     if scale < 1:
         size = (max(1, round(rgb.size[0] * scale)), max(1, round(rgb.size[1] * scale)))
         rgb = rgb.resize(size, RESAMPLE, reducing_gap=REDUCING_GAP)
     return rgb
+
+
+def _upright(img: Image.Image) -> tuple[Image.Image, int]:
+    """`img` decoded, turned upright by its EXIF orientation, as RGB; and that orientation."""
+    img.load()
+    orientation = _orientation(img)
+    if orientation in _TRANSPOSE:
+        img = img.transpose(_TRANSPOSE[orientation])
+    return _to_rgb(img), orientation
 
 
 # A PNG, TIFF or HEIC that has no draft mode decodes at full size: a 190 MP scan takes ~0.8 GB.
