@@ -7,8 +7,8 @@ K_FOLDS folds by near-duplicate group (split.fold_photos); for each fold a head 
 (foldhead.FoldHead: one compiled head, reset per fold) is fitted on the other folds, with the
 next fold holding early stopping, and scores the fold it never saw. The installed head is
 then fitted on every label for the median of the folds' best epoch counts (it has no photos
-left to stop early on). Only the head is fitted, on cached arrays, so
-K fits cost K times phase 1, seconds for hundreds of labels.
+left to stop early on). Only the head is fitted, on cached arrays, so K fits cost K times
+phase 1, seconds for hundreds of labels.
 """
 
 from __future__ import annotations
@@ -82,7 +82,6 @@ def cross_fit(
     first: dict[str, dict[str, list[float]]] = {}
     done = 0
     reused = FoldHead(data, settings(data.y).learning_rate)
-    head = reused.head
     for t in range(k):
         test, val = np.flatnonzero(fold == t), np.flatnonzero(fold == (t + 1) % k)
         train = np.flatnonzero((fold != t) & (fold != (t + 1) % k))
@@ -96,7 +95,7 @@ def cross_fit(
                 first[model.name] = history
             done += s.epochs
             bar.skip_to(done)
-        scores[test] = predict(head, part(ours, test).inputs, s.batch_size)
+        scores[test] = predict(reused.head, part(ours, test).inputs, s.batch_size)
         seen = ~np.isnan(scores)
         keys = None if groups is None else [g for g, w in zip(groups, seen, strict=True) if w]
         cert = certify.certify(scores[seen], data.y[seen], max_keep_loss, keys)
