@@ -13,7 +13,7 @@ from PIL import Image
 from photosieve.cli import main
 from photosieve.model import contract
 from photosieve.model import store as modelstore
-from photosieve.vision import imaging, quality
+from photosieve.vision import imaging, verdicts
 
 
 def _runtime_tests() -> ModuleType:
@@ -135,7 +135,7 @@ def test_explain_gives_the_reasons_the_service_would_record(
             imaging.load(folder / name, helpers.TINY_SIZE, fit="crop", want_gray=True)
         )
         model = f"model {float(record['score']):.2f}"
-        assert record["reasons"] == [*quality.explain(signals), model]
+        assert record["reasons"] == [*verdicts.explain(signals), model]
     assert records["pocket.jpg"]["reasons"][0] == "near-black"
 
     assert _run(["--config", str(config), "classify", "--explain", str(black)]) == 0

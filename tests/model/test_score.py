@@ -14,7 +14,7 @@ from PIL import Image
 
 from photosieve.model import contract
 from photosieve.model import score as scorer
-from photosieve.vision import bursts, imaging, quality
+from photosieve.vision import bursts, imaging, quality, verdicts
 
 DARK = {name: 0.0 for name in quality.SIGNAL_NAMES} | {"dark_fraction": 1.0}
 
@@ -52,7 +52,7 @@ def _photos(folder: Path, values: list[int]) -> list[Path]:
 
 
 def test_verdict_names_signals_only_for_a_discard() -> None:
-    assert quality.explain(DARK) == ["near-black"]
+    assert verdicts.explain(DARK) == ["near-black"]
     assert scorer.verdict(0.934, 0.5, DARK).reasons == ["near-black", "model 0.93"]
     assert scorer.verdict(0.1, 0.5, DARK).reasons == ["model 0.10"]  # a keep names no signal
     assert scorer.verdict(0.9, 0.5, None).reasons == ["model 0.90"]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
-from photosieve.vision import bursts, quality
+from photosieve.vision import bursts, quality, verdicts
 from photosieve.vision.bursts import Shot
 
 T0 = datetime(2024, 5, 3, 14, 22, 10)
@@ -115,7 +115,7 @@ def test_a_shaken_burst_keeps_the_sharp_frame_and_proposes_the_rest() -> None:
     frames.insert(2, scene)  # the sharp frame is in the middle of the burst
     shots = [_shot(f"f{i}", gray, 0.3 * i) for i, gray in enumerate(frames)]
     lean = {
-        shot.key: "blurred" in quality.explain(_signals(gray))
+        shot.key: "blurred" in verdicts.explain(_signals(gray))
         for shot, gray in zip(shots, frames, strict=True)
     }
     assert lean == {"f0": True, "f1": True, "f2": False, "f3": True, "f4": True}
@@ -189,7 +189,7 @@ def test_nothing_is_proposed_on_similarity_alone() -> None:
 def test_a_frame_clearly_softer_than_the_kept_one_leans_discard() -> None:
     scene = _scene(0, lens_blur=0)  # crisp and contrasty: shaken, it is still not "blurred"
     shaken = _shake(scene, 0, size=6)
-    assert "blurred" not in quality.explain(_signals(shaken))
+    assert "blurred" not in verdicts.explain(_signals(shaken))
     group = [_shot("sharp", scene, 0.0), _shot("shaken", shaken, 0.3)]
     _, proposed = bursts.burst_proposals(group, threshold=None, signals_lean={})
     assert [shot.key for shot in proposed] == ["shaken"]

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from photosieve.vision import imaging, quality
+from photosieve.vision import imaging, quality, verdicts
 
 CAMERA = {"Make": "Acme", "Model": "One"}
 LOREM = "The quick brown fox jumps over the lazy dog 0123456789 settings wifi"
@@ -153,8 +153,8 @@ def test_blurring_lowers_sharpness_and_reads_as_blurred() -> None:
     soft = _signals(sharp_img.filter(ImageFilter.BoxBlur(4)))
     for name in ("sharpness_global", "sharpness_tile_max", "gradient_energy", "edge_density"):
         assert soft[name] < sharp[name], name
-    assert "blurred" in quality.explain(soft)
-    assert "blurred" not in quality.explain(sharp)
+    assert "blurred" in verdicts.explain(soft)
+    assert "blurred" not in verdicts.explain(sharp)
 
 
 def test_darkening_raises_dark_fraction() -> None:
@@ -163,16 +163,16 @@ def test_darkening_raises_dark_fraction() -> None:
     normal = _signals(Image.fromarray(scene.astype(np.uint8)))
     assert dark["dark_fraction"] > 0.9 > normal["dark_fraction"]
     assert dark["brightness_mean"] < normal["brightness_mean"] / 5
-    assert "dark" in quality.explain(dark) and "dark" not in quality.explain(normal)
+    assert "dark" in verdicts.explain(dark) and "dark" not in verdicts.explain(normal)
 
 
 def test_washed_out_photo_is_overexposed_but_a_white_text_page_is_not() -> None:
     scene = np.asarray(_scene(), np.float32)
     blown = _signals(Image.fromarray(np.clip(scene * 3 + 120, 0, 255).astype(np.uint8)))
     assert blown["bright_fraction"] > 0.4
-    assert "overexposed" in quality.explain(blown)
+    assert "overexposed" in verdicts.explain(blown)
     card = _signals(_text_card(), width=1080, height=2400, fmt="PNG", metadata={})
-    assert card["bright_fraction"] > 0.4 and "overexposed" not in quality.explain(card)
+    assert card["bright_fraction"] > 0.4 and "overexposed" not in verdicts.explain(card)
 
 
 def test_colourfulness_is_zero_for_gray_and_high_for_vivid() -> None:
@@ -190,8 +190,8 @@ def test_a_text_card_reads_as_text_and_a_photo_does_not() -> None:
     assert card["text_likeness"] > 0.7
     assert photo["text_likeness"] < 0.2
     assert card["flat_fraction"] > photo["flat_fraction"]
-    assert "text/UI" in quality.explain(card)
-    assert "text/UI" not in quality.explain(photo)
+    assert "text/UI" in verdicts.explain(card)
+    assert "text/UI" not in verdicts.explain(photo)
 
 
 def test_a_sharp_subject_on_a_blurred_background_is_not_blurred() -> None:
@@ -200,18 +200,18 @@ def test_a_sharp_subject_on_a_blurred_background_is_not_blurred() -> None:
     subject_on_bokeh.paste(_scene(seed=2, size=(100, 80)), (206, 152))  # a small centred subject
     plain = _signals(background)
     portrait = _signals(subject_on_bokeh)
-    assert "blurred" in quality.explain(plain)  # the background alone is blurred...
-    assert "blurred" not in quality.explain(portrait)  # ...but not with a sharp subject on it
-    blur_line = math.log1p(quality.BLUR_TILE_VAR)
+    assert "blurred" in verdicts.explain(plain)  # the background alone is blurred...
+    assert "blurred" not in verdicts.explain(portrait)  # ...but not with a sharp subject on it
+    blur_line = math.log1p(verdicts.BLUR_TILE_VAR)
     assert portrait["sharpness_tile_max"] > blur_line + 1
     assert portrait["sharpness_global"] < blur_line  # the whole-frame measure alone would err
 
 
 def test_small_originals_are_not_called_blurred() -> None:
     soft = _scene().filter(ImageFilter.BoxBlur(4))
-    assert "blurred" in quality.explain(_signals(soft, width=4000, height=3000))
+    assert "blurred" in verdicts.explain(_signals(soft, width=4000, height=3000))
     # A 320x240 original is upsampled to the work size; softness there says nothing.
-    assert "blurred" not in quality.explain(_signals(soft, width=320, height=240))
+    assert "blurred" not in verdicts.explain(_signals(soft, width=320, height=240))
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -234,7 +234,7 @@ def test_detail_median_is_the_share_of_the_frame_with_detail() -> None:
     portrait = background.copy()
     portrait.paste(scene.resize((100, 80)), (206, 152))  # one sharp tile's worth of subject
     whole, one_tile = _signals(scene), _signals(portrait)
-    assert one_tile["sharpness_tile_max"] > math.log1p(quality.BLUR_TILE_VAR) + 1
+    assert one_tile["sharpness_tile_max"] > math.log1p(verdicts.BLUR_TILE_VAR) + 1
     assert one_tile["detail_median"] < whole["detail_median"] - 3
     blurred = _signals(scene.filter(ImageFilter.BoxBlur(2)))
     assert blurred["detail_median"] < whole["detail_median"] - 2
@@ -284,7 +284,7 @@ def test_blurring_more_raises_reblur_and_lowers_edge_contrast() -> None:
     contrast = [s["edge_contrast"] for s in steps]
     assert reblur == sorted(reblur) and len(set(reblur)) == len(reblur)
     assert contrast == sorted(contrast, reverse=True) and len(set(contrast)) == len(contrast)
-    assert reblur[0] < quality.BLUR_REBLUR < reblur[-1]
+    assert reblur[0] < verdicts.BLUR_REBLUR < reblur[-1]
     assert contrast[0] - contrast[-1] > 1.0
 
 
@@ -397,25 +397,25 @@ def test_blowing_out_a_photo_raises_clipped_fraction_and_explains_it() -> None:
     scene = np.asarray(_scene(seed=3), np.float32)
     normal = _signals(Image.fromarray(scene.astype(np.uint8)))
     blown = _signals(Image.fromarray(np.clip(scene * 2.5, 0, 255).astype(np.uint8)))
-    assert normal["clipped_fraction"] < 0.1 < quality.BLOWN_CLIPPED < blown["clipped_fraction"]
-    assert "blown highlights" in quality.explain(blown)
-    assert "blown highlights" not in quality.explain(normal)
+    assert normal["clipped_fraction"] < 0.1 < verdicts.BLOWN_CLIPPED < blown["clipped_fraction"]
+    assert "blown highlights" in verdicts.explain(blown)
+    assert "blown highlights" not in verdicts.explain(normal)
     stored_before = {k: v for k, v in blown.items() if k != "clipped_fraction"}
-    assert "blown highlights" not in quality.explain(stored_before)
+    assert "blown highlights" not in verdicts.explain(stored_before)
 
 
 def test_a_smooth_sky_is_not_called_blurred() -> None:
     sky = _signals(_sky())
-    assert sky["sharpness_tile_max"] < math.log1p(quality.BLUR_TILE_VAR)  # no detail anywhere...
-    assert sky["reblur"] < quality.BLUR_REBLUR  # ...but nothing was smeared
-    assert "blurred" not in quality.explain(sky)
+    assert sky["sharpness_tile_max"] < math.log1p(verdicts.BLUR_TILE_VAR)  # no detail anywhere...
+    assert sky["reblur"] < verdicts.BLUR_REBLUR  # ...but nothing was smeared
+    assert "blurred" not in verdicts.explain(sky)
 
 
 def test_signals_stored_before_reblur_are_still_explained() -> None:
     soft = _signals(_scene().filter(ImageFilter.BoxBlur(4)))
     old = {k: v for k, v in soft.items() if k not in ("reblur", "edge_contrast")}
-    assert "blurred" in quality.explain(old)
-    assert "blurred" not in quality.explain({**old, "reblur": 0.2})
+    assert "blurred" in verdicts.explain(old)
+    assert "blurred" not in verdicts.explain({**old, "reblur": 0.2})
 
 
 # ---------------------------------------------------------------- cold start
@@ -424,32 +424,32 @@ def test_signals_stored_before_reblur_are_still_explained() -> None:
 def test_cold_start_keeps_a_night_city() -> None:
     signals = _signals(_night_city())
     assert signals["dark_fraction"] > 0.8  # it really is a mostly black frame
-    assert quality.unmistakable_defect(signals) is None
-    assert "near-black" not in quality.explain(signals)
+    assert verdicts.unmistakable_defect(signals) is None
+    assert "near-black" not in verdicts.explain(signals)
 
 
 def test_cold_start_keeps_soft_night_lights_on_black() -> None:
     signals = _signals(_bokeh_night())
     assert signals["dark_fraction"] > 0.97 and signals["brightness_mean"] < 0.03
-    assert signals["sharpness_tile_max"] < math.log1p(quality.BLUR_TILE_VAR)  # nothing sharp
-    assert quality.unmistakable_defect(signals) is None  # but the lights are there
+    assert signals["sharpness_tile_max"] < math.log1p(verdicts.BLUR_TILE_VAR)  # nothing sharp
+    assert verdicts.unmistakable_defect(signals) is None  # but the lights are there
 
 
 def test_cold_start_flags_a_pocket_shot_as_near_black() -> None:
     signals = _signals(_pocket_shot())
-    assert quality.unmistakable_defect(signals) == "near-black"
-    assert quality.explain(signals)[0] == "near-black"
+    assert verdicts.unmistakable_defect(signals) == "near-black"
+    assert verdicts.explain(signals)[0] == "near-black"
 
 
 def test_cold_start_flags_extreme_blur_but_not_a_plain_sky() -> None:
     smeared = _signals(_scene(seed=5).filter(ImageFilter.GaussianBlur(10)))
-    assert quality.unmistakable_defect(smeared) == "extreme blur"
-    assert quality.unmistakable_defect(_signals(_sky())) is None
+    assert verdicts.unmistakable_defect(smeared) == "extreme blur"
+    assert verdicts.unmistakable_defect(_signals(_sky())) is None
 
 
 def test_cold_start_leaves_ordinary_photos_alone() -> None:
     for seed in range(4):
-        assert quality.unmistakable_defect(_signals(_scene(seed=seed))) is None
+        assert verdicts.unmistakable_defect(_signals(_scene(seed=seed))) is None
 
 
 # ---------------------------------------------------------------- screenshots
@@ -470,23 +470,23 @@ def test_a_phone_png_screenshot_is_a_screenshot(tmp_path: Path) -> None:
     )
     assert (signals["png"], signals["no_camera"], signals["screen_sized"]) == (1.0, 1.0, 1.0)
     assert signals["text_likeness"] >= 0.5
-    assert "screenshot" in quality.explain(signals)
-    assert quality.unmistakable_defect(signals) == "screenshot"
+    assert "screenshot" in verdicts.explain(signals)
+    assert verdicts.unmistakable_defect(signals) == "screenshot"
 
 
 def test_a_camera_photo_is_not_a_screenshot() -> None:
     signals = _signals(_scene(), width=4000, height=3000, metadata=CAMERA)
     assert (signals["no_camera"], signals["screen_sized"], signals["png"]) == (0.0, 0.0, 0.0)
-    assert "screenshot" not in quality.explain(signals)
-    assert quality.unmistakable_defect(signals) is None
+    assert "screenshot" not in verdicts.explain(signals)
+    assert verdicts.unmistakable_defect(signals) is None
 
 
 def test_a_camera_photo_at_a_screen_size_is_not_a_screenshot() -> None:
     # 1920x1080 is also a video still's size: with a camera in the EXIF it is a photo.
     card = _signals(_text_card().resize((231, 512)), width=1080, height=1920, metadata=CAMERA)
     assert card["screen_sized"] == 1.0
-    assert quality.unmistakable_defect(card) != "screenshot"
-    assert "screenshot" not in quality.explain(card)
+    assert verdicts.unmistakable_defect(card) != "screenshot"
+    assert "screenshot" not in verdicts.explain(card)
 
 
 def test_screen_size_matches_either_orientation() -> None:

@@ -9,7 +9,7 @@ per burst, the frame to keep and the frames to propose for the quarantine.
 Only photos of this batch change their decision: a photo filed by an earlier batch is never
 moved again here, though it can be the kept frame a new, softer frame is compared with. A frame
 is proposed only with a second opinion besides likeness (see `bursts.burst_proposals`): the
-model's score leans discard; or quality.explain calls it blurred, dark, near-black,
+model's score leans discard; or verdicts.explain calls it blurred, dark, near-black,
 overexposed or blown out; or it is clearly softer than the kept frame (`bursts.SOFTER_BY`).
 With no model the quality lean alone carries it, so a shaken frame next to its sharp twin is
 proposed even before the first model. A photo the owner chose to keep is never proposed, and
@@ -27,12 +27,12 @@ from pathlib import Path
 
 from photosieve.daemon.photo import Photo
 from photosieve.state import FileState, State
-from photosieve.vision import bursts, quality
+from photosieve.vision import bursts, verdicts
 from photosieve.vision.bursts import Shot
 
 BURST_SECONDS = 3.0  # frames at most this far apart (chained) can form a burst
 MAX_CHAIN = 200  # shots one batch's bursts may gather (a 200-frame burst is already extreme)
-# quality.explain verdicts that count as the quality signals leaning discard. Not "text/UI" or
+# verdicts.explain verdicts that count as the quality signals leaning discard. Not "text/UI" or
 # "flat": a burst of document pages is alike by nature, and a flat frame is no worse for it.
 LEAN_REASONS = ("blurred", "near-black", "dark", "overexposed", "blown highlights")
 _PAD = " \t\r\n\x00"  # cameras pad EXIF ASCII fields with NULs and spaces
@@ -136,8 +136,8 @@ def _settle(
 
 
 def _lean_reasons(photo: Photo) -> list[str]:
-    verdicts = quality.explain(photo.signals) if photo.signals else []
-    return [reason for reason in verdicts if reason in LEAN_REASONS]
+    found = verdicts.explain(photo.signals) if photo.signals else []
+    return [reason for reason in found if reason in LEAN_REASONS]
 
 
 def _filed_name(state: State, sha256: str) -> str:

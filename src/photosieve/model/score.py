@@ -34,7 +34,7 @@ import numpy as np
 from photosieve.errors import BadInput
 from photosieve.files.copy import sha256_file
 from photosieve.model.contract import DISCARD, KEEP, Classifier, decide, uses_quality
-from photosieve.vision import bursts, copies, imaging, quality
+from photosieve.vision import bursts, copies, imaging, quality, verdicts
 
 log = logging.getLogger("photosieve.score")
 
@@ -64,7 +64,7 @@ def verdict(
     the first model (`cold_start`) only an unmistakable defect is discarded; a model's discard
     names the signals that stand out; the model's score closes the reasons."""
     decision, reasons = decide(score, threshold), []
-    defect = quality.unmistakable_defect(signals) if cold_start and signals else None
+    defect = verdicts.unmistakable_defect(signals) if cold_start and signals else None
     if owner_kept is not None:
         decision = KEEP
         reasons.append(owner_kept)
@@ -72,7 +72,7 @@ def verdict(
         decision = DISCARD
         reasons.append(defect)
     elif decision == DISCARD and signals:
-        reasons.extend(quality.explain(signals))
+        reasons.extend(verdicts.explain(signals))
     if not has_model:
         return Verdict(None, decision, reasons)
     return Verdict(score, decision, [*reasons, f"model {score:.2f}"])
