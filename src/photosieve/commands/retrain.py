@@ -21,7 +21,7 @@ from photosieve.model import store as modelstore
 
 if TYPE_CHECKING:
     from photosieve.trainer.options import TrainOptions
-    from photosieve.trainer.retrain import Plan
+    from photosieve.trainer.retrain import Outcome, Plan
 
 BACKBONES = ("inceptionv3", "small-cnn", "tiny")
 
@@ -102,6 +102,11 @@ def command(
             verbose=2 if app.verbose else 0,  # Keras and TensorFlow lines only with --verbose
             progress=tty,
         )
+    _print_outcome(outcome)
+
+
+def _print_outcome(outcome: Outcome) -> None:
+    """One line for the verdict, one for where the new model is and what to do about it."""
     if outcome.verdict is None:
         click.echo(
             f"retrain: skipped, too few new labels: {outcome.plan.describe()} "

@@ -6,10 +6,15 @@ listing commands stays fast.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from photosieve.cli import get_app
 from photosieve.model import store as modelstore
+
+if TYPE_CHECKING:
+    from photosieve.trainer.train import TrainResult
 
 BACKBONES = ("inceptionv3", "small-cnn", "tiny")
 
@@ -133,6 +138,11 @@ def command(
             install=not no_install,
             echo=lambda line: click.echo(line, err=True),
         )
+    _print_outcome(result)
+
+
+def _print_outcome(result: TrainResult) -> None:
+    """The report, where the model went, and what the owner should know about it."""
     click.echo(result.report, nl=False)
     click.echo(f"model saved in {result.path}")
     tflite = result.meta["tflite"]

@@ -59,6 +59,36 @@ def meta_of(
 ) -> dict[str, Any]:
     cert, basis = chosen
     labels = {p.sha256: p.label for p in run.photos}
+    return {
+        "version": version,
+        "backbone": options.backbone,
+        "input_size": options.size(),
+        "fit": imaging.DEFAULT_FIT,
+        "threshold": cert.threshold,
+        "certificate": cert.as_json() | {"basis": basis},
+        "metrics": test_metrics,
+        "quality_features": list(quality.SIGNAL_NAMES) if net.quality_dim else [],
+        "label_counts": {
+            "keep": sum(v == "keep" for v in labels.values()),
+            "discard": sum(v == "discard" for v in labels.values()),
+        },
+        "training": _training_meta(options, run, labels, (basis, max_keep_loss), net),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "photosieve_version": __version__,
+        "test_hashes": sorted(run.scores["test"].shas) if "test" in run.scores else [],
+        "report": ["report.txt", *report.PLOTS],
+    }
+
+
+def _training_meta(
+    options: TrainOptions,
+    run: Run,
+    labels: dict[str, str],
+    threshold: tuple[str, float],
+    net: netlib.Network,
+) -> dict[str, Any]:
+    """model.json's "training": the options as run and what the run made of them."""
+    basis, max_keep_loss = threshold
     counts = split.split_counts(run.assignment, labels)
     training = {
         k: v for k, v in asdict(options).items() if k not in ("verbose", "progress", "threads")
@@ -78,25 +108,7 @@ def meta_of(
     training["head_members"] = headlib.HEAD_MEMBERS
     if net.towers is not None:  # quality logit + this x the standardised embedding's logit
         training["embedding_fusion"] = headlib.FUSION
-    return {
-        "version": version,
-        "backbone": options.backbone,
-        "input_size": options.size(),
-        "fit": imaging.DEFAULT_FIT,
-        "threshold": cert.threshold,
-        "certificate": cert.as_json() | {"basis": basis},
-        "metrics": test_metrics,
-        "quality_features": list(quality.SIGNAL_NAMES) if net.quality_dim else [],
-        "label_counts": {
-            "keep": sum(v == "keep" for v in labels.values()),
-            "discard": sum(v == "discard" for v in labels.values()),
-        },
-        "training": training,
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "photosieve_version": __version__,
-        "test_hashes": sorted(run.scores["test"].shas) if "test" in run.scores else [],
-        "report": ["report.txt", *report.PLOTS],
-    }
+    return training
 
 
 def _export(
