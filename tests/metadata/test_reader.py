@@ -161,3 +161,16 @@ def test_make_and_model_templates_come_from_the_reader(tmp_path: Path) -> None:
         .encode(),
     )
     assert str(naming.render_folder("{make}/{model}", taken, reader.read(path))) == "Fuji/X100"
+
+
+def test_xmp_is_read_when_libexiv2_refuses_the_exif(tmp_path: Path) -> None:
+    """An EXIF segment whose TIFF header is junk (Pillow's invalid-exif.jpg, a Photoshop save)
+    makes libexiv2 refuse the whole file; the Pillow fallback reads no XMP, so the packet's
+    xmp:CreateDate was lost and the photo dated by its mtime (exiftool: the XMP date)."""
+    path = tmp_path / "bad-exif.jpg"
+    bad_exif = b"Exif\x00\x00\xff\xff\xff\xff\x00\x00\x00\x08" + bytes(24)
+    packet = xmp(xmp_CreateDate="2017-03-13T23:03:09-07:00")
+    Image.new("RGB", (16, 12), (10, 200, 10)).save(path, exif=bad_exif, xmp=packet.encode())
+    got = reader.read(path)
+    assert got["Xmp.xmp.CreateDate"] == "2017-03-13T23:03:09-07:00"
+    assert not any(key.startswith(("Exif.", "Iptc.")) for key in got)  # none came from the XMP

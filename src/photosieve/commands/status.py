@@ -14,6 +14,8 @@ from photosieve.state import FileState
 from photosieve.trainer.certify import recorded
 from photosieve.vision.copy_floor import recorded_floor
 
+LISTED = 50  # files listed of each state left in place
+
 
 @click.command("status")
 @click.option("--recent", default=10, show_default=True, help="How many recent moves to show.")
@@ -28,16 +30,14 @@ def command(ctx: click.Context, recent: int) -> None:
         click.echo("  (none yet)")
     for status, n in sorted(counts.items()):
         click.echo(f"  {status:<12} {n}")
-    left = [
-        *state.files_with_status(FileState.SKIPPED, limit=50),
-        *state.files_with_status(FileState.UNSUPPORTED, limit=50),
-        *state.files_with_status(FileState.DUPLICATE, limit=50),
-        *state.files_with_status(FileState.WAITING, limit=50),
-    ]
-    if left:
+    left = [FileState.SKIPPED, FileState.UNSUPPORTED, FileState.DUPLICATE, FileState.WAITING]
+    if any(counts.get(status) for status in left):
         click.echo("Left in place (retried when the file changes):")
-        for rec in left:
+    for status in left:
+        for rec in state.files_with_status(status, limit=LISTED):
             click.echo(f"  {shown(rec.path)}: {shown(rec.reason)} ({rec.status})")
+        if counts.get(status, 0) > LISTED:  # the newest are listed; say that more wait
+            click.echo(f"  ... and {counts[status] - LISTED} more {status}")
     moves = state.recent_moves(recent)
     click.echo("Recent moves:")
     if not moves:

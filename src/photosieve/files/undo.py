@@ -25,7 +25,7 @@ import logging
 import os
 import sqlite3
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from photosieve import filekinds
@@ -72,13 +72,16 @@ def groups(rows: list[sqlite3.Row]) -> list[Group]:
     return found[::-1]
 
 
-def _move_back(mover: MoverLike, group: Group) -> MoveResult:
+def _move_back(mover: MoverLike, group: Group, at: dict[Path, Path]) -> MoveResult:
+    """Move the group back from where its files are now (`at`: a dry run's planned places ->
+    the files' real ones); the sidecar pairs name the places the journal rows give."""
     src, dst = Path(group.lead["src"]), Path(group.lead["dst"])
-    cars = [Path(r["dst"]) for r in group.sidecars if os.path.lexists(r["dst"])]
+    cars = {at.get(car, car): car for car in (Path(r["dst"]) for r in group.sidecars)}
+    cars = {real: car for real, car in cars.items() if os.path.lexists(real)}
     try:
-        return mover.move_group(
-            dst,
-            cars,
+        res = mover.move_group(
+            at.get(dst, dst),
+            list(cars),
             src.parent,
             src.name,
             kind="undo",
@@ -87,6 +90,7 @@ def _move_back(mover: MoverLike, group: Group) -> MoveResult:
         )
     except MoveError as exc:
         return MoveResult("failed", dst, reason=exc.reason)
+    return replace(res, sidecars=[(cars.get(frm, frm), to) for frm, to in res.sidecars])
 
 
 def undo(state: State, since: float, *, dry_run: bool) -> list[tuple[Path, Path]]:
@@ -94,17 +98,23 @@ def undo(state: State, since: float, *, dry_run: bool) -> list[tuple[Path, Path]
     photo followed by its sidecars."""
     mover: MoverLike = DryRunMover() if dry_run else Mover(state)
     undone: list[tuple[Path, Path]] = []
+    # A photo moved twice since then (filed, then displaced by a better copy; quarantined, then
+    # restored) is put back by its newer move before its older one is undone. A dry run moves
+    # nothing, so it keeps where its plan put each file: planned place -> real place.
+    at: dict[Path, Path] = {}
     for group in groups(journal.done_since(state, since)):
         dst = Path(group.lead["dst"])
-        if hash_or_none(dst) != group.lead["sha256"]:
+        if hash_or_none(at.get(dst, dst)) != group.lead["sha256"]:
             log.warning("not undoing %s: it changed or is gone since it was moved", dst)
             continue
-        res = _move_back(mover, group)
+        res = _move_back(mover, group, at)
         if res.status not in ("moved", "planned") or res.dst is None:
             log.warning("not undoing %s: %s", dst, res.reason or res.status)
             continue
         pairs = [(dst, res.dst), *res.sidecars]
-        if not dry_run:
+        if dry_run:
+            at.update({to: at.pop(frm, frm) for frm, to in pairs})
+        else:
             back = {frm: to for frm, to in pairs}
             for row in (group.lead, *group.sidecars):
                 if Path(row["dst"]) in back:
@@ -120,10 +130,13 @@ Pairs = Sequence[tuple[Path, Path]]
 
 
 def _expect(state: State, plan: Pairs) -> None:
-    """Record each planned target as 'undone' before anything moves there."""
+    """Record each planned target as 'undone' before anything moves there (a photo moved back
+    twice is, until the first, where its newest move put it)."""
+    at: dict[Path, Path] = {}
     for frm, to in plan:
+        at[to] = at.pop(frm, frm)
         try:
-            st = os.stat(frm)
+            st = os.stat(at[to])
         except OSError:
             continue
         state.put_file(

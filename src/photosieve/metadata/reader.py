@@ -10,8 +10,9 @@ built so:
 - libexiv2 (python-exiv2, whose wheels bundle it) is the parser digiKam and darktable use: it
   reads JPEG, TIFF, PNG, WebP, HEIC/HEIF/AVIF (BMFF) and raw headers, decodes maker notes, and
   parses XMP with Adobe's XMP toolkit. Pillow reads EXIF only, and stops at the first bad IFD;
-  it remains the fallback for files libexiv2 refuses. Two pre-EXIF JPEG blocks libexiv2 does
-  not read (Canon CIFF, Casio QV-CI) come from `legacy`.
+  it remains the fallback for files libexiv2 refuses (whose XMP packet, found by Pillow,
+  libexiv2 then parses alone). Two pre-EXIF JPEG blocks libexiv2 does not read (Canon CIFF,
+  Casio QV-CI) come from `legacy`.
 - libexiv2 is given the path, not the bytes: it reads only the metadata segments (a 10 MB
   JPEG costs microseconds, reading it into memory milliseconds). A name that is not UTF-8 is
   the one exception: its bytes are read and parsed from memory, so any name works.
@@ -166,7 +167,7 @@ def _read_embedded(path: Path, problems: list[str]) -> dict[str, str]:
         except Exception as exc:  # libexiv2 raises Exiv2Error, and SWIG others, on bad data
             problems.append(f"libexiv2 could not read it ({_reason(exc, path)}); Pillow fallback")
     try:
-        return found | read_with_pillow(path)
+        return found | read_with_pillow(path) | _packet_via_pillow(exiv2, path, problems)
     except Exception as exc:  # Pillow raises many types on corrupt files
         problems.append(f"Pillow could not read it either ({_reason(exc, path)})")
         return found
@@ -337,6 +338,27 @@ def read_with_pillow(path: Path) -> dict[str, str]:
         warnings.simplefilter("ignore")
         with Image.open(path, formats=_pillow_formats()) as img:
             return _pillow_fields(img)
+
+
+def _packet_via_pillow(exiv2: Any, path: Path, problems: list[str]) -> dict[str, str]:
+    """The XMP of a file libexiv2 refused whole (an EXIF block it cannot parse hides the
+    packet beside it): the packet as Pillow finds it, parsed by libexiv2 as a sidecar is."""
+    with _WARNINGS_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with Image.open(path, formats=_pillow_formats()) as img:
+            packet = img.info.get("xmp") or img.info.get("XML:com.adobe.xmp")
+    data = packet.encode() if isinstance(packet, str) else packet
+    if exiv2 is None or not isinstance(data, bytes) or not data:
+        return {}
+    if len(data) > guard.MAX_XMP_BYTES or not data.lstrip().startswith((b"<", b"\xef\xbb\xbf<")):
+        problems.append(f"XMP packet of {len(data)} bytes not parsed")  # too big, or not XML
+        return {}
+    try:
+        found = _open(exiv2, path, data)
+    except Exception as exc:  # a packet the XMP toolkit rejects: the EXIF fields still count
+        problems.append(f"XMP packet unreadable ({_reason(exc, path)})")
+        return {}
+    return {key: value for key, value in found.items() if key.startswith("Xmp.")}
 
 
 def _pillow_formats() -> list[str]:
