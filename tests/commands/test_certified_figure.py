@@ -47,3 +47,19 @@ def test_models_list_and_status_show_the_certified_figure(
     assert status.rstrip().endswith("; copy floor 0.7212)")  # the model's own (vision/copy_floor)
     modelstore.set_current(models, "20260101-000000")  # no certificate, no copy floor
     assert "Model: 20260101-000000 (tiny, threshold 0.4200)" in cli(config, "status").output
+
+
+def test_status_shows_the_threshold_the_config_sets(
+    tmp_path: Path, write_config: Callable[..., Path], cli: Callable[..., Result]
+) -> None:
+    """classifier.threshold replaces the model's: status shows the one the service applies,
+    names the model's, and says the certificate is for the model's threshold only."""
+    config = write_config(tmp_path / "config.yaml", extra="classifier:\n  threshold: 0.5\n")
+    models = tmp_path / "state" / "models"
+    _version(models, "20260102-000000", certificate=CERTIFICATE)
+    modelstore.set_current(models, "20260102-000000")
+    status = cli(config, "status").output
+    assert (
+        "(tiny, threshold 0.5000 from classifier.threshold, the model's is 0.4200; "
+        "certified keep-loss ≤ 2.5 % (95 %) from 120 keepers at the model's threshold)"
+    ) in status

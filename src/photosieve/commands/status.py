@@ -46,22 +46,29 @@ def command(ctx: click.Context, recent: int) -> None:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(row["updated"]))
         moved = f"{shown(row['src'])} -> {shown(row['dst'])}"
         click.echo(f"  {when} {row['kind']:<10} {row['state']:<11} {moved}")
-    click.echo(_model_line(app.config.models_dir))
+    click.echo(_model_line(app.config.models_dir, app.config.classifier.threshold))
 
 
-def _model_line(models_dir: Path) -> str:
-    """The model in use: its version, backbone, threshold, certified keep-loss and copy floor
-    (each when model.json records it)."""
+def _model_line(models_dir: Path, override: float | None) -> str:
+    """The model in use: its version, backbone, the threshold the service applies, certified
+    keep-loss and copy floor (each when model.json records it). A threshold set in the config
+    replaces the model's, and the certificate speaks only for the model's own, so both say so."""
     current = modelstore.current_model_dir(models_dir)
     if current is None:
         return "Model: none installed (every photo is kept)"
     meta = modelstore.read_meta(current)
     certified, floor = recorded(meta), recorded_floor(meta)
-    threshold = meta.get("threshold")
-    shown_threshold = f"{threshold:.4f}" if isinstance(threshold, int | float) else "?"
+    own = meta.get("threshold")
+    shown_own = f"{own:.4f}" if isinstance(own, int | float) else "?"  # as the report shows it
+    if override is None:
+        threshold = f"threshold {shown_own}"
+    else:
+        threshold = (
+            f"threshold {override:.4f} from classifier.threshold, the model's is {shown_own}"
+        )
+        certified = None if certified is None else f"{certified} at the model's threshold"
     return (
-        f"Model: {meta.get('version', current.name)} "
-        f"({meta.get('backbone', '?')}, threshold {shown_threshold}"  # as the report shows it
+        f"Model: {meta.get('version', current.name)} ({meta.get('backbone', '?')}, {threshold}"
         + ("" if certified is None else f"; {certified}")
         + ("" if floor is None else f"; copy floor {floor:.4f}")
         + ")"
