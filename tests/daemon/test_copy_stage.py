@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 from PIL import ExifTags, Image, ImageDraw, ImageFilter
 
+from photosieve.cli import group
 from photosieve.config import Config
 from photosieve.daemon import pipeline
+from photosieve.daemon.service import Service
 from photosieve.files.copy import sha256_file
 from photosieve.files.mover import Mover
 from photosieve.files.plan import DryRunMover
@@ -148,7 +152,8 @@ def test_two_copies_in_one_batch_the_worse_waits_a_pass(config: Config, state: S
     original, copy = by_name["b-original.jpg"], by_name["a-copy.jpg"]
     assert original.outcome == FileState.FILED and original.result is not None
     assert copy.outcome == "pending" and copy.reason is not None
-    assert "b-original.jpg" in copy.reason and copy.path.exists()
+    assert "b-original.jpg" in copy.reason and copy.path.exists() and copy.again
+    assert not original.again
     (again,) = run(config, state)
     assert again.outcome == FileState.QUARANTINED
     assert f"copy of {original.result}" in again.reasons and not copy.path.exists()
@@ -262,3 +267,49 @@ def test_within_a_batch_disagreeing_embeddings_keep_both(config: Config, state: 
     photos = run(config, state, model)
     assert [p.outcome for p in photos] == [FileState.FILED, FileState.FILED]
     assert model.batches == [(2, 64, 64, 3)]
+
+
+def _written_long_ago(folder: Path) -> None:
+    """Files settled an hour ago: the settle gate lets them through at its second look."""
+    for path in folder.iterdir():
+        os.utime(path, (time.time() - 3600, time.time() - 3600))
+
+
+def test_one_scan_files_the_better_copy_and_quarantines_the_worse(config: Config) -> None:
+    """`photosieve scan` offers the worse copy again once its batch is filed: one scan leaves
+    nothing pending in the inbox, and the tally counts each photo once, as it ended."""
+    inbox = config.inboxes[0]
+    copy = _messenger_copy(inbox / "a-copy.jpg")
+    copy_bytes = copy.read_bytes()
+    _original(inbox / "b-original.jpg")
+    _written_long_ago(inbox)
+    assert config.source is not None
+    args = ["--config", str(config.source), "scan", str(inbox)]
+    result = CliRunner().invoke(group, args)
+    assert result.exit_code == 0, result.output
+    counts = {line.split()[0]: line.split()[1] for line in result.stdout.splitlines()[1:]}
+    assert counts == {"filed": "1", "quarantined": "1"}
+    assert not copy.exists() and not any(inbox.iterdir())
+    (quarantined,) = config.quarantine.path.rglob("*.jpg")
+    assert quarantined.stat().st_size == len(copy_bytes)
+
+
+def test_the_service_offers_the_worse_copy_again_after_its_batch(config: Config) -> None:
+    inbox = config.inboxes[0]
+    copy = _messenger_copy(inbox / "a-copy.jpg")
+    original = _original(inbox / "b-original.jpg")
+    _written_long_ago(inbox)
+    service = Service(config)
+    try:
+        service.start()
+        for path in (copy, original):  # the start's catch-up offered both: process them here
+            service.gate.discard(path)
+        service.process([(copy, inbox), (original, inbox)])
+        assert copy.exists() and not original.exists()
+        assert len(service.gate) == 1  # the worse copy waits in the gate, not for a rescan
+        deadline = time.monotonic() + 30  # the gate lets it through once it has settled
+        while copy.exists() and time.monotonic() < deadline:
+            service.turn() or time.sleep(0.05)
+        assert not copy.exists() and len(list(config.quarantine.path.rglob("*.jpg"))) == 1
+    finally:
+        service.shutdown()

@@ -22,6 +22,7 @@ from photosieve.folders import prepare_folders
 def command(ctx: click.Context, paths: tuple[Path, ...], dry_run: bool) -> None:
     """File every photo below PATH... exactly as the service would (same stages, same rules)."""
     from photosieve.daemon import pipeline, stops
+    from photosieve.daemon.photo import offered_again
     from photosieve.daemon.settle import SettleGate, scan_into
     from photosieve.files.mover import Mover
     from photosieve.files.plan import DryRunMover
@@ -50,8 +51,11 @@ def command(ctx: click.Context, paths: tuple[Path, ...], dry_run: bool) -> None:
                 time.sleep(0.2)  # a file still being written: wait for it to settle
                 continue
             photos = pipe.run(batch)
-            tally.update(stops.tally(photos))
-            bar.update(len(batch))
+            again = [] if dry_run else offered_again(photos)  # worse copies of photos just filed
+            for path, inbox in again:
+                gate.offer(path, inbox)
+            tally.update(stops.tally(p for p in photos if (p.path, p.inbox) not in again))
+            bar.update(len(batch) - len(again))
             if dry_run:
                 for p in photos:
                     if p.result is not None:

@@ -21,9 +21,9 @@ filed):
 A pair the owner took back out of the quarantine is never proposed again (the state's "not a
 copy" pairs, recorded by quarantine/restore.py's record_kept), and a photo the owner chose to
 keep is never proposed as a near copy. Two copies within one batch: the worse one stops
-(pending) and is looked at again on the next pass, against the library the better one is in
-by then. `remember` stores a moved photo's fingerprint with what decides the
-better copy.
+(pending, `Photo.again`) and the service or `scan` offers it again right after the batch,
+when the better one is in the library. `remember` stores a moved photo's fingerprint with
+what decides the better copy.
 """
 
 from __future__ import annotations
@@ -95,8 +95,8 @@ def _within_batch(
     state: State, photos: Sequence[Photo], classifier: Classifier | None = None
 ) -> None:
     """Copies among this batch's photos headed for the library: the worse one stops, pending,
-    and is looked at again on the next pass, once the better one is in the library, where
-    the library rule (and the reason naming its path) applies."""
+    to be offered again once the better one is in the library, where the library rule (and
+    the reason naming its path) applies."""
     batch = copies.CopyIndex()
     going: dict[str, Photo] = {}
     for photo in photos:
@@ -113,7 +113,8 @@ def _within_batch(
             ) and embeddings_allow(classifier, photo.path, other.path):
                 keeps = copies.better(facts_of(photo), facts_of(other))
                 worse, kept = (other, photo) if keeps else (photo, other)
-                worse.stop("pending", f"copy of {kept.path.name} of the same batch (next pass)")
+                worse.stop("pending", f"copy of {kept.path.name}, looked at again once it is filed")
+                worse.again = True
                 break
         if photo.outcome is None and photo.sha256 not in going:
             batch.add(photo.sha256, mine.whole, mine.centre, mine.tiny)

@@ -40,6 +40,13 @@ class Photo:
     outcome: str | None = None  # set when the photo stops: filed, quarantined, skipped, ...
     reason: str | None = None
     result: Path | None = None
+    again: bool = False  # stopped only until its batch is filed: offer it again right after
 
     def stop(self, outcome: str, reason: str | None = None) -> None:
         self.outcome, self.reason = outcome, reason
+
+
+def offered_again(photos: list[Photo]) -> list[tuple[Path, Path]]:
+    """(path, inbox) of the photos to look at again once their batch is filed (a copy whose
+    better copy was in the same batch), for the caller to offer to its settle gate."""
+    return [(p.path, p.inbox) for p in photos if p.again]

@@ -20,6 +20,7 @@ from types import FrameType
 from photosieve.config import Config, load_config
 from photosieve.daemon import pipeline, recovery
 from photosieve.daemon.monitor import QuarantineMonitor
+from photosieve.daemon.photo import offered_again
 from photosieve.daemon.settle import SettleGate, scan_into
 from photosieve.daemon.systemd import Notifier
 from photosieve.daemon.watcher import InboxWatcher
@@ -163,6 +164,8 @@ class Service:
             log.exception("%d files not processed; they are retried at the next rescan", len(batch))
             recovery.record_finished_moves(self.state, self.config)  # moved ones get their row
             return
+        for path, inbox in offered_again(photos):  # a worse copy of a photo just filed
+            self.gate.offer(path, inbox)
         self.processed += sum(p.result is not None for p in photos)
         self.status()
 

@@ -95,7 +95,9 @@ def report(photo: Photo) -> None:
     if photo.outcome in ("unchanged", "gone"):
         return
     path = shown(photo.path)
-    if photo.outcome in ("skipped", "unsupported", "duplicate", "pending", "waiting"):
+    if photo.again:  # not a problem: it is offered again as soon as its batch is done
+        log.info("%s: %s, %s", path, photo.outcome, photo.reason)
+    elif photo.outcome in ("skipped", "unsupported", "duplicate", "pending", "waiting"):
         log.warning("%s: %s (%s), left in place", path, photo.outcome, photo.reason)
     elif photo.result is not None:
         taken = photo.taken.source if photo.taken else "?"
