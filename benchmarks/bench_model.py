@@ -4,11 +4,13 @@ The model is the trainer's own (photosieve.trainer.model build_base + build_netw
 exported by the trainer's own steps (photosieve.trainer.export), so the benchmark times what
 `photosieve train` ships; if that API is missing or changed, the build fails rather than timing
 something else. weights=None: the benchmark measures speed, not accuracy, and never touches the
-network. `build_model` also takes a weights file for the base (benchmarks/copies.py --weights).
+network. `build_model` also takes a weights file for the base (benchmarks/copies.py --weights,
+which keeps one exported model per base: `cached_version`, `ensure_export`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -50,6 +52,25 @@ def export_model(model: Any, version_dir: Path, *, size: int, backbone: str) -> 
         "tflite": {"file": "model.tflite", "quantized": True},
     }
     (version_dir / "model.json").write_text(json.dumps(meta, indent=2))
+
+
+def cached_version(root: Path, weights: Path | None) -> Path:
+    """The version folder of the model whose base starts from `weights`, under `root`:
+    root/model for weights=None (random), else one folder per weights file, named by its name
+    and content digest so two bases never mix."""
+    if weights is None:
+        return root / "model" / VERSION
+    digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:12]
+    stem = weights.name.removesuffix(".h5").removesuffix(".weights")
+    return root / f"model-{stem}-{digest}" / VERSION
+
+
+def ensure_export(version_dir: Path, weights: Path | None) -> None:
+    """Build and export the model into `version_dir` unless it is there already."""
+    if not (version_dir / "model.json").exists():
+        start = None if weights is None else str(weights)
+        model = build_model(INPUT_SIZE, start)
+        export_model(model, version_dir, size=INPUT_SIZE, backbone="inceptionv3")
 
 
 def ensure_model(state_dir: Path) -> Path:

@@ -3,7 +3,7 @@ and distinct photos, burst siblings included, run through the index and the conf
 exactly as the copy stage runs them; then the index's query time at 100,000 photos.
 
     python benchmarks/copies.py [--sources N] [--seed S] [--pixels-only] [--weights none|FILE]
-        [--floors F,F,...] [--source-cosines]
+        [--model DIR] [--floors F,F,...] [--source-cosines]
 
 The library holds each source photo as a camera would save it (1600 px long side, JPEG q 90,
 EXIF camera and capture time). Every copy of it is a query that must be called a copy of that
@@ -31,10 +31,12 @@ lowest of a copy and its own photo, the highest of a distinct pair the pixels pa
 any distinct pair weighed). A random network's features are not ImageNet's: `--weights FILE`
 starts the base from a Keras weights file instead (e.g. pretrained_base.py's stand-in for the
 ImageNet weights), exported into a cache folder of its own, named by the file's name and
-digest. `--floors` sets the sweep's floors; `--source-cosines` also embeds every half and burst
-sibling with the library photo it was made from, weighed or not (the pixels skip most of
-those pairs). `--pixels-only` skips the model. Last, with a model, the floor the trainer's rule
-(vision/copy_floor.py: the model's own floor in model.json) would choose from this run's
+digest; `--model DIR` runs a model version folder `photosieve train` exported instead (one
+fine-tuned on labels, say), and prints the copy floor its model.json records. `--floors` sets
+the sweep's floors; `--source-cosines` also embeds every half and burst sibling with the
+library photo it was made from, weighed or not (the pixels skip most of those pairs).
+`--pixels-only` skips the model. Last, with a model, the floor the trainer's rule (vision/
+copy_floor.py: the model's own floor in model.json) would choose from this run's
 cosines (copies with their own photo, and two different library photos), from every kind of
 copy and from the trainer's four kinds alone, with the shares at that floor; and what the
 trainer itself records for the model (its own sample of the source photos and its copies).
@@ -43,7 +45,6 @@ trainer itself records for the model (its own sample of the source photos and it
 from __future__ import annotations
 
 import argparse
-import hashlib
 import io
 import sys
 import time
@@ -67,6 +68,7 @@ from copies_report import (
     Query,
     Residuals,
     Results,
+    recorded_floor,
     report,
     strangers,
     trainer_floor,
@@ -78,7 +80,6 @@ from photosieve.model.contract import Classifier
 from photosieve.vision import copies, imaging
 
 CACHE = Path(__file__).resolve().parent / ".cache"
-MODEL_DIR = CACHE / "copies" / "model"
 CAMERA = ("Google", "Pixel 7")
 T0 = datetime(2024, 6, 1, 10, 0, 0, 250000)
 
@@ -215,29 +216,6 @@ class PairEmbedder:
         return copies.embedding_cosine(vectors[0], vectors[1])
 
 
-def model_dir(weights: Path | None) -> Path:
-    """The cache folder of the exported model: MODEL_DIR for weights=None (random), else one
-    per weights file, named by its name and content digest so two bases never mix."""
-    if weights is None:
-        return MODEL_DIR
-    digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:12]
-    stem = weights.name.removesuffix(".h5").removesuffix(".weights")
-    return MODEL_DIR.with_name(f"model-{stem}-{digest}")
-
-
-def load_model(weights: Path | None = None) -> Classifier:
-    """The product's InceptionV3 (weights=None, or its base started from the Keras weights
-    file `weights`) exported as `photosieve train` exports it, built once into the cache, on
-    the service's CPU runtime."""
-    version_dir = model_dir(weights) / bench_model.VERSION
-    if not (version_dir / "model.json").exists():
-        start = None if weights is None else str(weights)
-        model = bench_model.build_model(bench_model.INPUT_SIZE, start)
-        size = bench_model.INPUT_SIZE
-        bench_model.export_model(model, version_dir, size=size, backbone="inceptionv3")
-    return loader.load_model(version_dir, device="cpu")
-
-
 def index_speed(n: int = 100_000, queries: int = 300) -> tuple[float, float, float]:
     """Mean milliseconds per query against `n` photos of random hashes and tiny thumbnails,
     the mean number of candidates a query returns, and the seconds building the index took."""
@@ -311,8 +289,9 @@ def run_queries(
     return caught, false, weighed
 
 
-def _arguments() -> tuple[argparse.Namespace, Path | None]:
-    """The command line, and the weights file the model's base starts from (None: random)."""
+def _arguments() -> tuple[argparse.Namespace, Path | None, Path | None]:
+    """The command line, the weights file the model's base starts from (None: random) and
+    the model version folder to run instead of the benchmark's own model (None: its own)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sources", type=int, default=0, help="use the first N (0: all)")
     parser.add_argument("--seed", type=int, default=7)
@@ -322,6 +301,12 @@ def _arguments() -> tuple[argparse.Namespace, Path | None]:
         default="none",
         help="the model base's start: none (random) or a Keras weights FILE"
         " (e.g. .cache/inceptionv3-nsfwjs-4.3.0.weights.h5 from pretrained_base.py)",
+    )
+    parser.add_argument(
+        "--model",
+        default=None,
+        help="a model version folder exported by `photosieve train` (its model.json and"
+        " model.tflite), run instead of the benchmark's own model; not with --weights",
     )
     parser.add_argument(
         "--floors",
@@ -338,11 +323,16 @@ def _arguments() -> tuple[argparse.Namespace, Path | None]:
     weights = None if args.weights == "none" else Path(args.weights).resolve()
     if weights is not None and not weights.is_file():
         parser.error(f"--weights: no such file {weights}")
-    return args, weights
+    model = None if args.model is None else Path(args.model).resolve()
+    if model is not None and not (model / "model.json").is_file():
+        parser.error(f"--model: no model.json in {model}")
+    if model is not None and weights is not None:
+        parser.error("--model runs that model's own base: leave --weights out")
+    return args, weights, model
 
 
 def main() -> None:
-    args, weights = _arguments()
+    args, weights, model = _arguments()
     sources = album_sources.fetch_sources(CACHE / "copies")
     sources = sources[: args.sources] if args.sources else sources
     rng = np.random.default_rng(args.seed)
@@ -356,7 +346,12 @@ def main() -> None:
         [p.centre for p in prints],
         [p.tiny for p in prints],
     )
-    pairs = None if args.pixels_only else PairEmbedder(load_model(weights))
+    # The benchmark's own model (built once into .cache/copies/), or the --model folder.
+    version_dir = model or bench_model.cached_version(CACHE / "copies", weights)
+    if not args.pixels_only and model is None:
+        bench_model.ensure_export(version_dir, weights)
+    loaded = None if args.pixels_only else loader.load_model(version_dir, device="cpu")
+    pairs = None if loaded is None else PairEmbedder(loaded)
     query_file = scratch / "query"
 
     def ask(data: bytes, skip: str | None, weighed: list[float], kin: str | None) -> Query:
@@ -370,6 +365,8 @@ def main() -> None:
     caught, false, weighed = run_queries(built, files, ask, rng)
     if weights is not None and pairs is not None:  # weights=None prints as it always did
         print(f"model base started from {weights.name}")
+    if model is not None and pairs is not None:
+        print(f"model {model.name} from {model.parent}")
     report(caught, false, weighed, len(sources), embedded=pairs is not None, floors=args.floors)
     ms, found, took = index_speed()
     print(f"index query at 100,000 photos: {ms:.3f} ms, {found:.2f} candidates per query")
@@ -378,8 +375,9 @@ def main() -> None:
         vectors = pairs.classifier.embed(np.stack([pairs.pixels(f) for f in files.values()]))
         assert vectors is not None
         trainer_floor(caught, false, strangers(vectors))
-        version_dir = model_dir(weights) / bench_model.VERSION
         trainer_measured(version_dir, sources, args.seed, caught, false)
+        if model is not None:
+            recorded_floor(version_dir, caught, false)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@ the pixels alone and of pixels + embedding (MIN_EMBED_COSINE), the residuals and
 weighed, the shares over a few cosine floors and, when asked, each distinct photo's cosine
 with the library photo it was made from; then the floor the trainer's rule
 (vision/copy_floor.py) would choose from this run's cosines, and the shares at that floor, and
-what the trainer itself would record for the model (trainer/copy_measure.py).
+what the trainer itself would record for the model (trainer/copy_measure.py); for a model
+`photosieve train` exported (copies.py --model), also what it did record, on its own labels.
 """
 
 from __future__ import annotations
@@ -198,3 +199,17 @@ def trainer_measured(
     print(f"the trainer's own measurement, seed {seed} ({took:.1f} s): {facts or 'none'}")
     if facts.get("floor") is not None:
         _shares(f"+ embedding >= {facts['floor']:.4f}", caught, false, float(facts["floor"]))
+
+
+def recorded_floor(version_dir: Path, caught: Results, false: Results) -> None:
+    """The copy floor the model's model.json records (measured at export on the model's own
+    labelled photos), with how it was trained, and this run's shares at that floor."""
+    meta = modelstore.read_meta(version_dir)
+    training = meta.get("training", {})
+    trained = {k: training.get(k) for k in ("weights", "fine_tune_blocks", "epochs_run")}
+    print(f"trained as: {meta.get('backbone')} at {meta.get('input_size')} px, {trained}")
+    facts = {k: v for k, v in (meta.get("copy_floor") or {}).items() if k not in ("rule", "model")}
+    print(f"model.json records: {facts or 'no copy floor'}")
+    floor = copy_floor.recorded_floor(meta)
+    if floor is not None:
+        _shares(f"+ embedding >= {floor:.4f}", caught, false, floor)
