@@ -27,7 +27,7 @@ from photosieve.config import Config
 from photosieve.errors import PhotosieveError
 from photosieve.model import store as modelstore
 from photosieve.state import State
-from photosieve.trainer import crossfit, embeddings, export, metrics, split
+from photosieve.trainer import certify, crossfit, embeddings, export, metrics, split
 from photosieve.trainer import model as netlib
 from photosieve.trainer import version as record
 from photosieve.trainer.dataset import LabeledPhoto, labeled_photos
@@ -245,24 +245,35 @@ def run_training(
         cached = options.backbone in netlib.EMBEDDING_BACKBONES
         vectors = cache.vectors(key, [p.sha256 for p in run.photos]) if cached else None
         net = _network(options, base, run, signals, vectors)
-        if vectors is not None and run.folds:
+        if vectors is not None:
             data = _embedding_splits(vectors, run, net, signals)
-            crossfit.run_cross_fit(run, net, options, data["train"], max_keep_loss)
-        elif vectors is not None:
-            data = _embedding_splits(vectors, run, net, signals)
-            train_y = data["train"].y
-            settings = options.fit_settings(train_y)
-            for model in net.fitted:  # "head", or "head_quality" then "head_embedding"
-                run.history[model.name] = fit_head(model, data["train"], data["val"], settings)
-            run.scores = {
-                name: Split(predict(net.head, s.inputs, options.batch_size), s.y, s.shas)
-                for name, s in data.items()
-            }
+            _fit_head_phase(run, net, options, data, max_keep_loss)
         if options.fine_tune_blocks or options.backbone not in netlib.EMBEDDING_BACKBONES:
             _fit_pixels(run, options, net, config.state_dir / "cache" / "tmp", signals)
         return run, net, _check_inputs(cache, run, net, signals, size)
     finally:
         cache.close()
+
+
+def _fit_head_phase(
+    run: Run,
+    net: netlib.Network,
+    options: TrainOptions,
+    data: dict[str, Split],
+    max_keep_loss: float,
+) -> None:
+    """Phase 1 on cached embeddings: cross-fitted when the run has folds (the threshold's
+    scores come out of fold), else fitted on the train split and scored on every split."""
+    if run.folds:
+        crossfit.run_cross_fit(run, net, options, data["train"], max_keep_loss)
+        return
+    settings = options.fit_settings(data["train"].y)
+    for model in net.fitted:  # "head", or "head_quality" then "head_embedding"
+        run.history[model.name] = fit_head(model, data["train"], data["val"], settings)
+    run.scores = {
+        name: Split(predict(net.head, s.inputs, options.batch_size), s.y, s.shas)
+        for name, s in data.items()
+    }
 
 
 def _check_inputs(
@@ -334,25 +345,10 @@ def train_from_state(
     )
     run, net, check = run_training(config, state, options, echo, test_hashes, max_keep_loss)
     chosen = record.threshold(run, max_keep_loss)
-    test = record.held_out(run)
-    models_dir = config.models_dir
-    models_dir.mkdir(parents=True, exist_ok=True)
-    version = modelstore.new_version_name(models_dir)
-    meta = record.meta_of(
-        version,
-        options,
-        run,
-        chosen,
-        metrics.summarize(test.x, test.y, chosen[0].threshold)
-        | {"basis": "cross-fitted" if "oof" in run.scores else "test"},
-        max_keep_loss,
-        net,
-    )
-    staging = export.staging_dir(models_dir, version)
-    text = record.write_version(staging, meta, run, net, check, chosen, options)
-    path = export.publish(staging, models_dir, version)
+    version, path, meta, text = _publish(config, options, (run, net, check), chosen, max_keep_loss)
     if install:
-        export.install(models_dir, version, state, config.training.keep_versions)
+        export.install(config.models_dir, version, state, config.training.keep_versions)
+    test = record.held_out(run)
     installed = run.scores["train"] if "oof" in run.scores else test
     return TrainResult(
         version,
@@ -364,3 +360,24 @@ def train_from_state(
         record.by_hash(installed),
         record.by_hash(test),
     )
+
+
+def _publish(
+    config: Config,
+    options: TrainOptions,
+    trained: tuple[Run, netlib.Network, Split],
+    chosen: tuple[certify.Certificate, str],
+    max_keep_loss: float,
+) -> tuple[str, Path, dict[str, Any], str]:
+    """Export a new version and publish it beside the others (not yet current): its version,
+    folder, model.json and report text."""
+    run, net, check = trained
+    test = record.held_out(run)
+    config.models_dir.mkdir(parents=True, exist_ok=True)
+    version = modelstore.new_version_name(config.models_dir)
+    test_metrics = metrics.summarize(test.x, test.y, chosen[0].threshold)
+    basis = {"basis": "cross-fitted" if "oof" in run.scores else "test"}
+    meta = record.meta_of(version, options, run, chosen, test_metrics | basis, max_keep_loss, net)
+    staging = export.staging_dir(config.models_dir, version)
+    text = record.write_version(staging, meta, run, net, check, chosen, options)
+    return version, export.publish(staging, config.models_dir, version), meta, text
