@@ -34,7 +34,6 @@ import os
 import re
 import stat
 import threading
-import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -42,6 +41,7 @@ from typing import Any
 
 from PIL import ExifTags, Image
 
+from photosieve import libnoise
 from photosieve.metadata import apple, guard, legacy
 
 log = logging.getLogger(__name__)
@@ -308,8 +308,6 @@ def _reason(exc: BaseException, path: Path | None = None) -> str:
 
 # The photo formats photosieve opens (vision.imaging.SUPPORTED_FORMATS), HEIF when registered.
 PILLOW_FORMATS = ("JPEG", "MPO", "PNG", "HEIF", "AVIF", "WEBP", "TIFF", "GIF", "BMP")
-# catch_warnings swaps process-wide state; one fallback read at a time keeps it consistent.
-_WARNINGS_LOCK = threading.Lock()
 _TAGS = ExifTags.Base
 # exiv2 key -> (Pillow tag, whether it belongs in the Exif sub-IFD); the other IFD is a
 # fallback for writers that file tags in the wrong place.
@@ -333,20 +331,16 @@ def read_with_pillow(path: Path) -> dict[str, str]:
     (so the chain has one vocabulary whichever parser ran); raises what Pillow raises.
 
     Header only, no pixel decoded. Only photo formats are tried (no EPS, which would run
-    Ghostscript); Pillow's warnings on corrupt EXIF are silenced, the reader logs a reason."""
-    with _WARNINGS_LOCK, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with Image.open(path, formats=_pillow_formats()) as img:
-            return _pillow_fields(img)
+    Ghostscript); Pillow's warnings on corrupt EXIF go to the DEBUG log with the path."""
+    with libnoise.attributed(path), Image.open(path, formats=_pillow_formats()) as img:
+        return _pillow_fields(img)
 
 
 def _packet_via_pillow(exiv2: Any, path: Path, problems: list[str]) -> dict[str, str]:
     """The XMP of a file libexiv2 refused whole (an EXIF block it cannot parse hides the
     packet beside it): the packet as Pillow finds it, parsed by libexiv2 as a sidecar is."""
-    with _WARNINGS_LOCK, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with Image.open(path, formats=_pillow_formats()) as img:
-            packet = img.info.get("xmp") or img.info.get("XML:com.adobe.xmp")
+    with libnoise.attributed(path), Image.open(path, formats=_pillow_formats()) as img:
+        packet = img.info.get("xmp") or img.info.get("XML:com.adobe.xmp")
     data = packet.encode() if isinstance(packet, str) else packet
     if exiv2 is None or not isinstance(data, bytes) or not data:
         return {}
