@@ -1,13 +1,18 @@
 """Library noise: what Pillow says about a damaged file, routed into photosieve's log with the
 path of that file.
 
-Besides raising, Pillow reports a damaged file in two ways that name no file and bypass the
+Besides raising, Pillow reports a damaged file in three ways that name no file and bypass the
 house rule (one clear line per problem; detail only with --verbose):
 - `warnings.warn` ("Corrupt EXIF data", "Truncated File Read", "Invalid APNG", TIFF tag
   complaints), which Python prints to stderr with a source line, and only once per text;
-- its loggers: "PIL.TiffImagePlugin" logs ERROR "More samples per pixel than can be decoded".
+- its loggers: "PIL.TiffImagePlugin" logs ERROR "More samples per pixel than can be decoded";
+- libtiff's error handler, which writes straight to file descriptor 2 from C ("TIFFFillStrip:
+  Invalid strip byte count 0, strip 0.", a line per bad tag of a fuzzed file). Pillow silences
+  libtiff's warnings itself but not its errors, which always come before Pillow raises or
+  gives up on a part of the file.
 
-`attributed(path)` marks the calling thread as reading `path`. `install()` routes both channels:
+`attributed(path)` marks the calling thread as reading `path`. `install()` routes the first two,
+`route_libtiff()` (called by the first `attributed`, when Pillow is loaded) the third:
 a message raised on a thread inside `attributed` is logged at DEBUG with the path and collected
 in the list `attributed` yields (the loader folds it into the reason of a decode that fails);
 one raised elsewhere is logged at DEBUG without a path. Other packages' warnings keep Python's
@@ -26,6 +31,7 @@ harness, a library's own catch_warnings) has put Python's display back since.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import re
 import threading
@@ -64,6 +70,8 @@ def attributed(path: Path) -> Iterator[list[str]]:
     """Attribute Pillow's warnings and log records on this thread to `path` until exit; yields
     the (deduplicated, capped) messages as they come."""
     install()
+    if not _libtiff_routed:
+        route_libtiff()
     outer: _Reading | None = getattr(_current, "reading", None)
     reading = _Reading(path)
     _current.reading = reading
@@ -120,8 +128,8 @@ _HANDLER = _PillowRecords()
 
 
 def _note(text: str, *, first: bool = False) -> None:
-    """Log `text` at DEBUG; collect it for the file this thread reads (`first`: Pillow's own
-    error, which explains a failure better than the warnings that preceded it)."""
+    """Log `text` at DEBUG; collect it for the file this thread reads (`first`: an error, which
+    explains a failure better than the warnings that preceded it, so the latest goes first)."""
     message = " ".join(text.split())[:MAX_MESSAGE_CHARS]
     reading: _Reading | None = getattr(_current, "reading", None)
     if reading is None:
@@ -130,3 +138,55 @@ def _note(text: str, *, first: bool = False) -> None:
     log.debug("Pillow on %s: %s", shown(reading.path), message)
     if message not in reading.messages and len(reading.messages) < MAX_MESSAGES:
         reading.messages.insert(0 if first else len(reading.messages), message)
+
+
+# ---------------------------------------------------------------- libtiff
+
+# libtiff's TIFFErrorHandler: void (*)(const char *module, const char *fmt, va_list ap). The
+# va_list is never touched (formatting it from Python is not portable): the message is the
+# format with its conversions shown as "…".
+_TIFF_HANDLER = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_void_p)
+_CONVERSION = re.compile(r"%[-+ #0]*\d*(?:\.\d+)?(?:hh|h|ll|l|j|z|t|L|I64)?[diouxXeEfgGcsp]")
+_LIBTIFF_IN_MAPS = re.compile(r"\s(/\S*/libtiff[^/\s]*\.so[^/\s]*)$")
+_libtiff_routed = False
+
+
+@_TIFF_HANDLER
+def _libtiff_error(module: bytes | None, fmt: bytes | None, _args: int | None) -> None:
+    text = (fmt or b"").decode("utf-8", "replace").replace("%%", "%")
+    module_name = (module or b"").decode("utf-8", "replace")
+    # first: the latest error is the one the decode died of
+    _note(f"libtiff {module_name}: {_CONVERSION.sub('…', text)}", first=True)
+
+
+def route_libtiff() -> None:
+    """Give the libtiff that Pillow loaded (bundled in its wheel, or the system's) our error
+    handler: a process-wide pointer, set once. Where the library cannot be found (no
+    /proc/self/maps: not Linux), libtiff keeps printing its errors."""
+    global _libtiff_routed
+    with _install_lock:
+        if _libtiff_routed:
+            return
+        _libtiff_routed = True
+        path = _loaded_libtiff()
+        if path is None:
+            return
+        try:
+            setter = ctypes.CDLL(path).TIFFSetErrorHandler
+        except (OSError, AttributeError):
+            return
+        setter.argtypes, setter.restype = [_TIFF_HANDLER], ctypes.c_void_p
+        setter(_libtiff_error)
+
+
+def _loaded_libtiff() -> str | None:
+    from PIL import Image  # noqa: F401  (loads _imaging, which loads libtiff)
+
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
+            for line in maps:
+                if found := _LIBTIFF_IN_MAPS.search(line.rstrip("\n")):
+                    return found[1]
+    except OSError:
+        pass
+    return None

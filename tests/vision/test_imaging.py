@@ -394,6 +394,25 @@ def test_pillow_log_record_joins_the_reason(
     ]
 
 
+def test_libtiff_error_joins_the_reason_not_stderr(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """libtiff writes its errors to file descriptor 2 from C; they become the reason's detail."""
+    path = _save(
+        Image.new("RGB", (8, 8)), tmp_path / "deflate.tif", compression="tiff_adobe_deflate"
+    )
+    data = bytearray(path.read_bytes())
+    ifd = struct.unpack_from("<I", data, 4)[0]
+    for entry in range(struct.unpack_from("<H", data, ifd)[0]):
+        offset = ifd + 2 + 12 * entry
+        if struct.unpack_from("<H", data, offset)[0] == 279:  # StripByteCounts: 1 MiB
+            struct.pack_into("<I", data, offset + 8, 1 << 20)
+    path.write_bytes(data)
+    error = _load_error(path)
+    assert error.reason.startswith("corrupt: decoder error -2; libtiff TIFFFillStrip: Read error")
+    assert "TIFF" not in capfd.readouterr().err
+
+
 def test_empty_file(tmp_path: Path) -> None:
     path = tmp_path / "empty.jpg"
     path.touch()
