@@ -413,6 +413,13 @@ def test_libtiff_error_joins_the_reason_not_stderr(
     assert "TIFF" not in capfd.readouterr().err
 
 
+def test_a_reason_is_capped(tmp_path: Path) -> None:
+    """Reasons quote libraries, which may quote the file: at most MAX_REASON_CHARS of it."""
+    error = BadInput(tmp_path / "a.jpg", "corrupt: " + "x" * 5000)
+    assert error.reason == "corrupt: " + "x" * 291 + "… (+4709 characters)"
+    assert str(error) == f"{tmp_path / 'a.jpg'}: {error.reason}"
+
+
 def test_empty_file(tmp_path: Path) -> None:
     path = tmp_path / "empty.jpg"
     path.touch()

@@ -42,6 +42,7 @@ from typing import Any
 from PIL import ExifTags, Image
 
 from photosieve import libnoise
+from photosieve.errors import MAX_REASON_CHARS, brief
 from photosieve.metadata import apple, guard, legacy
 
 log = logging.getLogger(__name__)
@@ -117,9 +118,24 @@ def read(path: Path) -> dict[str, str]:
             found.update(_read_sidecar(sidecar, problems))
     problems.extend(f"libexiv2: {message}" for message in dict.fromkeys(messages))
     if problems:
-        log.info("metadata of %s: %s", path, " | ".join(problems))
+        _log_problems(path, problems)
     _add_short_keys(found)
     return found
+
+
+def _log_problems(path: Path, problems: list[str]) -> None:
+    """One INFO line of at most about MAX_REASON_CHARS (a fuzzed file gives libexiv2 hundreds
+    of complaints: 29 kB on one line), naming how many more there are; all of them at DEBUG."""
+    shown_problems: list[str] = []
+    for problem in problems:
+        if shown_problems and len(" | ".join([*shown_problems, problem])) > MAX_REASON_CHARS:
+            break
+        shown_problems.append(brief(problem))
+    more = len(problems) - len(shown_problems)
+    tail = f" | and {more} more (--verbose lists them)" if more else ""
+    log.info("metadata of %s: %s%s", path, " | ".join(shown_problems), tail)
+    if more or any(len(problem) > MAX_REASON_CHARS for problem in problems):
+        log.debug("metadata of %s, every problem: %s", path, " | ".join(problems))
 
 
 def content_identifier(path: Path) -> str | None:
