@@ -420,6 +420,25 @@ def test_a_reason_is_capped(tmp_path: Path) -> None:
     assert str(error) == f"{tmp_path / 'a.jpg'}: {error.reason}"
 
 
+def test_png_with_a_large_icc_profile_loads(tmp_path: Path) -> None:
+    """A 1.5 MB ICC profile (Exiv2's ReaganLargePng.png has 1.15 MB) was over Pillow's 1 MB
+    limit on a decompressed chunk, and the valid photo refused as corrupt."""
+    profile = bytes(range(256)) * 6000  # 1.5 MB, a few kB compressed
+    path = _save(Image.new("RGB", (40, 30), RED), tmp_path / "icc.png", icc_profile=profile)
+    assert _close(imaging.load(path, 16).pixels[8, 8], RED)
+    with Image.open(path) as img:
+        assert img.info["icc_profile"] == profile
+
+
+def test_png_chunk_bomb_is_still_refused(tmp_path: Path) -> None:
+    profile = bytes(imaging.MAX_PNG_CHUNK + 1)
+    path = _save(Image.new("RGB", (4, 4)), tmp_path / "bomb.png", icc_profile=profile)
+    assert path.stat().st_size < 100_000
+    assert _load_error(path).reason == (
+        "corrupt: Decompressed data too large for PngImagePlugin.MAX_TEXT_CHUNK"
+    )
+
+
 def test_empty_file(tmp_path: Path) -> None:
     path = tmp_path / "empty.jpg"
     path.touch()

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import IO, Literal
 
 import numpy as np
-from PIL import ExifTags, Image, UnidentifiedImageError
+from PIL import ExifTags, Image, PngImagePlugin, UnidentifiedImageError
 
 from photosieve import libnoise
 from photosieve.errors import BadInput
@@ -53,6 +53,13 @@ GRAY_SLACK = 0.96
 # owns its process, raises Pillow's limit to ours; anything above is refused as a bomb.
 MAX_PIXELS = 200_000_000
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+# Largest decompressed PNG text or ICC chunk. Pillow's 1 MB guard (against a small zlib chunk
+# that inflates to gigabytes) refused valid photos: an ICC profile is usually a few kB, but
+# profiles with large lookup tables (printer, device-link, some editors' wide-gamut ones)
+# reach several MB; Exiv2's ReaganLargePng.png carries 1.15 MB. 16 MB keeps the guard's point
+# (a bomb still stops there, per chunk, and under Pillow's 64 MB total for text chunks).
+MAX_PNG_CHUNK = 16 * 1024 * 1024
+PngImagePlugin.MAX_TEXT_CHUNK = MAX_PNG_CHUNK
 PAD_VALUE = 128
 BACKGROUND = (255, 255, 255)
 # Resize filter: LANCZOS with a reducing gap stays closest to a full-quality resize for a few
