@@ -403,10 +403,18 @@ CHAIN = [
     (XMP_ORIGINAL, "xmp:exif:DateTimeOriginal"),
     (MAKER, "makernote:Pentax"),
     (DIGITIZED, "exif:DateTimeDigitized"),
-    (XMP_CREATE, "xmp:xmp:CreateDate"),
+    (XMP_CREATE, "xmp:CreateDate"),
     (PHOTOSHOP, "xmp:photoshop:DateCreated"),
     (IPTC, "iptc:DateCreated"),
 ]
+
+
+def test_source_names_repeat_no_prefix() -> None:
+    """A photo dated by XMP xmp:CreateDate said "time from xmp:xmp:CreateDate"."""
+    sources = [resolve(fields).source for fields, _ in CHAIN]
+    assert sources == [source for _, source in CHAIN]
+    assert all(source.split(":")[0] != source.split(":")[1] for source in sources)
+    assert resolve(XMP_CREATE).source == "xmp:CreateDate"
 
 
 @pytest.mark.parametrize("rank", range(len(CHAIN)))
@@ -442,13 +450,13 @@ def test_date_only_xmp_capture_dates_beat_modify_date_in_chain_order() -> None:
     )
     created = {**MODIFIED, "Xmp.xmp.CreateDate": "2009-10-28"}
     assert (resolve(created).source, resolve(created).taken.day) == (
-        "xmp:xmp:CreateDate:date-only",
+        "xmp:CreateDate:date-only",
         28,
     )
     both = resolve({**original, "Xmp.xmp.CreateDate": "2009-10-28"})
     assert both.source == "xmp:exif:DateTimeOriginal:date-only"
     above_photoshop = resolve({**created, "Xmp.photoshop.DateCreated": "2009-10-29"})
-    assert above_photoshop.source == "xmp:xmp:CreateDate:date-only"
+    assert above_photoshop.source == "xmp:CreateDate:date-only"
 
 
 def test_date_only_xmp_original_ranks_below_a_full_timestamp() -> None:
@@ -457,7 +465,7 @@ def test_date_only_xmp_original_ranks_below_a_full_timestamp() -> None:
         "Xmp.xmp.CreateDate": "2009-11-01T10:00:00",
     }
     result = resolve(metadata)
-    assert (result.source, result.taken) == ("xmp:xmp:CreateDate", datetime(2009, 11, 1, 10))
+    assert (result.source, result.taken) == ("xmp:CreateDate", datetime(2009, 11, 1, 10))
 
 
 def test_date_only_file_name_ranks_below_date_only_metadata_above_modify_date() -> None:
@@ -522,7 +530,7 @@ def test_exif_filed_in_the_wrong_ifd_still_counts() -> None:
 
 def test_heif_container_names_exif_sources_only() -> None:
     assert resolve({"container": "heif", **ORIGINAL}).source == "heif:DateTimeOriginal"
-    assert resolve({"container": "heif", **XMP_CREATE}).source == "xmp:xmp:CreateDate"
+    assert resolve({"container": "heif", **XMP_CREATE}).source == "xmp:CreateDate"
 
 
 def test_implausible_links_are_skipped_for_the_next() -> None:

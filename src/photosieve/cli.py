@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from photosieve import __version__
+from photosieve import __version__, libnoise
 from photosieve.commands._options import config_option
 from photosieve.config import Config, load_config
 from photosieve.errors import EscapingFormatter, PhotosieveError
@@ -98,6 +98,7 @@ def setup_logging(verbose: bool, level: str = "info") -> None:
     handler.setFormatter(EscapingFormatter(fmt, datefmt="%H:%M:%S"))  # names of any bytes
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose else getattr(logging, level.upper(), logging.INFO))
+    libnoise.install()  # before any decode thread starts: Pillow's noise goes to this log
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -112,8 +112,10 @@ _MAKER_NOTES: tuple[_Link, ...] = (
         time=("Exif.MinoltaCsOld.MinoltaTime",),
     ),
 )
+# XMP sources are "xmp:" and the property's qualified name ("xmp:exif:..." is not EXIF's own
+# "exif:..."), except the xmp: namespace's own property, which would read "xmp:xmp:CreateDate".
 _XMP_ORIGINAL = _Link("xmp:exif:DateTimeOriginal", ("Xmp.exif.DateTimeOriginal",))
-_XMP_CREATE = _Link("xmp:xmp:CreateDate", ("Xmp.xmp.CreateDate",))
+_XMP_CREATE = _Link("xmp:CreateDate", ("Xmp.xmp.CreateDate",))
 _PHOTOSHOP = _Link("xmp:photoshop:DateCreated", ("Xmp.photoshop.DateCreated",))
 _IPTC = _Link(
     "iptc:DateCreated",

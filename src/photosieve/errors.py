@@ -12,6 +12,10 @@ import logging
 import re
 from pathlib import Path
 
+# What one reason, or one library's message, may add to a log line (and to the state's reason
+# column): a fuzzed file made libexiv2 produce a 29 kB line. The full text goes to DEBUG.
+MAX_REASON_CHARS = 300
+
 _UNSHOWN = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\udc80-\udcff]")
 _NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 
@@ -19,6 +23,13 @@ _NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 def shown(text: object) -> str:
     """`text` (a str, a Path, anything) as one printable, valid UTF-8 line."""
     return _UNSHOWN.sub(_escape, str(text))
+
+
+def brief(text: str, limit: int = MAX_REASON_CHARS) -> str:
+    """`text` cut to `limit` characters, with an ellipsis and how many were cut."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… (+{len(text) - limit} characters)"
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -68,8 +79,8 @@ class BadInput(PhotosieveError):
 
     def __init__(self, path: Path | str, reason: str) -> None:
         self.path = Path(path)
-        self.reason = reason
-        super().__init__(f"{path}: {reason}")
+        self.reason = brief(reason)  # reasons quote libraries, and libraries quote the file
+        super().__init__(f"{path}: {self.reason}")
 
 
 class MoveError(PhotosieveError):

@@ -166,3 +166,24 @@ def test_size_guard_never_raises(
     path = tmp_path_factory.mktemp("guard") / "x.bin"
     path.write_bytes(head + tail)
     assert guard.xmp_size(path) >= 0
+
+
+def test_hundreds_of_complaints_make_one_short_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A fuzzed EXIF block gives libexiv2 a complaint per entry (exiv2-bug495.jpg: 294 of them,
+    a 29 kB line): the INFO line names the first few and how many more; DEBUG has them all."""
+    entries = 80
+    ifd = struct.pack("<H", entries)
+    ifd += b"".join(struct.pack("<HHII", 0x1000 + i, 99, 1, 0) for i in range(entries))
+    exif = b"Exif\x00\x00II*\x00" + struct.pack("<I", 8) + ifd + struct.pack("<I", 0)
+    path = tmp_path / "fuzzed.jpg"
+    Image.new("RGB", (8, 8)).save(path, exif=exif)
+    caplog.set_level(logging.DEBUG, LOGGER)
+    reader.read(path)
+    (info,) = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    (debug,) = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
+    assert len(info) < len(f"metadata of {path}: ") + 400
+    assert info.endswith(" more (--verbose lists them)")
+    assert "entry 0x1000 has unknown Exif (TIFF) type 99" in info
+    assert debug.count("has unknown Exif (TIFF) type 99") == entries

@@ -57,7 +57,7 @@ def test_capture_time_agrees_with_exiftool(name: str) -> None:
         ("exiftool/PhotoMechanic.jpg", "iptc:DateCreated"),
         ("exiv2/exiv2-bug540.jpg", "xmp:exif:DateTimeOriginal"),
         ("exiv2/issue_1918_poc3.jpg", "xmp:exif:DateTimeOriginal"),
-        ("exiv2/iptc-psAPP13-noIPTC.jpg", "xmp:xmp:CreateDate"),
+        ("exiv2/iptc-psAPP13-noIPTC.jpg", "xmp:CreateDate"),
         ("exiv2/exiv2-bug479.jpg", "exif:DateTimeOriginal"),
         ("exiv2/Stonehenge.heic", "heif:DateTimeOriginal"),
         ("exiv2/ReaganSmallPng.png", "exif:DateTimeOriginal"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import struct
 import threading
@@ -14,6 +15,7 @@ import pillow_heif
 import pytest
 from PIL import ExifTags, Image, ImageFile
 
+from photosieve import libnoise
 from photosieve.errors import BadInput
 from photosieve.vision import imaging
 
@@ -334,12 +336,20 @@ def test_non_utf8_bytes_are_decoded_safely(tmp_path: Path) -> None:
     assert imaging.read_metadata(path) == {"Exif.Image.Make": "Café", "Make": "Café"}
 
 
-@pytest.mark.filterwarnings("ignore:Corrupt EXIF data")
-def test_garbage_exif_never_fails_the_load(tmp_path: Path) -> None:
+def test_garbage_exif_never_fails_the_load(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, recwarn: pytest.WarningsRecorder
+) -> None:
+    """Pillow's "Corrupt EXIF data" warning goes to the DEBUG log with the photo's path, not
+    to Python's warning display (stderr, no path)."""
     path = _save(_halves(), tmp_path / "junk.jpg", exif=b"Exif\x00\x00MM\x00*\xff\xff\xff\xffjunk")
-    got = imaging.load(path, 16)
+    with caplog.at_level(logging.DEBUG, logger="photosieve"):
+        got = imaging.load(path, 16)
     assert got.metadata == {}
     assert _close(got.pixels[8, 2], RED)
+    assert not [w for w in recwarn if "EXIF" in str(w.message)]
+    noted = [r for r in caplog.records if r.name == "photosieve.decode"]
+    assert noted and all(r.levelno == logging.DEBUG for r in noted)
+    assert f"Pillow on {path}: Corrupt EXIF data" in noted[0].getMessage()
 
 
 def test_read_metadata_decodes_no_pixels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -353,6 +363,80 @@ def test_read_metadata_decodes_no_pixels(tmp_path: Path, monkeypatch: pytest.Mon
 
 
 # ---------------------------------------------------------------- bad input
+
+
+def _tiff_with_samples_per_pixel(path: Path, samples: int) -> Path:
+    """An RGB TIFF whose SamplesPerPixel tag says `samples`: Pillow logs an ERROR record about
+    it (logger PIL.TiffImagePlugin), then cannot identify the file."""
+    _save(Image.new("RGB", (4, 4)), path)
+    data = bytearray(path.read_bytes())
+    ifd = struct.unpack_from("<I", data, 4)[0]
+    for entry in range(struct.unpack_from("<H", data, ifd)[0]):
+        offset = ifd + 2 + 12 * entry
+        if struct.unpack_from("<H", data, offset)[0] == 277:
+            struct.pack_into("<H", data, offset + 8, samples)
+    path.write_bytes(data)
+    return path
+
+
+def test_pillow_log_record_joins_the_reason(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Pillow's own ERROR line (no path, on stderr) becomes the detail of the photo's reason
+    and a DEBUG line naming the photo."""
+    path = _tiff_with_samples_per_pixel(tmp_path / "spp.tif", 65535)
+    with caplog.at_level(logging.DEBUG):
+        error = _load_error(path)
+    detail = "More samples per pixel than can be decoded: 65535"
+    assert error.reason == f"not an image; {detail}"
+    assert [(r.name, r.levelno, r.getMessage()) for r in caplog.records] == [
+        ("photosieve.decode", logging.DEBUG, f"Pillow on {path}: {detail}")
+    ]
+
+
+def test_libtiff_error_joins_the_reason_not_stderr(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """libtiff writes its errors to file descriptor 2 from C; they become the reason's detail."""
+    path = _save(
+        Image.new("RGB", (8, 8)), tmp_path / "deflate.tif", compression="tiff_adobe_deflate"
+    )
+    data = bytearray(path.read_bytes())
+    ifd = struct.unpack_from("<I", data, 4)[0]
+    for entry in range(struct.unpack_from("<H", data, ifd)[0]):
+        offset = ifd + 2 + 12 * entry
+        if struct.unpack_from("<H", data, offset)[0] == 279:  # StripByteCounts: 1 MiB
+            struct.pack_into("<I", data, offset + 8, 1 << 20)
+    path.write_bytes(data)
+    error = _load_error(path)
+    assert error.reason.startswith("corrupt: decoder error -2; libtiff TIFFFillStrip: Read error")
+    assert "TIFF" not in capfd.readouterr().err
+
+
+def test_a_reason_is_capped(tmp_path: Path) -> None:
+    """Reasons quote libraries, which may quote the file: at most MAX_REASON_CHARS of it."""
+    error = BadInput(tmp_path / "a.jpg", "corrupt: " + "x" * 5000)
+    assert error.reason == "corrupt: " + "x" * 291 + "… (+4709 characters)"
+    assert str(error) == f"{tmp_path / 'a.jpg'}: {error.reason}"
+
+
+def test_png_with_a_large_icc_profile_loads(tmp_path: Path) -> None:
+    """A 1.5 MB ICC profile (Exiv2's ReaganLargePng.png has 1.15 MB) was over Pillow's 1 MB
+    limit on a decompressed chunk, and the valid photo refused as corrupt."""
+    profile = bytes(range(256)) * 6000  # 1.5 MB, a few kB compressed
+    path = _save(Image.new("RGB", (40, 30), RED), tmp_path / "icc.png", icc_profile=profile)
+    assert _close(imaging.load(path, 16).pixels[8, 8], RED)
+    with Image.open(path) as img:
+        assert img.info["icc_profile"] == profile
+
+
+def test_png_chunk_bomb_is_still_refused(tmp_path: Path) -> None:
+    profile = bytes(imaging.MAX_PNG_CHUNK + 1)
+    path = _save(Image.new("RGB", (4, 4)), tmp_path / "bomb.png", icc_profile=profile)
+    assert path.stat().st_size < 100_000
+    assert _load_error(path).reason == (
+        "corrupt: Decompressed data too large for PngImagePlugin.MAX_TEXT_CHUNK"
+    )
 
 
 def test_empty_file(tmp_path: Path) -> None:
@@ -487,6 +571,7 @@ def test_load_many_keeps_order_and_returns_bad_files(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jpg"
     bad.write_bytes(b"nope")
     paths.insert(2, bad)
+    libnoise.install()  # once, at start (the CLI does); after that decoding swaps no filters
     filters_before = list(warnings.filters)
     results = imaging.load_many(paths, 16, want_gray=True, workers=3)
     assert warnings.filters == filters_before

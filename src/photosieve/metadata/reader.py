@@ -34,7 +34,6 @@ import os
 import re
 import stat
 import threading
-import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -42,6 +41,8 @@ from typing import Any
 
 from PIL import ExifTags, Image
 
+from photosieve import libnoise
+from photosieve.errors import MAX_REASON_CHARS, brief
 from photosieve.metadata import apple, guard, legacy
 
 log = logging.getLogger(__name__)
@@ -117,9 +118,24 @@ def read(path: Path) -> dict[str, str]:
             found.update(_read_sidecar(sidecar, problems))
     problems.extend(f"libexiv2: {message}" for message in dict.fromkeys(messages))
     if problems:
-        log.info("metadata of %s: %s", path, " | ".join(problems))
+        _log_problems(path, problems)
     _add_short_keys(found)
     return found
+
+
+def _log_problems(path: Path, problems: list[str]) -> None:
+    """One INFO line of at most about MAX_REASON_CHARS (a fuzzed file gives libexiv2 hundreds
+    of complaints: 29 kB on one line), naming how many more there are; all of them at DEBUG."""
+    shown_problems: list[str] = []
+    for problem in problems:
+        if shown_problems and len(" | ".join([*shown_problems, problem])) > MAX_REASON_CHARS:
+            break
+        shown_problems.append(brief(problem))
+    more = len(problems) - len(shown_problems)
+    tail = f" | and {more} more (--verbose lists them)" if more else ""
+    log.info("metadata of %s: %s%s", path, " | ".join(shown_problems), tail)
+    if more or any(len(problem) > MAX_REASON_CHARS for problem in problems):
+        log.debug("metadata of %s, every problem: %s", path, " | ".join(problems))
 
 
 def content_identifier(path: Path) -> str | None:
@@ -308,8 +324,6 @@ def _reason(exc: BaseException, path: Path | None = None) -> str:
 
 # The photo formats photosieve opens (vision.imaging.SUPPORTED_FORMATS), HEIF when registered.
 PILLOW_FORMATS = ("JPEG", "MPO", "PNG", "HEIF", "AVIF", "WEBP", "TIFF", "GIF", "BMP")
-# catch_warnings swaps process-wide state; one fallback read at a time keeps it consistent.
-_WARNINGS_LOCK = threading.Lock()
 _TAGS = ExifTags.Base
 # exiv2 key -> (Pillow tag, whether it belongs in the Exif sub-IFD); the other IFD is a
 # fallback for writers that file tags in the wrong place.
@@ -333,20 +347,16 @@ def read_with_pillow(path: Path) -> dict[str, str]:
     (so the chain has one vocabulary whichever parser ran); raises what Pillow raises.
 
     Header only, no pixel decoded. Only photo formats are tried (no EPS, which would run
-    Ghostscript); Pillow's warnings on corrupt EXIF are silenced, the reader logs a reason."""
-    with _WARNINGS_LOCK, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with Image.open(path, formats=_pillow_formats()) as img:
-            return _pillow_fields(img)
+    Ghostscript); Pillow's warnings on corrupt EXIF go to the DEBUG log with the path."""
+    with libnoise.attributed(path), Image.open(path, formats=_pillow_formats()) as img:
+        return _pillow_fields(img)
 
 
 def _packet_via_pillow(exiv2: Any, path: Path, problems: list[str]) -> dict[str, str]:
     """The XMP of a file libexiv2 refused whole (an EXIF block it cannot parse hides the
     packet beside it): the packet as Pillow finds it, parsed by libexiv2 as a sidecar is."""
-    with _WARNINGS_LOCK, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with Image.open(path, formats=_pillow_formats()) as img:
-            packet = img.info.get("xmp") or img.info.get("XML:com.adobe.xmp")
+    with libnoise.attributed(path), Image.open(path, formats=_pillow_formats()) as img:
+        packet = img.info.get("xmp") or img.info.get("XML:com.adobe.xmp")
     data = packet.encode() if isinstance(packet, str) else packet
     if exiv2 is None or not isinstance(data, bytes) or not data:
         return {}

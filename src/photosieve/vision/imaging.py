@@ -26,7 +26,6 @@ import os
 import re
 import stat
 import threading
-import warnings
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -36,8 +35,9 @@ from pathlib import Path
 from typing import IO, Literal
 
 import numpy as np
-from PIL import ExifTags, Image, UnidentifiedImageError
+from PIL import ExifTags, Image, PngImagePlugin, UnidentifiedImageError
 
+from photosieve import libnoise
 from photosieve.errors import BadInput
 from photosieve.metadata import reader
 
@@ -53,6 +53,13 @@ GRAY_SLACK = 0.96
 # owns its process, raises Pillow's limit to ours; anything above is refused as a bomb.
 MAX_PIXELS = 200_000_000
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+# Largest decompressed PNG text or ICC chunk. Pillow's 1 MB guard (against a small zlib chunk
+# that inflates to gigabytes) refused valid photos: an ICC profile is usually a few kB, but
+# profiles with large lookup tables (printer, device-link, some editors' wide-gamut ones)
+# reach several MB; Exiv2's ReaganLargePng.png carries 1.15 MB. 16 MB keeps the guard's point
+# (a bomb still stops there, per chunk, and under Pillow's 64 MB total for text chunks).
+MAX_PNG_CHUNK = 16 * 1024 * 1024
+PngImagePlugin.MAX_TEXT_CHUNK = MAX_PNG_CHUNK
 PAD_VALUE = 128
 BACKGROUND = (255, 255, 255)
 # Resize filter: LANCZOS with a reducing gap stays closest to a full-quality resize for a few
@@ -77,9 +84,6 @@ _DEEP_MODES = frozenset({"I", "F", "I;16", "I;16L", "I;16B", "I;16N"})
 _ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
 _BOMB_PIXELS = re.compile(r"\((\d+) pixels\)")
 _TRUNCATED = re.compile(r"truncated|end of file|premature end", re.IGNORECASE)
-# catch_warnings swaps process-wide state; serialising the (header-only) open keeps two loader
-# threads from restoring each other's filters. Pixel decoding happens outside the lock.
-_OPEN_LOCK = threading.Lock()
 _HEIF_LOCK = threading.Lock()
 _heif_registered = False
 
@@ -241,38 +245,44 @@ def _open_file(path: Path) -> IO[bytes]:
 
 
 def _open_image(fp: IO[bytes], path: Path) -> Image.Image:
-    formats = _open_formats()
-    with _OPEN_LOCK, warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        img = Image.open(fp, formats=formats)
+    img = Image.open(fp, formats=_open_formats())
+    # Pillow only warns between its limit and twice that; the loader refuses both, whatever
+    # the process's warning filters say (libnoise logs the warning itself at DEBUG).
     pixels = img.size[0] * img.size[1]
-    if pixels > MAX_PIXELS:
+    if pixels > min(MAX_PIXELS, Image.MAX_IMAGE_PIXELS or MAX_PIXELS):
         raise BadInput(path, f"decompression bomb: {pixels} pixels")
     return img
 
 
 @contextmanager
 def _decoding(path: Path) -> Iterator[None]:
-    """Map whatever Pillow and its plugins raise on a bad file to BadInput with a short reason."""
-    try:
-        yield
-    except BadInput:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        found = _BOMB_PIXELS.search(str(exc))
-        detail = f": {found[1]} pixels" if found else ""
-        raise BadInput(path, f"decompression bomb{detail}") from exc
-    except UnidentifiedImageError as exc:
-        raise BadInput(path, "not an image") from exc
-    except MemoryError:
-        raise
-    # Corrupt data makes decoders raise OSError, ValueError, SyntaxError, EOFError, struct.error
-    # and more; all of them mean the same thing here.
-    except Exception as exc:
-        message = " ".join(str(exc).split())[:120] or type(exc).__name__
-        if isinstance(exc, EOFError) or _TRUNCATED.search(message):
-            raise BadInput(path, "truncated") from exc
-        raise BadInput(path, f"corrupt: {message}") from exc
+    """Map whatever Pillow and its plugins raise on a bad file to BadInput with a short reason;
+    what Pillow warned or logged about the file meanwhile goes to the DEBUG log (libnoise), and
+    the first message joins a vague reason ("not an image", "corrupt") as the detail it lacks."""
+    with libnoise.attributed(path) as noise:
+        try:
+            yield
+        except BadInput:
+            raise
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            found = _BOMB_PIXELS.search(str(exc))
+            detail = f": {found[1]} pixels" if found else ""
+            raise BadInput(path, f"decompression bomb{detail}") from exc
+        except UnidentifiedImageError as exc:
+            raise BadInput(path, _with_noise("not an image", noise)) from exc
+        except MemoryError:
+            raise
+        # Corrupt data makes decoders raise OSError, ValueError, SyntaxError, EOFError,
+        # struct.error and more; all of them mean the same thing here.
+        except Exception as exc:
+            message = " ".join(str(exc).split())[:120] or type(exc).__name__
+            if isinstance(exc, EOFError) or _TRUNCATED.search(message):
+                raise BadInput(path, "truncated") from exc
+            raise BadInput(path, _with_noise(f"corrupt: {message}", noise)) from exc
+
+
+def _with_noise(reason: str, noise: list[str]) -> str:
+    return f"{reason}; {noise[0]}" if noise else reason
 
 
 def _orientation(img: Image.Image) -> int:
