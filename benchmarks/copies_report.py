@@ -142,7 +142,8 @@ def trainer_floor(caught: Results, false: Results, distinct: np.ndarray) -> None
         own = _cosines([row for kind in kinds for row in caught[kind]], own_only=True)
         chosen = copy_floor.choose_floor(own, distinct.tolist())
         print(
-            f"from {name} ({chosen.copies} copies, lowest {_num(chosen.min_copy)}): "
+            f"from {name} ({chosen.copies} copies, lowest {_num(chosen.min_copy)}, "
+            f"{copy_floor.QUANTILE:.0%} quantile {_num(chosen.copy_quantile)}): "
             f"floor {_num(chosen.floor)}; {chosen.distinct} distinct pairs, median "
             f"{_num(chosen.distinct_median)}, p99 {_num(chosen.distinct_p99)}, "
             f"{_num(chosen.distinct_vetoed, 100, 1)} % under the floor"
