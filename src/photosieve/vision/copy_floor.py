@@ -15,11 +15,11 @@ were measured. Why:
 - The embedding is a veto, not the test of sameness: the pixels already said "copy", and a
   vetoed pair is filed as two photos (a duplicate kept, nothing quarantined). So the floor must
   let the model's true copies through, the ones worse than any the sample holds included.
-- A low quantile, not the lowest copy: a few photos embed far worse than the rest when made
-  small (on the real album, 5 of 360 labelled photos' 256 px copies sit at 0.68-0.75, the next
-  above 0.77), so the lowest of a 24-photo sample swings with whether it drew one of them,
-  and a floor just under it vetoes real copies in most samples. The 10 % quantile (about the
-  10th lowest of 96 copies, interpolated) rests on many photos and moves less
+- A low quantile, not the lowest copy: a few photos' copies embed far worse than the rest (on
+  the real album, 5 of the 1440 copies of 360 labelled photos, of 5 photos of 3 sources, sit at
+  0.68-0.75, the next at 0.77), so the lowest of a 24-photo sample swings with whether it drew
+  one of them, and a floor just under it vetoes real copies in most samples. The 10 % quantile
+  (about the 10th lowest of 96 copies, interpolated) rests on many photos and moves less
   (benchmarks/README.md, "Estimating the floor").
 - Distance from 1, times SPREAD: how far copies fall from 1 is the model's own scale (random
   features: about 0.001 at worst; the stand-in: 0.32), so the allowance for copies worse than
