@@ -67,9 +67,9 @@ def test_a_sample_of_photos_with_their_copies(tmp_path: Path, stand_in: list[Poo
     assert section["distinct_pairs"] == 24 * 23 // 2
     assert section["model"] == "model.tflite" and section["rule"] == copy_floor.RULE
     assert section["min_copy"] > section["distinct_median"]  # copies are alike, photos not
-    assert section["floor"] == pytest.approx(
-        np.clip(section["min_copy"] - copy_floor.MARGIN, 0.3, 0.95), abs=2e-4
-    )
+    assert section["min_copy"] <= section["copy_quantile"]
+    expected = copy_floor.floor_of(section["copy_quantile"])
+    assert section["floor"] == pytest.approx(expected, abs=5e-4)
     assert stand_in[0].batches == [16, 8, 16, 16, 16, 16, 16, 16]  # 24 photos, then 96 copies
     again = copy_measure.section(tmp_path / "model.tflite", META, photos, seed=5)
     assert again["copy_floor"] == section  # seeded

@@ -7,7 +7,7 @@ labels that distinct photos embed alike. The tiny backbone is fine-tuned in all 
 a rate 1000 times the product's (at FINE_TUNE_LR a random tiny base barely moves in 15 epochs:
 its floor changed by 0.0001, the quantisation's noise); this crowds the photos together (when
 this test was written, the median cosine of two different sampled photos went from 0.956 to
-0.999 and the floor from 0.931 to 0.9495), the worry at its worst. The copy stage still tells
+0.999), the worry at its worst. The copy stage still tells
 the two apart because the pixels do: the embedding is only a veto on pairs they call copies.
 """
 

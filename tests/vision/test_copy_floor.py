@@ -1,6 +1,7 @@
-"""The per-model copy floor's rule on plain cosines (the lowest copy less the margin, kept within
-its range; none from too few copies), how model.json's record is read back (old files have
-none), the cosine helpers, and the copies the trainer makes of a photo."""
+"""The per-model copy floor's rule on plain cosines (the low quantile of the copies, its
+distance from 1 widened, kept within its range; none from too few copies), how model.json's
+record is read back (old files have none), the cosine helpers, and the copies the trainer makes
+of a photo."""
 
 from __future__ import annotations
 
@@ -16,15 +17,26 @@ from photosieve.vision import copy_floor
 from photosieve.vision.copy_floor import choose_floor, recorded_floor
 
 
-def test_the_floor_is_the_lowest_copy_less_the_margin() -> None:
-    own = [0.99, 0.97, 0.82, 0.95, 0.9, 0.93, 0.98, 0.96, np.nan]  # a NaN copy is left out
-    distinct = [float(v) for v in np.linspace(0.1, 0.9, 101)]
+def test_the_floor_widens_the_low_quantile_distance_from_1() -> None:
+    own = [0.999, 0.997, 0.982, 0.995, 0.99, 0.993, 0.998, 0.996, np.nan]  # a NaN is left out
+    distinct = [float(v) for v in np.linspace(0.8, 1.0, 101)]
     chosen = choose_floor(own, distinct)
-    assert chosen.floor == pytest.approx(0.82 - copy_floor.MARGIN)
-    assert (chosen.copies, chosen.min_copy, chosen.distinct) == (8, 0.82, 101)
-    assert chosen.distinct_median == pytest.approx(0.5)
+    quantile = 0.982 + 0.7 * (0.99 - 0.982)  # the 10 % quantile of 8, interpolated
+    assert chosen.copy_quantile == pytest.approx(quantile)
+    assert chosen.floor == pytest.approx(1 - copy_floor.SPREAD * (1 - quantile))
+    assert chosen.floor == pytest.approx(0.9008)
+    assert (chosen.copies, chosen.min_copy, chosen.distinct) == (8, 0.982, 101)
+    assert chosen.distinct_median == pytest.approx(0.9)
     assert chosen.distinct_p99 == pytest.approx(np.percentile(distinct, 99))
-    assert chosen.distinct_vetoed == pytest.approx(np.mean(np.asarray(distinct) < 0.77))
+    assert chosen.distinct_vetoed == pytest.approx(np.mean(np.asarray(distinct) < 0.9008))
+
+
+def test_one_stray_copy_does_not_set_the_floor() -> None:
+    # A sample that drew one photo whose small copy embeds far off: the floor follows the
+    # many, not the one (the lowest less a margin would sit near 0.45 here).
+    chosen = choose_floor([0.99] * 95 + [0.5], [0.2, 0.4])
+    assert chosen.min_copy == 0.5
+    assert chosen.floor == pytest.approx(1 - copy_floor.SPREAD * 0.01)
 
 
 def test_too_few_copies_give_no_floor_but_keep_the_facts() -> None:
@@ -33,37 +45,41 @@ def test_too_few_copies_give_no_floor_but_keep_the_facts() -> None:
     assert (chosen.copies, chosen.min_copy) == (7, 0.9)
     assert chosen.distinct_median == pytest.approx(0.3)
     nothing = choose_floor([], [])
-    assert nothing.floor is None and nothing.min_copy is None and nothing.distinct_p99 is None
+    assert nothing.floor is None and nothing.min_copy is None and nothing.copy_quantile is None
+    assert nothing.distinct_p99 is None
     assert nothing.as_json()["floor"] is None
 
 
 @pytest.mark.parametrize(
-    ("lowest", "floor"),
+    ("copy", "floor"),
     [
         (1.0, copy_floor.HIGHEST_FLOOR),  # crowded features: never a test of sameness
-        (0.1, copy_floor.LOWEST_FLOOR),  # scattered features: still vetoes the unrelated
+        (0.9999, copy_floor.HIGHEST_FLOOR),
+        (0.9, copy_floor.LOWEST_FLOOR),  # scattered features: still vetoes the unrelated
         (-0.5, copy_floor.LOWEST_FLOOR),
-        (0.6, 0.55),
+        (0.95, 0.6),
     ],
 )
-def test_the_floor_stays_within_its_range(lowest: float, floor: float) -> None:
-    chosen = choose_floor([lowest] + [1.0] * 9, [0.5])
+def test_the_floor_stays_within_its_range(copy: float, floor: float) -> None:
+    chosen = choose_floor([copy] * 10, [0.5])
     assert chosen.floor == pytest.approx(floor)
 
 
 def test_the_record_rounds_and_names_the_rule() -> None:
-    record = choose_floor([0.812345] * 8, [0.3, 0.5, 0.9]).as_json()
+    record = choose_floor([0.987654] * 8, [0.3, 0.5, 0.95]).as_json()
     assert record == {
-        "floor": 0.7623,
+        "floor": 0.9012,
         "rule": copy_floor.RULE,
         "copies": 8,
-        "min_copy": 0.8123,
+        "min_copy": 0.9877,
+        "copy_quantile": 0.9877,
         "distinct_pairs": 3,
         "distinct_median": 0.5,
-        "distinct_p99": 0.892,
+        "distinct_p99": 0.941,
         "distinct_vetoed": 0.6667,
     }
-    assert recorded_floor({"copy_floor": record}) == 0.7623
+    assert recorded_floor({"copy_floor": record}) == 0.9012
+    assert "1 - 8 x (1 - the 10% quantile of copy cosines)" in copy_floor.RULE
 
 
 @pytest.mark.parametrize(
