@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import ExifTags, Image
 
-from photosieve.metadata import legacy, reader
+from photosieve.metadata import legacy, pillow_exif, reader
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "metadata"
 XMP = (
@@ -131,15 +131,15 @@ def test_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
 
 def test_pillow_fallback_uses_the_same_keys(tmp_path: Path) -> None:
     path = jpeg(tmp_path / "c.jpg", original="2010:10:10 10:10:10")
-    via_pillow = reader.read_with_pillow(path)
+    via_pillow = pillow_exif.read(path)
     assert via_pillow["Exif.Photo.DateTimeOriginal"] == "2010:10:10 10:10:10"
     assert set(via_pillow) <= set(reader.read(path))
 
 
 def test_clean_strips_padding_and_junk_after_nul() -> None:
-    assert reader.clean(b"  Acme\x00junk") == "Acme"
-    assert reader.clean("2024:05:03 14:22:10\x00\x00 ") == "2024:05:03 14:22:10"
-    assert reader.clean(42) == ""
+    assert pillow_exif.clean(b"  Acme\x00junk") == "Acme"
+    assert pillow_exif.clean("2024:05:03 14:22:10\x00\x00 ") == "2024:05:03 14:22:10"
+    assert pillow_exif.clean(42) == ""
 
 
 def test_make_and_model_templates_come_from_the_reader(tmp_path: Path) -> None:

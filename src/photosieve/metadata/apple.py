@@ -20,6 +20,8 @@ import struct
 HEADER = b"Apple iOS\x00"
 IFD_START = 14
 CONTENT_ID_TAG = 0x0011
+# The short key the reader stores it under (exiftool: MakerNotes:MediaGroupUUID).
+CONTENT_ID = "ContentIdentifier"
 _ASCII = 2
 _MAX_ENTRIES = 200  # real notes hold about 40; more is not an Apple maker note
 MAX_ID_CHARS = 100  # a UUID is 36

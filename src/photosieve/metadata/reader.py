@@ -10,9 +10,9 @@ built so:
 - libexiv2 (python-exiv2, whose wheels bundle it) is the parser digiKam and darktable use: it
   reads JPEG, TIFF, PNG, WebP, HEIC/HEIF/AVIF (BMFF) and raw headers, decodes maker notes, and
   parses XMP with Adobe's XMP toolkit. Pillow reads EXIF only, and stops at the first bad IFD;
-  it remains the fallback for files libexiv2 refuses (whose XMP packet, found by Pillow,
-  libexiv2 then parses alone). Two pre-EXIF JPEG blocks libexiv2 does not read (Canon CIFF,
-  Casio QV-CI) come from `legacy`.
+  it remains the fallback (`pillow_exif`) for files libexiv2 refuses, whose XMP packet, found
+  by Pillow, libexiv2 then parses alone. Two pre-EXIF JPEG blocks libexiv2 does not read
+  (Canon CIFF, Casio QV-CI) come from `legacy`.
 - libexiv2 is given the path, not the bytes: it reads only the metadata segments (a 10 MB
   JPEG costs microseconds, reading it into memory milliseconds). A name that is not UTF-8 is
   the one exception: its bytes are read and parsed from memory, so any name works.
@@ -39,11 +39,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from PIL import ExifTags, Image
-
-from photosieve import libnoise
 from photosieve.errors import MAX_REASON_CHARS, brief
-from photosieve.metadata import apple, guard, legacy
+from photosieve.metadata import apple, guard, legacy, pillow_exif
+from photosieve.metadata.pillow_exif import clean
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +49,7 @@ log = logging.getLogger(__name__)
 MAX_SIDECAR_BYTES = 2_000_000
 # Longest value kept; real dates, makes and labels are far shorter.
 MAX_VALUE_CHARS = 200
-# The short key of an Apple Live Photo's content identifier (exiftool: MakerNotes:MediaGroupUUID).
-CONTENT_ID = "ContentIdentifier"
+CONTENT_ID = apple.CONTENT_ID  # the short key of an Apple Live Photo's content identifier
 MAKER_NOTE = "Exif.Photo.MakerNote"
 
 # Tag names worth keeping, whatever their family or maker-note group.
@@ -61,7 +58,6 @@ _EXIF_NAMES = re.compile(
 )
 _XMP_NAMES = re.compile(r"Date|Rating|Label|Pick|Reject|^(?:Make|Model)$", re.IGNORECASE)
 _IPTC_NAMES = re.compile(r"Date|Time")
-_PAD = " \t\r\n\x00"
 _STANDARD_IFDS = frozenset({"Image", "Photo", "Thumbnail", "GPSInfo", "Iop", "MpfInfo"})
 _HEIF_MIME = frozenset({"image/heif", "image/heic", "image/avif", "image/heif-sequence"})
 
@@ -183,7 +179,8 @@ def _read_embedded(path: Path, problems: list[str]) -> dict[str, str]:
         except Exception as exc:  # libexiv2 raises Exiv2Error, and SWIG others, on bad data
             problems.append(f"libexiv2 could not read it ({_reason(exc, path)}); Pillow fallback")
     try:
-        return found | read_with_pillow(path) | _packet_via_pillow(exiv2, path, problems)
+        fields, packet = pillow_exif.read_with_packet(path)
+        return found | fields | _parse_packet(exiv2, path, packet, problems)
     except Exception as exc:  # Pillow raises many types on corrupt files
         problems.append(f"Pillow could not read it either ({_reason(exc, path)})")
         return found
@@ -320,43 +317,9 @@ def _reason(exc: BaseException, path: Path | None = None) -> str:
     return " ".join(text.split())[:MAX_VALUE_CHARS] or type(exc).__name__
 
 
-# ---------------------------------------------------------------- Pillow fallback
-
-# The photo formats photosieve opens (vision.imaging.SUPPORTED_FORMATS), HEIF when registered.
-PILLOW_FORMATS = ("JPEG", "MPO", "PNG", "HEIF", "AVIF", "WEBP", "TIFF", "GIF", "BMP")
-_TAGS = ExifTags.Base
-# exiv2 key -> (Pillow tag, whether it belongs in the Exif sub-IFD); the other IFD is a
-# fallback for writers that file tags in the wrong place.
-PILLOW_FIELDS: dict[str, tuple[int, bool]] = {
-    "Exif.Photo.DateTimeOriginal": (_TAGS.DateTimeOriginal, True),
-    "Exif.Photo.SubSecTimeOriginal": (_TAGS.SubsecTimeOriginal, True),
-    "Exif.Photo.OffsetTimeOriginal": (_TAGS.OffsetTimeOriginal, True),
-    "Exif.Photo.DateTimeDigitized": (_TAGS.DateTimeDigitized, True),
-    "Exif.Photo.SubSecTimeDigitized": (_TAGS.SubsecTimeDigitized, True),
-    "Exif.Photo.OffsetTimeDigitized": (_TAGS.OffsetTimeDigitized, True),
-    "Exif.Photo.SubSecTime": (_TAGS.SubsecTime, True),
-    "Exif.Photo.OffsetTime": (_TAGS.OffsetTime, True),
-    "Exif.Image.DateTime": (_TAGS.DateTime, False),
-    "Exif.Image.Make": (_TAGS.Make, False),
-    "Exif.Image.Model": (_TAGS.Model, False),
-}
-
-
-def read_with_pillow(path: Path) -> dict[str, str]:
-    """The fallback: EXIF dating fields of `path` through Pillow, under libexiv2's key names
-    (so the chain has one vocabulary whichever parser ran); raises what Pillow raises.
-
-    Header only, no pixel decoded. Only photo formats are tried (no EPS, which would run
-    Ghostscript); Pillow's warnings on corrupt EXIF go to the DEBUG log with the path."""
-    with libnoise.attributed(path), Image.open(path, formats=_pillow_formats()) as img:
-        return _pillow_fields(img)
-
-
-def _packet_via_pillow(exiv2: Any, path: Path, problems: list[str]) -> dict[str, str]:
+def _parse_packet(exiv2: Any, path: Path, packet: object, problems: list[str]) -> dict[str, str]:
     """The XMP of a file libexiv2 refused whole (an EXIF block it cannot parse hides the
-    packet beside it): the packet as Pillow finds it, parsed by libexiv2 as a sidecar is."""
-    with libnoise.attributed(path), Image.open(path, formats=_pillow_formats()) as img:
-        packet = img.info.get("xmp") or img.info.get("XML:com.adobe.xmp")
+    packet beside it): the packet as Pillow found it, parsed by libexiv2 as a sidecar is."""
     data = packet.encode() if isinstance(packet, str) else packet
     if exiv2 is None or not isinstance(data, bytes) or not data:
         return {}
@@ -369,45 +332,3 @@ def _packet_via_pillow(exiv2: Any, path: Path, problems: list[str]) -> dict[str,
         problems.append(f"XMP packet unreadable ({_reason(exc, path)})")
         return {}
     return {key: value for key, value in found.items() if key.startswith("Xmp.")}
-
-
-def _pillow_formats() -> list[str]:
-    Image.init()
-    return [name for name in PILLOW_FORMATS if name in Image.OPEN]
-
-
-def _pillow_fields(img: Image.Image) -> dict[str, str]:
-    """Dating fields of an open Pillow image; malformed EXIF gives what could be read."""
-    found = {"container": "heif"} if img.format in ("HEIF", "AVIF") else {}
-    try:
-        exif = img.getexif()
-        ifd0: dict[int, object] = dict(exif)
-        sub: dict[int, object] = dict(exif.get_ifd(ExifTags.IFD.Exif))
-    except Exception:
-        return found
-    for key, (tag, in_sub) in PILLOW_FIELDS.items():
-        first, second = (sub, ifd0) if in_sub else (ifd0, sub)
-        value = clean(first.get(tag)) or clean(second.get(tag))
-        if value:
-            found[key] = value
-    note = sub.get(ExifTags.Base.MakerNote)
-    if isinstance(note, bytes) and (identifier := apple.content_identifier(note)):
-        found[CONTENT_ID] = identifier
-    return found
-
-
-def clean(value: object) -> str:
-    """A tag value as text: bytes (and escaped bytes) decoded as UTF-8, else Latin-1, cut
-    at the first NUL (EXIF ASCII is C-string-like: the rest is padding or junk), stripped."""
-    if isinstance(value, str) and not value.isascii():
-        # Bytes that are not UTF-8 reach Python as lone surrogates (surrogateescape).
-        value = value.encode("utf-8", "surrogateescape")
-    if isinstance(value, bytes):
-        raw = value
-        try:
-            value = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            value = raw.decode("latin-1")  # never fails: every byte is a code point
-    if not isinstance(value, str):
-        return ""
-    return value.split("\x00", 1)[0].strip(_PAD)
